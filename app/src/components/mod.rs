@@ -1,0 +1,4 @@
+//! Widgets shared by several screens.
+
+pub mod pagination;
+pub mod registry_problem;

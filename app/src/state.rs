@@ -1,0 +1,22 @@
+//! What the server hands to every server function: the domain services for this process.
+//!
+//! The server binary builds one `AppState` at start-up and provides it as Leptos context;
+//! server functions take it with `AppState::get()`.
+
+use leptos::prelude::*;
+use regent_domain::catalog::RepositoryListing;
+use regent_domain::registry::RegistryClient;
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub registry: Arc<RegistryClient>,
+    pub listing: Arc<RepositoryListing>,
+}
+
+impl AppState {
+    /// The state provided by the server; a missing one is a wiring bug, reported as such.
+    pub fn get() -> Result<Self, ServerFnError> {
+        use_context::<Self>().ok_or_else(|| ServerFnError::new("Regent's server state is not set up (wiring bug)"))
+    }
+}

@@ -1,0 +1,164 @@
+//! A typed client for the Distribution / OCI v2 HTTP API.
+//!
+//! One `RegistryClient` per configured registry, shared by every request Regent serves. It
+//! knows the registry's quirks recorded in `shared/reference/registry.md`: catalog paging by
+//! `Link` header with a page size the registry accepts, `tags: null`, the four manifest media
+//! types that must always be sent, and digests taken from `Docker-Content-Digest`. Each
+//! operation lives in its own file; authentication (basic, static bearer, and the bearer
+//! challenge flow) is in `auth`.
+
+mod auth;
+mod blob;
+mod catalog;
+mod error;
+mod manifest;
+mod tags;
+
+pub use auth::{Challenge, Credentials};
+pub use blob::ImageConfig;
+pub use catalog::{CatalogPage, MAX_CATALOG_PAGE};
+pub use error::{OciError, OciErrorCode, RegistryError};
+pub use manifest::{Descriptor, Manifest, ManifestHead, MediaType, Platform, RawManifest, MANIFEST_ACCEPT};
+
+use reqwest::{Method, Response, StatusCode};
+use std::time::Duration;
+use url::Url;
+
+/// How to reach one registry.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// Base URL, e.g. `http://127.0.0.1:5000`; any path is kept (`/v2/` is appended to it).
+    pub url: Url,
+    pub credentials: Credentials,
+    /// Catalog page size asked for; clamped to what distribution accepts (1000).
+    pub catalog_page_size: u32,
+    /// Per-request timeout; a registry slower than this is reported as not answering.
+    pub timeout: Duration,
+}
+
+impl RegistryConfig {
+    pub fn new(url: Url) -> Self {
+        Self { url, credentials: Credentials::None, catalog_page_size: MAX_CATALOG_PAGE, timeout: Duration::from_secs(15) }
+    }
+}
+
+/// A client for one registry. Cheap to share behind an `Arc`; it caches bearer tokens.
+#[derive(Debug)]
+pub struct RegistryClient {
+    base: Url,
+    http: reqwest::Client,
+    credentials: Credentials,
+    tokens: auth::TokenCache,
+    catalog_page_size: u32,
+}
+
+/// What the `/v2/` version check learned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiVersion {
+    /// `Docker-Distribution-API-Version`, usually `registry/2.0`; OCI registries may omit it.
+    pub header: Option<String>,
+}
+
+impl RegistryClient {
+    pub fn new(config: RegistryConfig) -> Result<Self, RegistryError> {
+        let mut base = config.url;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("regent/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Client { reason: e.to_string() })?;
+        Ok(Self {
+            base,
+            http,
+            credentials: config.credentials,
+            tokens: auth::TokenCache::default(),
+            catalog_page_size: config.catalog_page_size.clamp(1, MAX_CATALOG_PAGE),
+        })
+    }
+
+    /// The registry's base URL as configured (what error messages show).
+    pub fn url(&self) -> &Url {
+        &self.base
+    }
+
+    /// `GET /v2/`: is this a reachable v2 registry that accepts our credentials?
+    pub async fn check(&self) -> Result<ApiVersion, RegistryError> {
+        let url = self.v2_url("")?;
+        let response = self.send(Method::GET, url.clone(), &[], None).await?;
+        match response.status() {
+            s if s.is_success() => Ok(ApiVersion {
+                header: response
+                    .headers()
+                    .get("docker-distribution-api-version")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+            }),
+            StatusCode::NOT_FOUND => Err(RegistryError::NotARegistry { url: url.to_string(), status: 404 }),
+            _ => Err(self.fail(&Method::GET, response).await),
+        }
+    }
+
+    /// `base` + `v2/` + `path`; `path` is already percent-safe (names and digests are).
+    fn v2_url(&self, path: &str) -> Result<Url, RegistryError> {
+        self.base
+            .join(&format!("v2/{path}"))
+            .map_err(|e| RegistryError::Client { reason: format!("cannot build a URL for v2/{path}: {e}") })
+    }
+
+    /// Sends one request with the right credentials, answering a bearer challenge once.
+    ///
+    /// `scope` is the token scope the operation needs (`repository:team/app:pull`); it keys the
+    /// token cache so repeated calls skip the challenge round trip.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &[(&str, &str)],
+        scope: Option<&str>,
+    ) -> Result<Response, RegistryError> {
+        let first = self.attempt(&method, &url, headers, self.tokens.get(scope)).await?;
+        if first.status() != StatusCode::UNAUTHORIZED {
+            return Ok(first);
+        }
+        let Some(challenge) = Challenge::from_response(&first) else {
+            return Ok(first);
+        };
+        let Challenge::Bearer { .. } = &challenge else {
+            return Ok(first);
+        };
+        let token = auth::fetch_token(&self.http, &challenge, &self.credentials).await?;
+        let bearer = token.token.clone();
+        self.tokens.put(scope.or(challenge.scope_key()), token);
+        self.attempt(&method, &url, headers, Some(bearer)).await
+    }
+
+    /// Turns an unsuccessful response into the error that names our credentials.
+    async fn fail(&self, method: &Method, response: Response) -> RegistryError {
+        RegistryError::from_response(method, response, &self.credentials.describe()).await
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &[(&str, &str)],
+        bearer: Option<String>,
+    ) -> Result<Response, RegistryError> {
+        let mut request = self.http.request(method.clone(), url.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request = match (bearer, &self.credentials) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, Credentials::Bearer { token }) => request.bearer_auth(token),
+            (None, Credentials::Basic { username, password }) => request.basic_auth(username, Some(password)),
+            (None, Credentials::None) => request,
+        };
+        request.send().await.map_err(|e| RegistryError::from_transport(url, e))
+    }
+}

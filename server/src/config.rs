@@ -1,0 +1,359 @@
+//! Regent's settings: a TOML file, then `REGENT_*` environment variables, then command-line
+//! flags, each overriding the one before.
+//!
+//! Everything is checked here, before anything starts: a bad value stops start-up with a
+//! message naming the setting in all three spellings (`registry.url`, `REGENT_REGISTRY_URL`,
+//! `--registry-url`) and saying what a good value looks like.
+
+use clap::Parser;
+use regent_domain::registry::{Credentials, RegistryConfig};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "regent",
+    version,
+    about = "Regent: an admin console for a private container registry.",
+    long_about = "Regent: an admin console for a private container registry.\n\n\
+        Settings come from a TOML file (--config), then REGENT_* environment variables, then these \
+        flags; a later source overrides an earlier one. See README.md for the file format."
+)]
+pub struct Cli {
+    /// TOML settings file. Keys: listen, data_dir, site_root, [registry] url, username,
+    /// password, password_file, token, timeout_seconds.
+    #[arg(long, env = "REGENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port Regent serves on [default: 127.0.0.1:8080].
+    #[arg(long, env = "REGENT_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+
+    /// Base URL of the registry, e.g. http://127.0.0.1:5000 (the address that serves /v2/).
+    #[arg(long, env = "REGENT_REGISTRY_URL", value_name = "URL")]
+    pub registry_url: Option<String>,
+
+    /// Username for the registry (HTTP Basic, or for its token service). Needs a password.
+    #[arg(long, env = "REGENT_REGISTRY_USERNAME", value_name = "NAME")]
+    pub registry_username: Option<String>,
+
+    /// Password for the registry username. Prefer the environment or --registry-password-file:
+    /// flags are visible to other users in the process list.
+    #[arg(long, env = "REGENT_REGISTRY_PASSWORD", value_name = "SECRET", hide_env_values = true)]
+    pub registry_password: Option<String>,
+
+    /// File holding the registry password (trailing newline ignored).
+    #[arg(long, env = "REGENT_REGISTRY_PASSWORD_FILE", value_name = "FILE")]
+    pub registry_password_file: Option<PathBuf>,
+
+    /// Bearer token sent to the registry instead of a username and password (e.g. an
+    /// OpenShift token).
+    #[arg(long, env = "REGENT_REGISTRY_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub registry_token: Option<String>,
+
+    /// Seconds Regent waits for one registry request before reporting it unavailable [default: 15].
+    #[arg(long, env = "REGENT_REGISTRY_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    pub registry_timeout_seconds: Option<String>,
+
+    /// Directory for Regent's own data; created if missing [default: ./regent-data].
+    #[arg(long, env = "REGENT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Directory with the built web assets (pkg/regent.js, .wasm, .css) [default: target/site].
+    #[arg(long, env = "REGENT_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<PathBuf>,
+
+    /// Print the effective settings (secrets hidden) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+/// The TOML file. Unknown keys are errors, so a typo never silently does nothing.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    site_root: Option<PathBuf>,
+    #[serde(default)]
+    registry: FileRegistry,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRegistry {
+    url: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    token: Option<String>,
+    timeout_seconds: Option<u64>,
+}
+
+/// Checked settings, ready to use.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub registry: RegistryConfig,
+    pub data_dir: PathBuf,
+    pub site_root: PathBuf,
+}
+
+/// A setting with a bad value: which one, and what is wrong.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub setting: &'static Setting,
+    pub message: String,
+}
+
+/// A setting's three names.
+#[derive(Debug)]
+pub struct Setting {
+    pub file_key: &'static str,
+    pub env: &'static str,
+    pub flag: &'static str,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.setting;
+        write!(f, "setting {} ({} / {}): {}", s.file_key, s.env, s.flag, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+macro_rules! setting {
+    ($name:ident, $key:literal, $env:literal, $flag:literal) => {
+        pub static $name: Setting = Setting { file_key: $key, env: $env, flag: $flag };
+    };
+}
+setting!(CONFIG, "(file)", "REGENT_CONFIG", "--config");
+setting!(LISTEN, "listen", "REGENT_LISTEN", "--listen");
+setting!(REGISTRY_URL, "registry.url", "REGENT_REGISTRY_URL", "--registry-url");
+setting!(REGISTRY_USERNAME, "registry.username", "REGENT_REGISTRY_USERNAME", "--registry-username");
+setting!(REGISTRY_PASSWORD, "registry.password", "REGENT_REGISTRY_PASSWORD", "--registry-password");
+setting!(REGISTRY_PASSWORD_FILE, "registry.password_file", "REGENT_REGISTRY_PASSWORD_FILE", "--registry-password-file");
+setting!(REGISTRY_TOKEN, "registry.token", "REGENT_REGISTRY_TOKEN", "--registry-token");
+setting!(REGISTRY_TIMEOUT, "registry.timeout_seconds", "REGENT_REGISTRY_TIMEOUT_SECONDS", "--registry-timeout-seconds");
+setting!(DATA_DIR, "data_dir", "REGENT_DATA_DIR", "--data-dir");
+
+fn bad(setting: &'static Setting, message: impl Into<String>) -> ConfigError {
+    ConfigError { setting, message: message.into() }
+}
+
+impl Settings {
+    /// Reads the file named by `cli.config` (if any) and merges it under the CLI/env values.
+    pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            None => FileSettings::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| bad(&CONFIG, format!("cannot read {}: {e}", path.display())))?;
+                toml::from_str(&text).map_err(|e| bad(&CONFIG, format!("{} is not valid: {e}", path.display())))?
+            }
+        };
+        Self::merge(cli, file)
+    }
+
+    fn merge(cli: &Cli, file: FileSettings) -> Result<Self, ConfigError> {
+        let listen_text = cli.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+            bad(&LISTEN, format!("\"{listen_text}\" is not an address and port; write it like 127.0.0.1:8080 or 0.0.0.0:8080"))
+        })?;
+
+        let url_text = cli.registry_url.clone().or(file.registry.url).ok_or_else(|| {
+            bad(&REGISTRY_URL, "is required: the base URL of the registry to administer, e.g. http://127.0.0.1:5000")
+        })?;
+        let url = parse_registry_url(&url_text)?;
+
+        let username = cli.registry_username.clone().or(file.registry.username);
+        let password_file = cli.registry_password_file.clone().or(file.registry.password_file);
+        let password = match (cli.registry_password.clone().or(file.registry.password), password_file) {
+            (Some(p), _) => Some(p),
+            (None, Some(path)) => Some(read_secret(&path)?),
+            (None, None) => None,
+        };
+        let token = cli.registry_token.clone().or(file.registry.token);
+        let credentials = match (username, password, token) {
+            (None, None, None) => Credentials::None,
+            (Some(u), Some(p), None) if !u.is_empty() => Credentials::Basic { username: u, password: p },
+            (Some(_), None, None) => {
+                return Err(bad(&REGISTRY_PASSWORD, "a registry username is set but no password; set the password or its file"));
+            }
+            (None, Some(_), None) => {
+                return Err(bad(&REGISTRY_USERNAME, "a registry password is set but no username; set the username too"));
+            }
+            (Some(_), Some(_), None) => return Err(bad(&REGISTRY_USERNAME, "is empty; set the registry username")),
+            (None, None, Some(t)) if !t.trim().is_empty() => Credentials::Bearer { token: t.trim().to_owned() },
+            (None, None, Some(_)) => return Err(bad(&REGISTRY_TOKEN, "is empty; set a token or leave it out")),
+            (_, _, Some(_)) => {
+                return Err(bad(
+                    &REGISTRY_TOKEN,
+                    "is set together with a username/password; use either a token or a username and password",
+                ));
+            }
+        };
+
+        let timeout = match cli.registry_timeout_seconds.as_deref() {
+            Some(text) => text.trim().parse::<u64>().map_err(|_| {
+                bad(&REGISTRY_TIMEOUT, format!("\"{text}\" is not a whole number of seconds"))
+            })?,
+            None => file.registry.timeout_seconds.unwrap_or(15),
+        };
+        if !(1..=600).contains(&timeout) {
+            return Err(bad(&REGISTRY_TIMEOUT, format!("{timeout} is out of range; use 1 to 600 seconds")));
+        }
+
+        let data_dir = cli.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("regent-data"));
+        prepare_data_dir(&data_dir)?;
+        let site_root = cli.site_root.clone().or(file.site_root).unwrap_or_else(|| PathBuf::from("target/site"));
+
+        let mut registry = RegistryConfig::new(url);
+        registry.credentials = credentials;
+        registry.timeout = Duration::from_secs(timeout);
+        Ok(Self { listen, registry, data_dir, site_root })
+    }
+
+    /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
+    pub fn describe(&self) -> String {
+        format!(
+            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n",
+            self.listen,
+            self.data_dir.display(),
+            self.site_root.display(),
+            self.registry.url,
+            self.registry.credentials.describe(),
+            self.registry.timeout.as_secs(),
+        )
+    }
+}
+
+fn parse_registry_url(text: &str) -> Result<Url, ConfigError> {
+    let example = "write it like http://127.0.0.1:5000 or https://registry.example.com";
+    let url = Url::parse(text.trim()).map_err(|e| bad(&REGISTRY_URL, format!("\"{text}\" is not a URL ({e}); {example}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(&REGISTRY_URL, format!("\"{text}\" must start with http:// or https://; {example}")));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad(&REGISTRY_URL, format!("\"{text}\" has no host; {example}")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            &REGISTRY_URL,
+            "must not contain credentials; put them in registry.username and registry.password instead",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(&REGISTRY_URL, format!("\"{text}\" must not have a query or fragment; {example}")));
+    }
+    if url.path().trim_end_matches('/').ends_with("/v2") {
+        return Err(bad(&REGISTRY_URL, format!("\"{text}\" ends in /v2; give the registry's root, Regent adds /v2/ itself")));
+    }
+    Ok(url)
+}
+
+fn read_secret(path: &Path) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(&REGISTRY_PASSWORD_FILE, format!("cannot read {}: {e}", path.display())))?;
+    let secret = text.trim_end_matches(['\n', '\r']).to_owned();
+    if secret.is_empty() {
+        return Err(bad(&REGISTRY_PASSWORD_FILE, format!("{} is empty", path.display())));
+    }
+    Ok(secret)
+}
+
+fn prepare_data_dir(path: &Path) -> Result<(), ConfigError> {
+    if path.exists() && !path.is_dir() {
+        return Err(bad(&DATA_DIR, format!("{} exists and is not a directory", path.display())));
+    }
+    std::fs::create_dir_all(path).map_err(|e| bad(&DATA_DIR, format!("cannot create {}: {e}", path.display())))?;
+    let probe = path.join(".regent-write-test");
+    std::fs::write(&probe, b"ok")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| bad(&DATA_DIR, format!("{} is not writable: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("regent").chain(args.iter().copied())).unwrap()
+    }
+
+    fn file(text: &str) -> FileSettings {
+        toml::from_str(text).unwrap()
+    }
+
+    fn data_dir() -> String {
+        std::env::temp_dir().join("regent-config-test").display().to_string()
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let d = data_dir();
+        let s = Settings::merge(
+            &cli(&["--listen", "127.0.0.1:9999", "--data-dir", &d]),
+            file("listen = \"127.0.0.1:1111\"\n[registry]\nurl = \"http://127.0.0.1:5000\"\n"),
+        )
+        .unwrap();
+        assert_eq!(s.listen.port(), 9999);
+        assert_eq!(s.registry.url.as_str(), "http://127.0.0.1:5000/");
+    }
+
+    #[test]
+    fn a_missing_registry_url_names_all_three_spellings() {
+        let d = data_dir();
+        let e = Settings::merge(&cli(&["--data-dir", &d]), FileSettings::default()).unwrap_err().to_string();
+        for name in ["registry.url", "REGENT_REGISTRY_URL", "--registry-url", "http://127.0.0.1:5000"] {
+            assert!(e.contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_refused_with_what_to_write() {
+        for bad in ["localhost:5000", "ftp://x", "http://", "http://u:p@x", "http://x/v2/", "http://x?q=1", "not a url"] {
+            let e = parse_registry_url(bad).unwrap_err().to_string();
+            assert!(e.contains("registry.url"), "{bad}: {e}");
+        }
+        assert!(parse_registry_url("https://registry.example.com:5000").is_ok());
+    }
+
+    #[test]
+    fn credentials_must_be_complete_and_unambiguous() {
+        let d = data_dir();
+        let url = ["--registry-url", "http://127.0.0.1:5000", "--data-dir", &d];
+        let with = |extra: &[&str]| {
+            let mut args = url.to_vec();
+            args.extend_from_slice(extra);
+            Settings::merge(&cli(&args), FileSettings::default())
+        };
+        assert_eq!(with(&[]).unwrap().registry.credentials, Credentials::None);
+        assert!(matches!(with(&["--registry-username", "u", "--registry-password", "p"]).unwrap().registry.credentials, Credentials::Basic { .. }));
+        assert!(matches!(with(&["--registry-token", "t"]).unwrap().registry.credentials, Credentials::Bearer { .. }));
+        assert!(with(&["--registry-username", "u"]).unwrap_err().to_string().contains("no password"));
+        assert!(with(&["--registry-password", "p"]).unwrap_err().to_string().contains("no username"));
+        assert!(with(&["--registry-token", "t", "--registry-username", "u", "--registry-password", "p"]).is_err());
+        assert!(with(&["--registry-timeout-seconds", "soon"]).unwrap_err().to_string().contains("REGENT_REGISTRY_TIMEOUT_SECONDS"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        assert!(toml::from_str::<FileSettings>("lisen = \"x\"").is_err());
+        assert!(toml::from_str::<FileSettings>("[registry]\nurll = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_description_never_shows_secrets() {
+        let d = data_dir();
+        let s = Settings::merge(
+            &cli(&["--registry-url", "http://r:5000", "--registry-username", "u", "--registry-password", "hunter2", "--data-dir", &d]),
+            FileSettings::default(),
+        )
+        .unwrap();
+        assert!(!s.describe().contains("hunter2"));
+    }
+}

@@ -1,0 +1,118 @@
+//! The `regent` binary: reads settings, builds the domain services, serves the UI and the
+//! machine endpoints until it is told to stop.
+
+mod config;
+mod health;
+
+use axum::Router;
+use axum::routing::get;
+use clap::Parser;
+use config::{Cli, Settings};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use regent_app::state::AppState;
+use regent_app::{App, shell};
+use regent_domain::catalog::RepositoryListing;
+use regent_domain::registry::RegistryClient;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::trace::TraceLayer;
+
+/// How long one catalog walk serves page loads before the registry is asked again.
+const CATALOG_MAX_AGE: Duration = Duration::from_secs(5);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("regent: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.print_config {
+        print!("{}", settings.describe());
+        return ExitCode::SUCCESS;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("REGENT_LOG")
+                .unwrap_or_else(|_| "info,regent=info,tower_http=warn".into()),
+        )
+        .init();
+    match serve(settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("regent: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let registry_url = settings.registry.url.to_string();
+    let registry = Arc::new(RegistryClient::new(settings.registry.clone()).map_err(|e| e.to_string())?);
+    let listing = Arc::new(RepositoryListing::new(registry.clone(), CATALOG_MAX_AGE));
+    let state = AppState { registry: registry.clone(), listing };
+
+    if !settings.site_root.join("pkg").exists() {
+        tracing::warn!(
+            site_root = %settings.site_root.display(),
+            "no built web assets here; pages render but stay static. Build with `cargo leptos build` or set REGENT_SITE_ROOT"
+        );
+    }
+    let options = LeptosOptions::builder()
+        .output_name("regent")
+        .site_root(settings.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.listen)
+        .build();
+
+    let routes = generate_route_list(App);
+    let app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(move || health::readyz(registry.clone())))
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(options);
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} (listen / REGENT_LISTEN / --listen): {e}", settings.listen))?;
+    tracing::info!(listen = %settings.listen, registry = %registry_url, "Regent is serving on http://{}", settings.listen);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server stopped: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,28 @@
+//! Real parts for Regent's tests and for the README's quick start.
+//!
+//! Nothing here is a mock: `TestRegistry` runs the Debian `docker-registry` binary on a free
+//! loopback port with its own config and storage in a temp dir; `image` builds real OCI images
+//! (gzip tar layers, config, manifest, index) and writes OCI layouts; `push` uploads them through
+//! the registry's API; `skopeo` drives the independent client; `seed` puts the standard sample
+//! set (shared digests, shared layers, multi-arch, Docker formats, hundreds of repositories)
+//! into a registry.
+
+pub mod fixture;
+pub mod image;
+pub mod push;
+pub mod registry;
+pub mod seed;
+pub mod skopeo;
+
+pub use fixture::SeededRegistry;
+pub use image::{Artifact, Blob, Image, ImageIndex, Layer};
+pub use registry::{RegistryAuth, RegistryOptions, TestRegistry};
+pub use seed::{SeedOptions, SeedReport};
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
