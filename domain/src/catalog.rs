@@ -54,8 +54,15 @@ impl RepositoryListing {
                 RepositorySummary { name, tags }
             })
             .buffered(TAG_COUNT_CONCURRENCY)
-            .collect()
+            .collect::<Vec<_>>()
             .await;
+        // Names may come from the cached walk; if no repository on the page can be read
+        // because the registry is down, say that rather than show a page of blanks.
+        let all_unavailable = !repositories.is_empty()
+            && repositories.iter().all(|r| r.tags.as_ref().is_err_and(RegistryError::is_unavailable));
+        if all_unavailable && let Some(error) = repositories.iter().find_map(|r| r.tags.as_ref().err()) {
+            return Err(error.clone());
+        }
         Ok(ListingPage { total: names.len(), repositories })
     }
 

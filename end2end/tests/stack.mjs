@@ -1,0 +1,121 @@
+// The real stack for browser tests: the Debian docker-registry seeded with sample images by
+// `regent-sandbox`, the `regent` binary built by `cargo leptos build`, and Debian Chromium.
+// Every server listens on 127.0.0.1; every wait is bounded.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, createWriteStream, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTIFACTS = join(ROOT, 'end2end', 'artifacts');
+
+export async function freePort() {
+  return new Promise((ok, fail) => {
+    const server = net.createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/** Polls `url` until it answers (any HTTP status), for at most `ms`. */
+export async function waitForHttp(url, ms = 20000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${url} did not answer within ${ms} ms`);
+}
+
+function start(command, args, logFile, env = {}) {
+  const log = createWriteStream(logFile);
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  return child;
+}
+
+async function stop(child) {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Seeds a registry with `repos` bulk repositories plus the sample set, starts it and Regent.
+ * Returns URLs and controls to stop and restart the registry on the same port and data.
+ */
+export async function startStack({ repos = 260 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'regent-e2e-'));
+  const seeded = JSON.parse(
+    execFileSync(join(ROOT, 'target/debug/regent-sandbox'), ['seed', '--dir', dir, '--repos', String(repos)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  mkdirSync(ARTIFACTS, { recursive: true });
+  let registry = null;
+  const startRegistry = async () => {
+    registry = start('/usr/bin/docker-registry', ['serve', seeded.config], join(dir, 'registry.log'));
+    await waitForHttp(`${seeded.url}/v2/`);
+  };
+  const stopRegistry = async () => {
+    await stop(registry);
+    registry = null;
+  };
+  await startRegistry();
+
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  const regent = start(
+    join(ROOT, 'target/debug/regent'),
+    ['--listen', `127.0.0.1:${port}`, '--registry-url', seeded.url, '--data-dir', join(dir, 'regent-data'),
+      '--site-root', join(ROOT, 'target/site')],
+    join(ARTIFACTS, 'regent.log'),
+  );
+  await waitForHttp(`${baseURL}/healthz`);
+
+  return {
+    baseURL,
+    registryUrl: seeded.url,
+    startRegistry,
+    stopRegistry,
+    /** Every repository name, straight from the registry's catalog (the independent truth). */
+    async catalog() {
+      const r = await fetch(`${seeded.url}/v2/_catalog?n=1000`);
+      return (await r.json()).repositories;
+    },
+    async close() {
+      await stop(regent);
+      await stopRegistry();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchChromium() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Waits until the WASM has hydrated the page (the app sets data-hydrated on its root). */
+export async function hydrated(page) {
+  await page.waitForSelector('.layout[data-hydrated="true"]', { timeout: 20000 });
+}
