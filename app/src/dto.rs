@@ -22,7 +22,10 @@ pub struct Paging {
 
 impl Default for Paging {
     fn default() -> Self {
-        Self { page: 1, per_page: DEFAULT_PER_PAGE }
+        Self {
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
     }
 }
 
@@ -67,7 +70,9 @@ fn parse_bounded(name: &str, input: &str, max: u32) -> Result<u32, String> {
     let shown: String = input.chars().take(40).collect();
     match input.parse::<u64>() {
         Ok(n) if (1..=max as u64).contains(&n) => Ok(n as u32),
-        _ => Err(format!("{name} must be a whole number from 1 to {max}; \"{shown}\" is not.")),
+        _ => Err(format!(
+            "{name} must be a whole number from 1 to {max}; \"{shown}\" is not."
+        )),
     }
 }
 
@@ -85,7 +90,11 @@ pub struct RegistryProblem {
 #[cfg(feature = "ssr")]
 impl RegistryProblem {
     pub fn from_error(registry: &str, error: &regent_domain::registry::RegistryError) -> Self {
-        Self { registry: registry.to_owned(), what: error.to_string(), hint: error.hint().to_owned() }
+        Self {
+            registry: registry.to_owned(),
+            what: error.to_string(),
+            hint: error.hint().to_owned(),
+        }
     }
 }
 
@@ -121,7 +130,10 @@ mod tests {
     #[test]
     fn paging_defaults_and_bounds() {
         assert_eq!(Paging::from_query(None, None), Ok(Paging::default()));
-        assert_eq!(Paging::from_query(Some("3"), Some("50")), Ok(Paging { page: 3, per_page: 50 }));
+        assert_eq!(
+            Paging::from_query(Some("3"), Some("50")),
+            Ok(Paging { page: 3, per_page: 50 })
+        );
         assert!(Paging::from_query(Some("0"), None).is_err());
         assert!(Paging::from_query(Some("-1"), None).is_err());
         assert!(Paging::from_query(Some("abc"), None).unwrap_err().contains("\"abc\""));

@@ -41,7 +41,11 @@ pub struct RepositoryListing {
 impl RepositoryListing {
     /// `max_age` is how long a catalog walk is reused before the registry is asked again.
     pub fn new(registry: Arc<RegistryClient>, max_age: Duration) -> Self {
-        Self { registry, max_age, cached: Mutex::new(None) }
+        Self {
+            registry,
+            max_age,
+            cached: Mutex::new(None),
+        }
     }
 
     /// Repositories `offset..offset + limit` in catalog order, with tag counts.
@@ -59,11 +63,16 @@ impl RepositoryListing {
         // Names may come from the cached walk; if no repository on the page can be read
         // because the registry is down, say that rather than show a page of blanks.
         let all_unavailable = !repositories.is_empty()
-            && repositories.iter().all(|r| r.tags.as_ref().is_err_and(RegistryError::is_unavailable));
+            && repositories
+                .iter()
+                .all(|r| r.tags.as_ref().is_err_and(RegistryError::is_unavailable));
         if all_unavailable && let Some(error) = repositories.iter().find_map(|r| r.tags.as_ref().err()) {
             return Err(error.clone());
         }
-        Ok(ListingPage { total: names.len(), repositories })
+        Ok(ListingPage {
+            total: names.len(),
+            repositories,
+        })
     }
 
     async fn names(&self) -> Result<Arc<Vec<RepositoryName>>, RegistryError> {

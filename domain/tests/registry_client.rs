@@ -34,7 +34,13 @@ async fn admin_lists_every_repository_of_a_registry_that_needs_several_catalog_p
     let first = by_hundred.catalog_page(None).await.unwrap();
     assert_eq!(first.repositories.len(), 100);
     assert!(first.next.is_some(), "a full first page announces the next one");
-    let names: Vec<String> = by_hundred.catalog().await.unwrap().iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = by_hundred
+        .catalog()
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(names, expected, "every repository once, in the registry's sorted order");
 
     // Asking for more than distribution's maximum is clamped, never PAGINATION_NUMBER_INVALID.
@@ -46,7 +52,13 @@ async fn admin_lists_every_repository_of_a_registry_that_needs_several_catalog_p
 async fn tags_are_listed_and_an_emptied_repository_has_none() {
     let seeded = SeededRegistry::start(0).await.unwrap();
     let c = client(&seeded.registry.url(), 1000, Credentials::None);
-    let mut tags: Vec<String> = c.tags(&repo("demo/base")).await.unwrap().iter().map(|t| t.to_string()).collect();
+    let mut tags: Vec<String> = c
+        .tags(&repo("demo/base"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
     tags.sort();
     assert_eq!(tags, ["1.0", "1.1", "latest"]);
     // The registry answers `"tags": null` here.
@@ -63,7 +75,12 @@ async fn a_missing_repository_or_manifest_is_a_typed_not_found() {
     let err = c.manifest(&repo("demo/base"), &tag("nope")).await.unwrap_err();
     assert_eq!(err.code(), Some(&OciErrorCode::ManifestUnknown), "{err:?}");
     let missing = Reference::Digest(Digest::sha256_of(b"never pushed"));
-    assert!(c.manifest_head(&repo("demo/base"), &missing).await.unwrap_err().is_not_found());
+    assert!(
+        c.manifest_head(&repo("demo/base"), &missing)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }
 
 #[tokio::test]
@@ -80,34 +97,57 @@ async fn manifests_of_all_four_formats_come_back_with_the_pushed_digest() {
     for (name, t, media_type) in cases {
         let pushed = &seeded.report.tags[name][t];
         let got = c.manifest(&repo(name), &tag(t)).await.unwrap();
-        assert_eq!(got.digest.as_str(), pushed, "{name}:{t} digest from Docker-Content-Digest");
+        assert_eq!(
+            got.digest.as_str(),
+            pushed,
+            "{name}:{t} digest from Docker-Content-Digest"
+        );
         assert_eq!(got.media_type, media_type, "{name}:{t}");
         assert!(got.digest.verifies(&got.bytes));
         let head = c.manifest_head(&repo(name), &tag(t)).await.unwrap();
         assert_eq!(head.digest, got.digest, "HEAD and GET agree for {name}:{t}");
         assert_eq!(head.size as usize, got.bytes.len());
         // By digest too.
-        let by_digest = c.manifest(&repo(name), &Reference::Digest(got.digest.clone())).await.unwrap();
+        let by_digest = c
+            .manifest(&repo(name), &Reference::Digest(got.digest.clone()))
+            .await
+            .unwrap();
         assert_eq!(by_digest.bytes, got.bytes);
         match got.parse().unwrap() {
             Manifest::Index { manifests } => {
                 assert!(media_type.is_index());
-                let platforms: Vec<String> =
-                    manifests.iter().map(|m| m.platform.as_ref().unwrap().to_string()).collect();
+                let platforms: Vec<String> = manifests
+                    .iter()
+                    .map(|m| m.platform.as_ref().unwrap().to_string())
+                    .collect();
                 assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
             }
             Manifest::Image { layers, .. } => {
                 assert!(!media_type.is_index());
                 assert_eq!(layers.len(), 2);
-                assert_eq!(layers[0].digest.as_str(), seeded.report.shared_layer, "base layer shared");
+                assert_eq!(
+                    layers[0].digest.as_str(),
+                    seeded.report.shared_layer,
+                    "base layer shared"
+                );
             }
         }
     }
     // The children of the OCI index are the ones pushed, not a silently substituted amd64 image.
     let index = c.manifest(&repo("multi/arch"), &tag("latest")).await.unwrap();
-    let Manifest::Index { manifests } = index.parse().unwrap() else { panic!("index expected") };
+    let Manifest::Index { manifests } = index.parse().unwrap() else {
+        panic!("index expected")
+    };
     let children: Vec<&str> = manifests.iter().map(|m| m.digest.as_str()).collect();
-    assert_eq!(children, seeded.report.multi_arch_children.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        children,
+        seeded
+            .report
+            .multi_arch_children
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -120,8 +160,15 @@ async fn two_tags_on_one_manifest_share_its_digest_and_the_config_is_readable() 
     assert_eq!(a.digest, b.digest);
     assert_ne!(a.digest, other.digest);
 
-    let manifest = c.manifest(&repo("demo/base"), &tag("1.0")).await.unwrap().parse().unwrap();
-    let Manifest::Image { config, .. } = manifest else { panic!("image expected") };
+    let manifest = c
+        .manifest(&repo("demo/base"), &tag("1.0"))
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    let Manifest::Image { config, .. } = manifest else {
+        panic!("image expected")
+    };
     let config = c.image_config(&repo("demo/base"), &config.digest).await.unwrap();
     assert_eq!(config.os.as_deref(), Some("linux"));
     assert_eq!(config.architecture.as_deref(), Some("amd64"));
@@ -139,34 +186,68 @@ async fn a_registry_stopped_mid_session_is_reported_unreachable_and_works_again_
     let err = c.tags(&repo("demo/base")).await.unwrap_err();
     assert!(matches!(err, RegistryError::Unreachable { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains(&format!("127.0.0.1:{}", seeded.registry.port())), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{}", seeded.registry.port())),
+        "{text}"
+    );
     assert!(err.hint().contains("running"));
     assert!(err.is_unavailable());
 
     seeded.registry.restart().await.unwrap();
-    assert_eq!(c.tags(&repo("demo/base")).await.unwrap().len(), 3, "the same client recovers");
+    assert_eq!(
+        c.tags(&repo("demo/base")).await.unwrap().len(),
+        3,
+        "the same client recovers"
+    );
 }
 
 #[tokio::test]
 async fn basic_credentials_are_used_and_wrong_ones_are_refused_in_plain_words() {
     let users = vec![("regent".to_owned(), "s3cret".to_owned())];
-    let registry =
-        TestRegistry::start_with(RegistryOptions { auth: RegistryAuth::Htpasswd(users), ..Default::default() })
-            .await
-            .unwrap();
+    let registry = TestRegistry::start_with(RegistryOptions {
+        auth: RegistryAuth::Htpasswd(users),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     regent_testkit::push::Pusher::new(&registry.url())
         .with_basic("regent", "s3cret")
-        .push("team/app", "1", &regent_testkit::Artifact::Image(
-            regent_testkit::Image::build("linux", "amd64", vec![regent_testkit::Layer::from_files(&[("a", b"a")]).unwrap()], "2024-01-01T00:00:00Z", &["a"]).unwrap(),
-        ))
+        .push(
+            "team/app",
+            "1",
+            &regent_testkit::Artifact::Image(
+                regent_testkit::Image::build(
+                    "linux",
+                    "amd64",
+                    vec![regent_testkit::Layer::from_files(&[("a", b"a")]).unwrap()],
+                    "2024-01-01T00:00:00Z",
+                    &["a"],
+                )
+                .unwrap(),
+            ),
+        )
         .await
         .unwrap();
 
-    let good = client(&registry.url(), 1000, Credentials::Basic { username: "regent".into(), password: "s3cret".into() });
+    let good = client(
+        &registry.url(),
+        1000,
+        Credentials::Basic {
+            username: "regent".into(),
+            password: "s3cret".into(),
+        },
+    );
     assert!(good.check().await.is_ok());
     assert_eq!(good.catalog().await.unwrap(), vec![repo("team/app")]);
 
-    let wrong = client(&registry.url(), 1000, Credentials::Basic { username: "regent".into(), password: "nope".into() });
+    let wrong = client(
+        &registry.url(),
+        1000,
+        Credentials::Basic {
+            username: "regent".into(),
+            password: "nope".into(),
+        },
+    );
     let err = wrong.catalog().await.unwrap_err();
     assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err:?}");
     assert!(err.to_string().contains("\"regent\""), "{err}");
@@ -174,5 +255,8 @@ async fn basic_credentials_are_used_and_wrong_ones_are_refused_in_plain_words() 
     assert!(err.hint().contains("registry.username"));
 
     let anonymous = client(&registry.url(), 1000, Credentials::None);
-    assert!(matches!(anonymous.check().await.unwrap_err(), RegistryError::Unauthorized { .. }));
+    assert!(matches!(
+        anonymous.check().await.unwrap_err(),
+        RegistryError::Unauthorized { .. }
+    ));
 }

@@ -41,7 +41,12 @@ pub struct Cli {
 
     /// Password for the registry username. Prefer the environment or --registry-password-file:
     /// flags are visible to other users in the process list.
-    #[arg(long, env = "REGENT_REGISTRY_PASSWORD", value_name = "SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "REGENT_REGISTRY_PASSWORD",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     pub registry_password: Option<String>,
 
     /// File holding the registry password (trailing newline ignored).
@@ -127,21 +132,53 @@ impl std::error::Error for ConfigError {}
 
 macro_rules! setting {
     ($name:ident, $key:literal, $env:literal, $flag:literal) => {
-        pub static $name: Setting = Setting { file_key: $key, env: $env, flag: $flag };
+        pub static $name: Setting = Setting {
+            file_key: $key,
+            env: $env,
+            flag: $flag,
+        };
     };
 }
 setting!(CONFIG, "(file)", "REGENT_CONFIG", "--config");
 setting!(LISTEN, "listen", "REGENT_LISTEN", "--listen");
 setting!(REGISTRY_URL, "registry.url", "REGENT_REGISTRY_URL", "--registry-url");
-setting!(REGISTRY_USERNAME, "registry.username", "REGENT_REGISTRY_USERNAME", "--registry-username");
-setting!(REGISTRY_PASSWORD, "registry.password", "REGENT_REGISTRY_PASSWORD", "--registry-password");
-setting!(REGISTRY_PASSWORD_FILE, "registry.password_file", "REGENT_REGISTRY_PASSWORD_FILE", "--registry-password-file");
-setting!(REGISTRY_TOKEN, "registry.token", "REGENT_REGISTRY_TOKEN", "--registry-token");
-setting!(REGISTRY_TIMEOUT, "registry.timeout_seconds", "REGENT_REGISTRY_TIMEOUT_SECONDS", "--registry-timeout-seconds");
+setting!(
+    REGISTRY_USERNAME,
+    "registry.username",
+    "REGENT_REGISTRY_USERNAME",
+    "--registry-username"
+);
+setting!(
+    REGISTRY_PASSWORD,
+    "registry.password",
+    "REGENT_REGISTRY_PASSWORD",
+    "--registry-password"
+);
+setting!(
+    REGISTRY_PASSWORD_FILE,
+    "registry.password_file",
+    "REGENT_REGISTRY_PASSWORD_FILE",
+    "--registry-password-file"
+);
+setting!(
+    REGISTRY_TOKEN,
+    "registry.token",
+    "REGENT_REGISTRY_TOKEN",
+    "--registry-token"
+);
+setting!(
+    REGISTRY_TIMEOUT,
+    "registry.timeout_seconds",
+    "REGENT_REGISTRY_TIMEOUT_SECONDS",
+    "--registry-timeout-seconds"
+);
 setting!(DATA_DIR, "data_dir", "REGENT_DATA_DIR", "--data-dir");
 
 fn bad(setting: &'static Setting, message: impl Into<String>) -> ConfigError {
-    ConfigError { setting, message: message.into() }
+    ConfigError {
+        setting,
+        message: message.into(),
+    }
 }
 
 impl Settings {
@@ -159,13 +196,23 @@ impl Settings {
     }
 
     fn merge(cli: &Cli, file: FileSettings) -> Result<Self, ConfigError> {
-        let listen_text = cli.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen_text = cli
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
-            bad(&LISTEN, format!("\"{listen_text}\" is not an address and port; write it like 127.0.0.1:8080 or 0.0.0.0:8080"))
+            bad(
+                &LISTEN,
+                format!("\"{listen_text}\" is not an address and port; write it like 127.0.0.1:8080 or 0.0.0.0:8080"),
+            )
         })?;
 
         let url_text = cli.registry_url.clone().or(file.registry.url).ok_or_else(|| {
-            bad(&REGISTRY_URL, "is required: the base URL of the registry to administer, e.g. http://127.0.0.1:5000")
+            bad(
+                &REGISTRY_URL,
+                "is required: the base URL of the registry to administer, e.g. http://127.0.0.1:5000",
+            )
         })?;
         let url = parse_registry_url(&url_text)?;
 
@@ -179,15 +226,26 @@ impl Settings {
         let token = cli.registry_token.clone().or(file.registry.token);
         let credentials = match (username, password, token) {
             (None, None, None) => Credentials::None,
-            (Some(u), Some(p), None) if !u.is_empty() => Credentials::Basic { username: u, password: p },
+            (Some(u), Some(p), None) if !u.is_empty() => Credentials::Basic {
+                username: u,
+                password: p,
+            },
             (Some(_), None, None) => {
-                return Err(bad(&REGISTRY_PASSWORD, "a registry username is set but no password; set the password or its file"));
+                return Err(bad(
+                    &REGISTRY_PASSWORD,
+                    "a registry username is set but no password; set the password or its file",
+                ));
             }
             (None, Some(_), None) => {
-                return Err(bad(&REGISTRY_USERNAME, "a registry password is set but no username; set the username too"));
+                return Err(bad(
+                    &REGISTRY_USERNAME,
+                    "a registry password is set but no username; set the username too",
+                ));
             }
             (Some(_), Some(_), None) => return Err(bad(&REGISTRY_USERNAME, "is empty; set the registry username")),
-            (None, None, Some(t)) if !t.trim().is_empty() => Credentials::Bearer { token: t.trim().to_owned() },
+            (None, None, Some(t)) if !t.trim().is_empty() => Credentials::Bearer {
+                token: t.trim().to_owned(),
+            },
             (None, None, Some(_)) => return Err(bad(&REGISTRY_TOKEN, "is empty; set a token or leave it out")),
             (_, _, Some(_)) => {
                 return Err(bad(
@@ -199,22 +257,41 @@ impl Settings {
 
         let timeout = match cli.registry_timeout_seconds.as_deref() {
             Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                bad(&REGISTRY_TIMEOUT, format!("\"{text}\" is not a whole number of seconds"))
+                bad(
+                    &REGISTRY_TIMEOUT,
+                    format!("\"{text}\" is not a whole number of seconds"),
+                )
             })?,
             None => file.registry.timeout_seconds.unwrap_or(15),
         };
         if !(1..=600).contains(&timeout) {
-            return Err(bad(&REGISTRY_TIMEOUT, format!("{timeout} is out of range; use 1 to 600 seconds")));
+            return Err(bad(
+                &REGISTRY_TIMEOUT,
+                format!("{timeout} is out of range; use 1 to 600 seconds"),
+            ));
         }
 
-        let data_dir = cli.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("regent-data"));
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("regent-data"));
         prepare_data_dir(&data_dir)?;
-        let site_root = cli.site_root.clone().or(file.site_root).unwrap_or_else(|| PathBuf::from("target/site"));
+        let site_root = cli
+            .site_root
+            .clone()
+            .or(file.site_root)
+            .unwrap_or_else(|| PathBuf::from("target/site"));
 
         let mut registry = RegistryConfig::new(url);
         registry.credentials = credentials;
         registry.timeout = Duration::from_secs(timeout);
-        Ok(Self { listen, registry, data_dir, site_root })
+        Ok(Self {
+            listen,
+            registry,
+            data_dir,
+            site_root,
+        })
     }
 
     /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
@@ -233,9 +310,13 @@ impl Settings {
 
 fn parse_registry_url(text: &str) -> Result<Url, ConfigError> {
     let example = "write it like http://127.0.0.1:5000 or https://registry.example.com";
-    let url = Url::parse(text.trim()).map_err(|e| bad(&REGISTRY_URL, format!("\"{text}\" is not a URL ({e}); {example}")))?;
+    let url =
+        Url::parse(text.trim()).map_err(|e| bad(&REGISTRY_URL, format!("\"{text}\" is not a URL ({e}); {example}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad(&REGISTRY_URL, format!("\"{text}\" must start with http:// or https://; {example}")));
+        return Err(bad(
+            &REGISTRY_URL,
+            format!("\"{text}\" must start with http:// or https://; {example}"),
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad(&REGISTRY_URL, format!("\"{text}\" has no host; {example}")));
@@ -247,10 +328,16 @@ fn parse_registry_url(text: &str) -> Result<Url, ConfigError> {
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad(&REGISTRY_URL, format!("\"{text}\" must not have a query or fragment; {example}")));
+        return Err(bad(
+            &REGISTRY_URL,
+            format!("\"{text}\" must not have a query or fragment; {example}"),
+        ));
     }
     if url.path().trim_end_matches('/').ends_with("/v2") {
-        return Err(bad(&REGISTRY_URL, format!("\"{text}\" ends in /v2; give the registry's root, Regent adds /v2/ itself")));
+        return Err(bad(
+            &REGISTRY_URL,
+            format!("\"{text}\" ends in /v2; give the registry's root, Regent adds /v2/ itself"),
+        ));
     }
     Ok(url)
 }
@@ -267,7 +354,10 @@ fn read_secret(path: &Path) -> Result<String, ConfigError> {
 
 fn prepare_data_dir(path: &Path) -> Result<(), ConfigError> {
     if path.exists() && !path.is_dir() {
-        return Err(bad(&DATA_DIR, format!("{} exists and is not a directory", path.display())));
+        return Err(bad(
+            &DATA_DIR,
+            format!("{} exists and is not a directory", path.display()),
+        ));
     }
     std::fs::create_dir_all(path).map_err(|e| bad(&DATA_DIR, format!("cannot create {}: {e}", path.display())))?;
     let probe = path.join(".regent-write-test");
@@ -307,15 +397,30 @@ mod tests {
     #[test]
     fn a_missing_registry_url_names_all_three_spellings() {
         let d = data_dir();
-        let e = Settings::merge(&cli(&["--data-dir", &d]), FileSettings::default()).unwrap_err().to_string();
-        for name in ["registry.url", "REGENT_REGISTRY_URL", "--registry-url", "http://127.0.0.1:5000"] {
+        let e = Settings::merge(&cli(&["--data-dir", &d]), FileSettings::default())
+            .unwrap_err()
+            .to_string();
+        for name in [
+            "registry.url",
+            "REGENT_REGISTRY_URL",
+            "--registry-url",
+            "http://127.0.0.1:5000",
+        ] {
             assert!(e.contains(name), "{e}");
         }
     }
 
     #[test]
     fn bad_urls_are_refused_with_what_to_write() {
-        for bad in ["localhost:5000", "ftp://x", "http://", "http://u:p@x", "http://x/v2/", "http://x?q=1", "not a url"] {
+        for bad in [
+            "localhost:5000",
+            "ftp://x",
+            "http://",
+            "http://u:p@x",
+            "http://x/v2/",
+            "http://x?q=1",
+            "not a url",
+        ] {
             let e = parse_registry_url(bad).unwrap_err().to_string();
             assert!(e.contains("registry.url"), "{bad}: {e}");
         }
@@ -332,12 +437,46 @@ mod tests {
             Settings::merge(&cli(&args), FileSettings::default())
         };
         assert_eq!(with(&[]).unwrap().registry.credentials, Credentials::None);
-        assert!(matches!(with(&["--registry-username", "u", "--registry-password", "p"]).unwrap().registry.credentials, Credentials::Basic { .. }));
-        assert!(matches!(with(&["--registry-token", "t"]).unwrap().registry.credentials, Credentials::Bearer { .. }));
-        assert!(with(&["--registry-username", "u"]).unwrap_err().to_string().contains("no password"));
-        assert!(with(&["--registry-password", "p"]).unwrap_err().to_string().contains("no username"));
-        assert!(with(&["--registry-token", "t", "--registry-username", "u", "--registry-password", "p"]).is_err());
-        assert!(with(&["--registry-timeout-seconds", "soon"]).unwrap_err().to_string().contains("REGENT_REGISTRY_TIMEOUT_SECONDS"));
+        assert!(matches!(
+            with(&["--registry-username", "u", "--registry-password", "p"])
+                .unwrap()
+                .registry
+                .credentials,
+            Credentials::Basic { .. }
+        ));
+        assert!(matches!(
+            with(&["--registry-token", "t"]).unwrap().registry.credentials,
+            Credentials::Bearer { .. }
+        ));
+        assert!(
+            with(&["--registry-username", "u"])
+                .unwrap_err()
+                .to_string()
+                .contains("no password")
+        );
+        assert!(
+            with(&["--registry-password", "p"])
+                .unwrap_err()
+                .to_string()
+                .contains("no username")
+        );
+        assert!(
+            with(&[
+                "--registry-token",
+                "t",
+                "--registry-username",
+                "u",
+                "--registry-password",
+                "p"
+            ])
+            .is_err()
+        );
+        assert!(
+            with(&["--registry-timeout-seconds", "soon"])
+                .unwrap_err()
+                .to_string()
+                .contains("REGENT_REGISTRY_TIMEOUT_SECONDS")
+        );
     }
 
     #[test]
@@ -350,7 +489,16 @@ mod tests {
     fn the_description_never_shows_secrets() {
         let d = data_dir();
         let s = Settings::merge(
-            &cli(&["--registry-url", "http://r:5000", "--registry-username", "u", "--registry-password", "hunter2", "--data-dir", &d]),
+            &cli(&[
+                "--registry-url",
+                "http://r:5000",
+                "--registry-username",
+                "u",
+                "--registry-password",
+                "hunter2",
+                "--data-dir",
+                &d,
+            ]),
             FileSettings::default(),
         )
         .unwrap();

@@ -56,7 +56,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let registry_url = settings.registry.url.to_string();
     let registry = Arc::new(RegistryClient::new(settings.registry.clone()).map_err(|e| e.to_string())?);
     let listing = Arc::new(RepositoryListing::new(registry.clone(), CATALOG_MAX_AGE));
-    let state = AppState { registry: registry.clone(), listing };
+    let state = AppState {
+        registry: registry.clone(),
+        listing,
+    };
 
     if !settings.site_root.join("pkg").exists() {
         tracing::warn!(
@@ -91,9 +94,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .layer(TraceLayer::new_for_http())
         .with_state(options);
 
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {} (listen / REGENT_LISTEN / --listen): {e}", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|e| {
+        format!(
+            "cannot listen on {} (listen / REGENT_LISTEN / --listen): {e}",
+            settings.listen
+        )
+    })?;
     tracing::info!(listen = %settings.listen, registry = %registry_url, "Regent is serving on http://{}", settings.listen);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

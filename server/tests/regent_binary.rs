@@ -32,11 +32,16 @@ impl Running {
         let listen = format!("127.0.0.1:{port}");
         let mut all = vec!["--listen", &listen];
         all.extend_from_slice(args);
-        let child = regent(&all, &[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let base = format!("http://{listen}");
+        let child = regent(&all, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Owned from here on, so the process is killed and reaped even if start-up fails.
+        let running = Self(child, format!("http://{listen}"));
         for _ in 0..200 {
-            if reqwest::get(format!("{base}/healthz")).await.is_ok() {
-                return Self(child, base);
+            if reqwest::get(format!("{}/healthz", running.1)).await.is_ok() {
+                return running;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -62,9 +67,19 @@ fn help_explains_every_setting_with_its_environment_variable() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for name in [
-        "--config", "REGENT_CONFIG", "--listen", "REGENT_LISTEN", "--registry-url", "REGENT_REGISTRY_URL",
-        "--registry-username", "--registry-password", "--registry-password-file", "--registry-token",
-        "REGENT_REGISTRY_TOKEN", "--data-dir", "REGENT_DATA_DIR",
+        "--config",
+        "REGENT_CONFIG",
+        "--listen",
+        "REGENT_LISTEN",
+        "--registry-url",
+        "REGENT_REGISTRY_URL",
+        "--registry-username",
+        "--registry-password",
+        "--registry-password-file",
+        "--registry-token",
+        "REGENT_REGISTRY_TOKEN",
+        "--data-dir",
+        "REGENT_DATA_DIR",
     ] {
         assert!(help.contains(name), "--help lacks {name}:\n{help}");
     }
@@ -73,10 +88,16 @@ fn help_explains_every_setting_with_its_environment_variable() {
 #[test]
 fn a_bad_registry_url_stops_start_up_with_a_message_naming_the_setting() {
     let data = tempfile::tempdir().unwrap();
-    let out = output(&["--data-dir", data.path().to_str().unwrap()], &[("REGENT_REGISTRY_URL", "registry:5000")]);
+    let out = output(
+        &["--data-dir", data.path().to_str().unwrap()],
+        &[("REGENT_REGISTRY_URL", "registry:5000")],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("registry.url (REGENT_REGISTRY_URL / --registry-url)"), "{err}");
+    assert!(
+        err.contains("registry.url (REGENT_REGISTRY_URL / --registry-url)"),
+        "{err}"
+    );
     assert!(err.contains("http://"), "says what to write: {err}");
 }
 
@@ -88,7 +109,11 @@ fn a_missing_config_file_or_an_unknown_key_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/regent.toml"));
 
     let file = dir.path().join("regent.toml");
-    std::fs::write(&file, "[registry]\nurl = \"http://127.0.0.1:5000\"\npasword = \"typo\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[registry]\nurl = \"http://127.0.0.1:5000\"\npasword = \"typo\"\n",
+    )
+    .unwrap();
     let out = output(&["--config", file.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -121,14 +146,20 @@ fn flags_override_environment_which_overrides_the_file() {
     assert!(from_file.contains("url = \"http://file:5000/\""));
     assert!(from_file.contains("timeout_seconds = 7"));
 
-    let env = [("REGENT_LISTEN", "127.0.0.1:1002"), ("REGENT_REGISTRY_URL", "http://env:5000")];
+    let env = [
+        ("REGENT_LISTEN", "127.0.0.1:1002"),
+        ("REGENT_REGISTRY_URL", "http://env:5000"),
+    ];
     let from_env = print(&[], &env);
     assert!(from_env.contains("listen = \"127.0.0.1:1002\""), "{from_env}");
     assert!(from_env.contains("url = \"http://env:5000/\""));
 
     let from_flag = print(&["--listen", "127.0.0.1:1003"], &env);
     assert!(from_flag.contains("listen = \"127.0.0.1:1003\""), "{from_flag}");
-    assert!(from_flag.contains("url = \"http://env:5000/\""), "unflagged settings keep the env value");
+    assert!(
+        from_flag.contains("url = \"http://env:5000/\""),
+        "unflagged settings keep the env value"
+    );
 }
 
 #[test]
@@ -138,8 +169,17 @@ fn the_password_file_is_read_and_never_printed() {
     std::fs::write(&secret, "correct horse\n").unwrap();
     let data = dir.path().join("data");
     let out = output(
-        &["--print-config", "--registry-url", "http://r:5000", "--registry-username", "regent",
-          "--registry-password-file", secret.to_str().unwrap(), "--data-dir", data.to_str().unwrap()],
+        &[
+            "--print-config",
+            "--registry-url",
+            "http://r:5000",
+            "--registry-username",
+            "regent",
+            "--registry-password-file",
+            secret.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
         &[],
     );
     let text = String::from_utf8_lossy(&out.stdout);
@@ -162,13 +202,19 @@ async fn the_images_page_is_rendered_on_the_server_readable_without_javascript()
     // The rows are in the HTML itself, not in a template that needs JavaScript.
     let body_before_templates = html.split("<template").next().unwrap();
     for name in &catalog[10..20] {
-        assert!(body_before_templates.contains(&format!("<td class=\"name\">{name}</td>")), "{name} missing");
+        assert!(
+            body_before_templates.contains(&format!("<td class=\"name\">{name}</td>")),
+            "{name} missing"
+        );
     }
     assert!(!body_before_templates.contains(&format!(">{}<", catalog[9])));
     assert!(html.contains(&format!("Repositories 11–20 of {}", catalog.len())));
     // demo/base has three tags; the emptied repository says it is empty.
     let (_, first) = regent.get("/images?per_page=100").await;
-    assert!(first.contains("<td class=\"name\">demo/base</td><td class=\"num\">3</td>"), "{first}");
+    assert!(
+        first.contains("<td class=\"name\">demo/base</td><td class=\"num\">3</td>"),
+        "{first}"
+    );
     assert!(first.contains("<td class=\"name\">demo/emptied</td><td class=\"num muted\">0 (empty)</td>"));
 
     let (status, ready) = regent.get("/readyz").await;
@@ -178,21 +224,32 @@ async fn the_images_page_is_rendered_on_the_server_readable_without_javascript()
 #[tokio::test]
 async fn refused_registry_credentials_are_explained_on_the_page_and_in_readyz() {
     let users = vec![("regent".to_owned(), "right".to_owned())];
-    let registry =
-        TestRegistry::start_with(RegistryOptions { auth: RegistryAuth::Htpasswd(users), ..Default::default() })
-            .await
-            .unwrap();
+    let registry = TestRegistry::start_with(RegistryOptions {
+        auth: RegistryAuth::Htpasswd(users),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let data = tempfile::tempdir().unwrap();
     let url = registry.url().to_string();
     let regent = Running::start(&[
-        "--registry-url", &url, "--registry-username", "regent", "--registry-password", "wrong",
-        "--data-dir", data.path().to_str().unwrap(),
+        "--registry-url",
+        &url,
+        "--registry-username",
+        "regent",
+        "--registry-password",
+        "wrong",
+        "--data-dir",
+        data.path().to_str().unwrap(),
     ])
     .await;
     let (status, html) = regent.get("/images").await;
     assert_eq!(status, 200);
     assert!(html.contains("The registry is not available"), "{html}");
-    assert!(html.contains("refused the username &quot;regent&quot;") || html.contains("refused the username \"regent\""), "{html}");
+    assert!(
+        html.contains("refused the username &quot;regent&quot;") || html.contains("refused the username \"regent\""),
+        "{html}"
+    );
     assert!(html.contains("registry.username"));
     assert!(!html.contains("wrong"), "the password is not shown");
     let (status, ready) = regent.get("/readyz").await;
@@ -203,10 +260,19 @@ async fn refused_registry_credentials_are_explained_on_the_page_and_in_readyz() 
 #[tokio::test]
 async fn unknown_addresses_get_a_404_page_with_a_way_back() {
     let data = tempfile::tempdir().unwrap();
-    let regent = Running::start(&["--registry-url", "http://127.0.0.1:9", "--data-dir", data.path().to_str().unwrap()]).await;
+    let regent = Running::start(&[
+        "--registry-url",
+        "http://127.0.0.1:9",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ])
+    .await;
     let (status, html) = regent.get("/no/such/page").await;
     assert_eq!(status, 404);
-    assert!(html.contains("Not found") && html.contains("href=\"/images\""), "{html}");
+    assert!(
+        html.contains("Not found") && html.contains("href=\"/images\""),
+        "{html}"
+    );
     let (status, _) = regent.get("/healthz").await;
     assert_eq!(status, 200, "healthz is about the process, not the registry");
 }

@@ -29,7 +29,11 @@ pub struct Blob {
 
 impl Blob {
     pub fn new(media_type: &str, bytes: Vec<u8>) -> Self {
-        Self { media_type: media_type.to_owned(), digest: sha256(&bytes), bytes }
+        Self {
+            media_type: media_type.to_owned(),
+            digest: sha256(&bytes),
+            bytes,
+        }
     }
 
     pub fn descriptor(&self) -> serde_json::Value {
@@ -63,7 +67,10 @@ impl Layer {
         let mut gz = GzBuilder::new().mtime(0).write(Vec::new(), Compression::fast());
         gz.write_all(&tar)?;
         let gz = gz.finish()?;
-        Ok(Self { blob: Blob::new(OCI_LAYER, gz), diff_id: sha256(&tar) })
+        Ok(Self {
+            blob: Blob::new(OCI_LAYER, gz),
+            diff_id: sha256(&tar),
+        })
     }
 }
 
@@ -102,7 +109,13 @@ impl Image {
             "layers": layers.iter().map(|l| l.blob.descriptor()).collect::<Vec<_>>(),
         });
         let manifest = Blob::new(OCI_MANIFEST, serde_json::to_vec(&manifest)?);
-        Ok(Self { os: os.into(), architecture: architecture.into(), config, layers, manifest })
+        Ok(Self {
+            os: os.into(),
+            architecture: architecture.into(),
+            config,
+            layers,
+            manifest,
+        })
     }
 
     /// Compressed size as registries report it: config plus layers.
@@ -134,7 +147,10 @@ impl ImageIndex {
             })
             .collect();
         let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
-        Ok(Self { images, index: Blob::new(OCI_INDEX, serde_json::to_vec(&index)?) })
+        Ok(Self {
+            images,
+            index: Blob::new(OCI_INDEX, serde_json::to_vec(&index)?),
+        })
     }
 }
 
@@ -191,6 +207,9 @@ pub fn write_oci_layout(dir: &Path, tagged: &[(&str, &Artifact)]) -> Result<()> 
         descriptors.push(d);
     }
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": descriptors}))?)?;
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": descriptors}))?,
+    )?;
     Ok(())
 }

@@ -18,7 +18,11 @@ pub struct Pusher {
 
 impl Pusher {
     pub fn new(base: &Url) -> Self {
-        Self { http: Client::new(), base: base.clone(), basic: None }
+        Self {
+            http: Client::new(),
+            base: base.clone(),
+            basic: None,
+        }
     }
 
     pub fn with_basic(mut self, username: &str, password: &str) -> Self {
@@ -41,7 +45,8 @@ impl Pusher {
                 self.push_blob(repository, blob).await?;
             }
             if matches!(artifact, Artifact::Index(_)) {
-                self.put_manifest(repository, &image.manifest.digest, &image.manifest).await?;
+                self.put_manifest(repository, &image.manifest.digest, &image.manifest)
+                    .await?;
             }
         }
         self.put_manifest(repository, tag, artifact.top()).await
@@ -55,9 +60,17 @@ impl Pusher {
         let start = self.base.join(&format!("v2/{repository}/blobs/uploads/"))?;
         let response = self.request(reqwest::Method::POST, start).send().await?;
         if response.status() != StatusCode::ACCEPTED {
-            bail!("starting an upload to {repository} answered {}: {}", response.status(), response.text().await?);
+            bail!(
+                "starting an upload to {repository} answered {}: {}",
+                response.status(),
+                response.text().await?
+            );
         }
-        let location = response.headers().get("location").context("upload without Location")?.to_str()?;
+        let location = response
+            .headers()
+            .get("location")
+            .context("upload without Location")?
+            .to_str()?;
         let mut put = self.base.join(location)?;
         put.query_pairs_mut().append_pair("digest", &blob.digest);
         let response = self
@@ -67,7 +80,12 @@ impl Pusher {
             .send()
             .await?;
         if response.status() != StatusCode::CREATED {
-            bail!("uploading {} to {repository} answered {}: {}", blob.digest, response.status(), response.text().await?);
+            bail!(
+                "uploading {} to {repository} answered {}: {}",
+                blob.digest,
+                response.status(),
+                response.text().await?
+            );
         }
         Ok(())
     }
@@ -81,9 +99,17 @@ impl Pusher {
             .send()
             .await?;
         if response.status() != StatusCode::CREATED {
-            bail!("putting manifest {repository}:{reference} answered {}: {}", response.status(), response.text().await?);
+            bail!(
+                "putting manifest {repository}:{reference} answered {}: {}",
+                response.status(),
+                response.text().await?
+            );
         }
-        let digest = response.headers().get("docker-content-digest").context("no Docker-Content-Digest")?.to_str()?;
+        let digest = response
+            .headers()
+            .get("docker-content-digest")
+            .context("no Docker-Content-Digest")?
+            .to_str()?;
         Ok(digest.to_owned())
     }
 

@@ -20,7 +20,12 @@ pub enum RegistryAuth {
     /// htpasswd (bcrypt) users; the registry then takes HTTP Basic directly.
     Htpasswd(Vec<(String, String)>),
     /// Docker token auth pointing at an external token service.
-    Token { realm: String, service: String, issuer: String, rootcertbundle: PathBuf },
+    Token {
+        realm: String,
+        service: String,
+        issuer: String,
+        rootcertbundle: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +39,12 @@ pub struct RegistryOptions {
 
 impl Default for RegistryOptions {
     fn default() -> Self {
-        Self { auth: RegistryAuth::None, delete_enabled: true, dir: None, port: None }
+        Self {
+            auth: RegistryAuth::None,
+            delete_enabled: true,
+            dir: None,
+            port: None,
+        }
     }
 }
 
@@ -70,7 +80,13 @@ impl TestRegistry {
         let port = options.port.unwrap_or_else(crate::free_port);
         let config = dir.join("config.yml");
         std::fs::write(&config, config_yaml(&dir, port, &options)?)?;
-        let mut registry = Self { port, dir, config, child: None, _temp: temp };
+        let mut registry = Self {
+            port,
+            dir,
+            config,
+            child: None,
+            _temp: temp,
+        };
         registry.run().await?;
         Ok(registry)
     }
@@ -129,7 +145,10 @@ impl TestRegistry {
     }
 
     async fn run(&mut self) -> Result<()> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("registry.log"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("registry.log"))?;
         let child = Command::new(REGISTRY_BINARY)
             .arg("serve")
             .arg(&self.config)
@@ -175,9 +194,17 @@ fn config_yaml(dir: &Path, port: u16, options: &RegistryOptions) -> Result<Strin
             }
             let path = dir.join("htpasswd");
             std::fs::write(&path, lines)?;
-            format!("auth:\n  htpasswd:\n    realm: regent-test\n    path: {}\n", path.display())
+            format!(
+                "auth:\n  htpasswd:\n    realm: regent-test\n    path: {}\n",
+                path.display()
+            )
         }
-        RegistryAuth::Token { realm, service, issuer, rootcertbundle } => format!(
+        RegistryAuth::Token {
+            realm,
+            service,
+            issuer,
+            rootcertbundle,
+        } => format!(
             "auth:\n  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    rootcertbundle: {}\n",
             rootcertbundle.display()
         ),

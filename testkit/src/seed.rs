@@ -51,16 +51,16 @@ fn base_layer() -> Result<Layer> {
 }
 
 fn app_image(name: &str, version: &str, arch: &str) -> Result<Image> {
-    let app = Layer::from_files(&[(
-        "app/about.txt",
-        format!("{name} {version} for {arch}\n").as_bytes(),
-    )])?;
+    let app = Layer::from_files(&[("app/about.txt", format!("{name} {version} for {arch}\n").as_bytes())])?;
     Image::build("linux", arch, vec![base_layer()?, app], CREATED, &["/app/run", version])
 }
 
 pub async fn seed(registry: &Url, registry_host: &str, options: &SeedOptions) -> Result<SeedReport> {
     let pusher = Pusher::new(registry);
-    let mut report = SeedReport { shared_layer: base_layer()?.blob.digest, ..Default::default() };
+    let mut report = SeedReport {
+        shared_layer: base_layer()?.blob.digest,
+        ..Default::default()
+    };
     let record = |report: &mut SeedReport, repo: &str, tag: Option<&str>, digest: &str| {
         let tags = report.tags.entry(repo.to_owned()).or_default();
         if let Some(tag) = tag {
@@ -75,7 +75,9 @@ pub async fn seed(registry: &Url, registry_host: &str, options: &SeedOptions) ->
         record(&mut report, "demo/base", Some(tag), &d);
     }
     for v in ["v1", "v2"] {
-        let d = pusher.push("demo/app", v, &Artifact::Image(app_image("app", v, "amd64")?)).await?;
+        let d = pusher
+            .push("demo/app", v, &Artifact::Image(app_image("app", v, "amd64")?))
+            .await?;
         record(&mut report, "demo/app", Some(v), &d);
     }
     let multi = Artifact::Index(ImageIndex::build(vec![
@@ -96,10 +98,30 @@ pub async fn seed(registry: &Url, registry_host: &str, options: &SeedOptions) ->
         let oci = Artifact::Image(app_image("skopeo", "1.0", "amd64")?);
         write_oci_layout(&options.layout_dir, &[("app", &app), ("multi", &multi), ("oci", &oci)])?;
         let layout = &options.layout_dir;
-        skopeo::copy_layout_to_registry(layout, "app", registry_host, "dockerfmt/app:v1", Format::DockerV2, false, None)?;
-        skopeo::copy_layout_to_registry(layout, "multi", registry_host, "dockerfmt/multi:latest", Format::DockerV2, true, None)?;
+        skopeo::copy_layout_to_registry(
+            layout,
+            "app",
+            registry_host,
+            "dockerfmt/app:v1",
+            Format::DockerV2,
+            false,
+            None,
+        )?;
+        skopeo::copy_layout_to_registry(
+            layout,
+            "multi",
+            registry_host,
+            "dockerfmt/multi:latest",
+            Format::DockerV2,
+            true,
+            None,
+        )?;
         skopeo::copy_layout_to_registry(layout, "oci", registry_host, "skopeo/oci:1.0", Format::Oci, false, None)?;
-        for (repo, tag) in [("dockerfmt/app", "v1"), ("dockerfmt/multi", "latest"), ("skopeo/oci", "1.0")] {
+        for (repo, tag) in [
+            ("dockerfmt/app", "v1"),
+            ("dockerfmt/multi", "latest"),
+            ("skopeo/oci", "1.0"),
+        ] {
             let raw = skopeo::inspect_raw(registry_host, &format!("{repo}:{tag}"))?;
             record(&mut report, repo, Some(tag), &crate::image::sha256(raw.as_bytes()));
         }
@@ -107,7 +129,12 @@ pub async fn seed(registry: &Url, registry_host: &str, options: &SeedOptions) ->
 
     // Bulk repositories: 1 to 3 tags each, so tag counts differ from row to row.
     let bulk: Vec<(String, Vec<String>)> = (1..=options.bulk_repositories)
-        .map(|i| (format!("bulk/app-{i:04}"), (1..=(i % 3 + 1)).map(|t| format!("v{t}")).collect()))
+        .map(|i| {
+            (
+                format!("bulk/app-{i:04}"),
+                (1..=(i % 3 + 1)).map(|t| format!("v{t}")).collect(),
+            )
+        })
         .collect();
     let pushed: Vec<(String, String, String)> = futures::stream::iter(bulk)
         .map(|(repo, tags)| {

@@ -43,16 +43,22 @@ pub fn copy_layout_to_registry(
 /// `skopeo inspect --raw` of an image: the manifest bytes the registry serves.
 pub fn inspect_raw(registry_host: &str, image: &str) -> Result<String> {
     let mut cmd = Command::new("skopeo");
-    cmd.args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{registry_host}/{image}"));
+    cmd.args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{registry_host}/{image}"));
     let out = cmd.output()?;
     if !out.status.success() {
-        bail!("skopeo inspect {image} failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "skopeo inspect {image} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8(out.stdout)?)
 }
 
 fn run(mut cmd: Command) -> Result<()> {
-    let out = cmd.output().map_err(|e| anyhow::anyhow!("cannot run skopeo (apt-get install skopeo): {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run skopeo (apt-get install skopeo): {e}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }

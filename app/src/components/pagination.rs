@@ -34,9 +34,7 @@ pub fn Pagination(paging: Paging, pages: u32) -> impl IntoView {
         .into_iter()
         .map(|n| match n {
             None => view! { <span class="gap">"…"</span> }.into_any(),
-            Some(n) if n == current => {
-                view! { <span class="current" aria-current="page">{n}</span> }.into_any()
-            }
+            Some(n) if n == current => view! { <span class="current" aria-current="page">{n}</span> }.into_any(),
             Some(n) => view! { <A href=paging.href(n)>{n}</A> }.into_any(),
         })
         .collect_view();
@@ -57,7 +55,11 @@ mod tests {
     #[test]
     fn a_window_around_the_current_page_with_first_and_last() {
         let shown = |c, p| {
-            page_numbers(c, p).iter().map(|n| n.map_or("…".to_owned(), |n| n.to_string())).collect::<Vec<_>>().join(" ")
+            page_numbers(c, p)
+                .iter()
+                .map(|n| n.map_or("…".to_owned(), |n| n.to_string()))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         assert_eq!(shown(1, 1), "1");
         assert_eq!(shown(1, 3), "1 2 3");

@@ -28,12 +28,18 @@ pub async fn list_repositories(page: u32, per_page: u32) -> Result<ImagesView, S
             rows: listing
                 .repositories
                 .into_iter()
-                .map(|r| RepositoryRow { name: r.name.to_string(), tags: r.tags.map_err(|e| e.to_string()) })
+                .map(|r| RepositoryRow {
+                    name: r.name.to_string(),
+                    tags: r.tags.map_err(|e| e.to_string()),
+                })
                 .collect(),
         })),
         Err(error) => {
             tracing::warn!(%error, "listing repositories failed");
-            Ok(ImagesView::RegistryProblem(RegistryProblem::from_error(state.registry.url().as_str(), &error)))
+            Ok(ImagesView::RegistryProblem(RegistryProblem::from_error(
+                state.registry.url().as_str(),
+                &error,
+            )))
         }
     }
 }
@@ -41,9 +47,7 @@ pub async fn list_repositories(page: u32, per_page: u32) -> Result<ImagesView, S
 #[component]
 pub fn ImagesPage() -> impl IntoView {
     let query = use_query_map();
-    let paging = Memo::new(move |_| {
-        query.with(|q| Paging::from_query(q.get_str("page"), q.get_str("per_page")))
-    });
+    let paging = Memo::new(move |_| query.with(|q| Paging::from_query(q.get_str("page"), q.get_str("per_page"))));
     let listing = Resource::new(
         move || paging.get(),
         |paging| async move {
@@ -90,7 +94,10 @@ fn RepositoryList(page: RepositoryPage) -> impl IntoView {
     let summary = if total == 0 {
         "The registry has no repositories yet.".to_owned()
     } else if rows.is_empty() {
-        format!("Page {} is past the end: there are {total} repositories on {pages} pages.", paging.page)
+        format!(
+            "Page {} is past the end: there are {total} repositories on {pages} pages.",
+            paging.page
+        )
     } else {
         format!("Repositories {first}–{last} of {total}")
     };

@@ -20,9 +20,9 @@ impl Digest {
             return Err(fail("it has no ':' between algorithm and value"));
         };
         let algorithm_ok = !algorithm.is_empty()
-            && algorithm.split(['+', '.', '_', '-']).all(|part| {
-                !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            });
+            && algorithm
+                .split(['+', '.', '_', '-'])
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
         if !algorithm_ok {
             return Err(fail(&format!("the algorithm \"{algorithm}\" is not allowed")));
         }
@@ -39,13 +39,18 @@ impl Digest {
                         encoded.chars().count()
                     )));
                 }
-                if !encoded.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                if !encoded
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                {
                     return Err(fail("the value is not lowercase hexadecimal"));
                 }
             }
             None => {
                 let ok = !encoded.is_empty()
-                    && encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
+                    && encoded
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
                 if !ok {
                     return Err(fail("the value has characters a digest cannot have"));
                 }
@@ -81,7 +86,10 @@ mod tests {
     #[test]
     fn sha256_digests_parse_and_verify() {
         let d = Digest::sha256_of(b"hello");
-        assert_eq!(d.as_str(), "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            d.as_str(),
+            "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
         assert!(Digest::parse(d.as_str()).is_ok());
         assert!(d.verifies(b"hello"));
         assert!(!d.verifies(b"hello!"));

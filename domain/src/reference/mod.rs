@@ -28,7 +28,11 @@ impl ParseError {
     fn new(kind: &'static str, input: &str, rule: impl Into<String>) -> Self {
         // Quote at most 300 characters so a pasted megabyte does not end up in a page.
         let input: String = input.chars().take(300).collect();
-        Self { kind, input, rule: rule.into() }
+        Self {
+            kind,
+            input,
+            rule: rule.into(),
+        }
     }
 }
 
@@ -123,7 +127,10 @@ mod tests {
     fn a_reference_with_a_colon_is_a_digest_otherwise_a_tag() {
         assert!(matches!(Reference::parse("latest"), Ok(Reference::Tag(_))));
         let hex = "a".repeat(64);
-        assert!(matches!(Reference::parse(&format!("sha256:{hex}")), Ok(Reference::Digest(_))));
+        assert!(matches!(
+            Reference::parse(&format!("sha256:{hex}")),
+            Ok(Reference::Digest(_))
+        ));
         assert!(Reference::parse("sha256:nothex").is_err());
     }
 

@@ -102,8 +102,21 @@ mod tests {
     #[test]
     fn names_the_registry_would_refuse_are_rejected_with_the_reason() {
         for bad in [
-            "", "Skyfield", "/app", "app/", "team//app", "my___app", "-app", "app-", "app.", "a..b",
-            "a b", "app:tag", "app@sha256", "ｓkyfield", "café",
+            "",
+            "Skyfield",
+            "/app",
+            "app/",
+            "team//app",
+            "my___app",
+            "-app",
+            "app-",
+            "app.",
+            "a..b",
+            "a b",
+            "app:tag",
+            "app@sha256",
+            "ｓkyfield",
+            "café",
         ] {
             assert!(RepositoryName::parse(bad).is_err(), "{bad:?} should be rejected");
         }

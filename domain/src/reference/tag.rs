@@ -24,7 +24,10 @@ impl Tag {
         if !(first.is_ascii_alphanumeric() || first == b'_') {
             return Err(fail("it starts with a character a tag cannot start with"));
         }
-        if let Some(c) = input.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        if let Some(c) = input
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        {
             return Err(fail(&format!("it contains {c:?}")));
         }
         Ok(Self(input.to_owned()))
@@ -44,7 +47,16 @@ mod tests {
 
     #[test]
     fn bad_tags_are_rejected() {
-        for bad in ["", ".hidden", "-x", "a:b", "a/b", "tag with space", "ｌatest", &"a".repeat(129)] {
+        for bad in [
+            "",
+            ".hidden",
+            "-x",
+            "a:b",
+            "a/b",
+            "tag with space",
+            "ｌatest",
+            &"a".repeat(129),
+        ] {
             assert!(Tag::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -17,9 +17,14 @@ use std::time::{Duration, Instant};
 pub enum Credentials {
     #[default]
     None,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// Sent as `Authorization: Bearer`, and to a token realm the same way.
-    Bearer { token: String },
+    Bearer {
+        token: String,
+    },
 }
 
 impl Credentials {
@@ -42,14 +47,26 @@ impl std::fmt::Debug for Credentials {
 /// A parsed `WWW-Authenticate` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Challenge {
-    Basic { realm: Option<String> },
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
-    Other { scheme: String },
+    Basic {
+        realm: Option<String>,
+    },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
+    Other {
+        scheme: String,
+    },
 }
 
 impl Challenge {
     pub fn from_response(response: &Response) -> Option<Self> {
-        let value = response.headers().get(reqwest::header::WWW_AUTHENTICATE)?.to_str().ok()?;
+        let value = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)?
+            .to_str()
+            .ok()?;
         Self::parse(value)
     }
 
@@ -61,9 +78,15 @@ impl Challenge {
         let get = |k: &str| params.get(k).cloned();
         match scheme.to_ascii_lowercase().as_str() {
             "basic" => Some(Challenge::Basic { realm: get("realm") }),
-            "bearer" => Some(Challenge::Bearer { realm: get("realm")?, service: get("service"), scope: get("scope") }),
+            "bearer" => Some(Challenge::Bearer {
+                realm: get("realm")?,
+                service: get("service"),
+                scope: get("scope"),
+            }),
             "" => None,
-            _ => Some(Challenge::Other { scheme: scheme.to_owned() }),
+            _ => Some(Challenge::Other {
+                scheme: scheme.to_owned(),
+            }),
         }
     }
 
@@ -147,12 +170,17 @@ pub(super) async fn fetch_token(
     let mut request = http.get(realm).query(&query);
     match credentials {
         Credentials::Basic { username, password } => {
-            request = request.query(&[("account", username)]).basic_auth(username, Some(password));
+            request = request
+                .query(&[("account", username)])
+                .basic_auth(username, Some(password));
         }
         Credentials::Bearer { token } => request = request.bearer_auth(token),
         Credentials::None => {}
     }
-    let unreachable = |reason: String| RegistryError::TokenService { realm: realm.clone(), reason };
+    let unreachable = |reason: String| RegistryError::TokenService {
+        realm: realm.clone(),
+        reason,
+    };
     let response = request.send().await.map_err(|e| unreachable(e.to_string()))?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
@@ -165,8 +193,10 @@ pub(super) async fn fetch_token(
     if !status.is_success() {
         return Err(unreachable(format!("it answered {status}")));
     }
-    let body: TokenResponse =
-        response.json().await.map_err(|e| unreachable(format!("its answer is not a token response: {e}")))?;
+    let body: TokenResponse = response
+        .json()
+        .await
+        .map_err(|e| unreachable(format!("its answer is not a token response: {e}")))?;
     let token = body
         .token
         .or(body.access_token)
@@ -174,7 +204,10 @@ pub(super) async fn fetch_token(
         .ok_or_else(|| unreachable("its answer has neither \"token\" nor \"access_token\"".into()))?;
     // The spec's default lifetime is 60 s; stop using a token 10 s before it expires.
     let lifetime = Duration::from_secs(body.expires_in.unwrap_or(60).max(11) - 10);
-    Ok(Token { token, expires_at: Instant::now() + lifetime })
+    Ok(Token {
+        token,
+        expires_at: Instant::now() + lifetime,
+    })
 }
 
 /// Tokens by scope, so repeated calls skip the challenge round trip.
@@ -188,7 +221,9 @@ impl TokenCache {
     pub fn get(&self, scope: Option<&str>) -> Option<String> {
         let scope = scope?;
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(scope).filter(|t| t.expires_at > Instant::now()).map(|t| t.token.clone())
+        map.get(scope)
+            .filter(|t| t.expires_at > Instant::now())
+            .map(|t| t.token.clone())
     }
 
     pub fn put(&self, scope: Option<&str>, token: Token) {
@@ -227,30 +262,53 @@ mod tests {
             r#"Bearer realm="https://r/token",service="s",scope="repository:demo/new:push,pull repository:demo/app:pull",error="insufficient_scope""#,
         )
         .unwrap();
-        assert_eq!(c.scope_key(), Some("repository:demo/new:push,pull repository:demo/app:pull"));
+        assert_eq!(
+            c.scope_key(),
+            Some("repository:demo/new:push,pull repository:demo/app:pull")
+        );
     }
 
     #[test]
     fn basic_and_odd_challenges() {
         assert_eq!(
             Challenge::parse(r#"Basic realm="Registry Realm""#),
-            Some(Challenge::Basic { realm: Some("Registry Realm".into()) })
+            Some(Challenge::Basic {
+                realm: Some("Registry Realm".into())
+            })
         );
-        assert_eq!(Challenge::parse("Negotiate"), Some(Challenge::Other { scheme: "Negotiate".into() }));
+        assert_eq!(
+            Challenge::parse("Negotiate"),
+            Some(Challenge::Other {
+                scheme: "Negotiate".into()
+            })
+        );
         assert_eq!(Challenge::parse(""), None);
         // A bearer challenge without a realm cannot be followed.
         assert_eq!(Challenge::parse(r#"Bearer service="x""#), None);
         // Unquoted values and escapes.
         assert_eq!(
             Challenge::parse(r#"Bearer realm=http://x/t, service="a\"b""#),
-            Some(Challenge::Bearer { realm: "http://x/t".into(), service: Some("a\"b".into()), scope: None })
+            Some(Challenge::Bearer {
+                realm: "http://x/t".into(),
+                service: Some("a\"b".into()),
+                scope: None
+            })
         );
     }
 
     #[test]
     fn credentials_never_print_their_secret() {
-        let c = Credentials::Basic { username: "regent".into(), password: "hunter2".into() };
+        let c = Credentials::Basic {
+            username: "regent".into(),
+            password: "hunter2".into(),
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
-        assert!(!Credentials::Bearer { token: "zq-secret-zq".into() }.describe().contains("zq-secret-zq"));
+        assert!(
+            !Credentials::Bearer {
+                token: "zq-secret-zq".into()
+            }
+            .describe()
+            .contains("zq-secret-zq")
+        );
     }
 }

@@ -61,10 +61,10 @@ impl RegistryClient {
                 detail: format!("blob {digest} is larger than {MAX_CONFIG_BYTES} bytes; Regent only reads configs"),
             });
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| RegistryError::Protocol { url: url.to_string(), detail: format!("reading blob {digest}: {e}") })?;
+        let bytes = response.bytes().await.map_err(|e| RegistryError::Protocol {
+            url: url.to_string(),
+            detail: format!("reading blob {digest}: {e}"),
+        })?;
         if digest.algorithm() == "sha256" && !digest.verifies(&bytes) {
             return Err(RegistryError::Protocol {
                 url: url.to_string(),
@@ -75,7 +75,11 @@ impl RegistryClient {
     }
 
     /// The image config a manifest points at.
-    pub async fn image_config(&self, repository: &RepositoryName, digest: &Digest) -> Result<ImageConfig, RegistryError> {
+    pub async fn image_config(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<ImageConfig, RegistryError> {
         let bytes = self.blob(repository, digest).await?;
         serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
             url: self.base.to_string(),

@@ -42,7 +42,10 @@ impl RegistryClient {
             if !seen_next.insert(next.clone()) || names.len() > MAX_CATALOG_ENTRIES {
                 return Err(RegistryError::Protocol {
                     url: self.base.to_string(),
-                    detail: format!("its catalog paging does not end (stopped after {} names at {next})", names.len()),
+                    detail: format!(
+                        "its catalog paging does not end (stopped after {} names at {next})",
+                        names.len()
+                    ),
                 });
             }
             page = self.catalog_page(Some(next)).await?;
@@ -56,11 +59,14 @@ impl RegistryClient {
             Some(url) => url,
             None => {
                 let mut url = self.v2_url("_catalog")?;
-                url.query_pairs_mut().append_pair("n", &self.catalog_page_size.to_string());
+                url.query_pairs_mut()
+                    .append_pair("n", &self.catalog_page_size.to_string());
                 url
             }
         };
-        let response = self.send(Method::GET, url.clone(), &[], Some("registry:catalog:*")).await?;
+        let response = self
+            .send(Method::GET, url.clone(), &[], Some("registry:catalog:*"))
+            .await?;
         if !response.status().is_success() {
             return Err(self.fail(&Method::GET, response).await);
         }

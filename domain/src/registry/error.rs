@@ -83,7 +83,11 @@ pub enum RegistryError {
     Timeout { url: String },
 
     #[error("the registry at {url} refused {credentials}: {detail}")]
-    Unauthorized { url: String, credentials: String, detail: String },
+    Unauthorized {
+        url: String,
+        credentials: String,
+        detail: String,
+    },
 
     #[error("the registry at {url} denied access: {detail}")]
     Denied { url: String, detail: String },
@@ -95,7 +99,12 @@ pub enum RegistryError {
     TokenService { realm: String, reason: String },
 
     #[error("{method} {url} failed with HTTP {status}: {}", describe(errors))]
-    Api { method: String, url: String, status: u16, errors: Vec<OciError> },
+    Api {
+        method: String,
+        url: String,
+        status: u16,
+        errors: Vec<OciError>,
+    },
 
     #[error("the registry at {url} sent something Regent cannot use: {detail}")]
     Protocol { url: String, detail: String },
@@ -163,7 +172,10 @@ impl RegistryError {
             .map(|b| {
                 b.errors
                     .into_iter()
-                    .map(|e| OciError { code: OciErrorCode::parse(&e.code), message: e.message })
+                    .map(|e| OciError {
+                        code: OciErrorCode::parse(&e.code),
+                        message: e.message,
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -171,10 +183,22 @@ impl RegistryError {
             StatusCode::UNAUTHORIZED => RegistryError::Unauthorized {
                 url: origin(&url),
                 credentials: credentials.to_owned(),
-                detail: if errors.is_empty() { "authentication required".into() } else { describe(&errors) },
+                detail: if errors.is_empty() {
+                    "authentication required".into()
+                } else {
+                    describe(&errors)
+                },
             },
-            StatusCode::FORBIDDEN => RegistryError::Denied { url: origin(&url), detail: describe(&errors) },
-            _ => RegistryError::Api { method: method.to_string(), url: url.to_string(), status: status.as_u16(), errors },
+            StatusCode::FORBIDDEN => RegistryError::Denied {
+                url: origin(&url),
+                detail: describe(&errors),
+            },
+            _ => RegistryError::Api {
+                method: method.to_string(),
+                url: url.to_string(),
+                status: status.as_u16(),
+                errors,
+            },
         }
     }
 
@@ -225,7 +249,9 @@ impl RegistryError {
                 "Check the registry credentials Regent uses (registry.username and registry.password, or \
                  registry.token) and that the account exists in the registry's auth setup."
             }
-            RegistryError::Denied { .. } => "The account Regent uses is known but lacks access; grant it access in the registry.",
+            RegistryError::Denied { .. } => {
+                "The account Regent uses is known but lacks access; grant it access in the registry."
+            }
             RegistryError::NotARegistry { .. } => {
                 "Point registry.url at the registry's root (the address that serves /v2/), not at a web page or a \
                  path below it."
@@ -242,7 +268,9 @@ impl RegistryError {
                 "This registry does not follow the Distribution spec here; please report it with the registry's \
                  name and version."
             }
-            RegistryError::Client { .. } => "This is a problem in Regent's own setup; check its TLS and proxy settings.",
+            RegistryError::Client { .. } => {
+                "This is a problem in Regent's own setup; check its TLS and proxy settings."
+            }
         }
     }
 }
@@ -258,7 +286,10 @@ mod tests {
 
     #[test]
     fn codes_round_trip_to_their_spec_names() {
-        assert_eq!(code_name(&OciErrorCode::PaginationNumberInvalid), "PAGINATION_NUMBER_INVALID");
+        assert_eq!(
+            code_name(&OciErrorCode::PaginationNumberInvalid),
+            "PAGINATION_NUMBER_INVALID"
+        );
         assert_eq!(code_name(&OciErrorCode::NameUnknown), "NAME_UNKNOWN");
         assert_eq!(OciErrorCode::parse("TOOMANYREQUESTS"), OciErrorCode::TooManyRequests);
         assert_eq!(OciErrorCode::parse("X"), OciErrorCode::Other("X".into()));
@@ -266,7 +297,10 @@ mod tests {
 
     #[test]
     fn an_unreachable_registry_names_its_url_and_what_to_check() {
-        let e = RegistryError::Unreachable { url: "http://127.0.0.1:1".into(), reason: "Connection refused".into() };
+        let e = RegistryError::Unreachable {
+            url: "http://127.0.0.1:1".into(),
+            reason: "Connection refused".into(),
+        };
         assert!(e.to_string().contains("http://127.0.0.1:1"));
         assert!(e.hint().contains("running"));
         assert!(e.is_unavailable());

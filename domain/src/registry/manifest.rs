@@ -114,8 +114,13 @@ impl std::fmt::Display for Platform {
 /// A parsed manifest: one image, or an index of per-platform images.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Manifest {
-    Image { config: Descriptor, layers: Vec<Descriptor> },
-    Index { manifests: Vec<Descriptor> },
+    Image {
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+    },
+    Index {
+        manifests: Vec<Descriptor>,
+    },
 }
 
 #[derive(serde::Deserialize)]
@@ -133,11 +138,22 @@ impl Manifest {
     /// may omit `mediaType`).
     pub fn parse(media_type: &MediaType, bytes: &[u8]) -> Result<Self, serde_json::Error> {
         let any: AnyManifest = serde_json::from_slice(bytes)?;
-        let declared = any.media_type.as_deref().map(MediaType::parse).unwrap_or_else(|| media_type.clone());
+        let declared = any
+            .media_type
+            .as_deref()
+            .map(MediaType::parse)
+            .unwrap_or_else(|| media_type.clone());
         match (declared.is_index() || any.manifests.is_some(), any.config) {
-            (true, _) => Ok(Manifest::Index { manifests: any.manifests.unwrap_or_default() }),
-            (false, Some(config)) => Ok(Manifest::Image { config, layers: any.layers }),
-            (false, None) => Err(serde::de::Error::custom("a manifest needs either \"config\" or \"manifests\"")),
+            (true, _) => Ok(Manifest::Index {
+                manifests: any.manifests.unwrap_or_default(),
+            }),
+            (false, Some(config)) => Ok(Manifest::Image {
+                config,
+                layers: any.layers,
+            }),
+            (false, None) => Err(serde::de::Error::custom(
+                "a manifest needs either \"config\" or \"manifests\"",
+            )),
         }
     }
 
@@ -152,14 +168,21 @@ impl Manifest {
 
 impl RegistryClient {
     /// The manifest a tag or digest points at, with its digest checked.
-    pub async fn manifest(&self, repository: &RepositoryName, reference: &Reference) -> Result<RawManifest, RegistryError> {
+    pub async fn manifest(
+        &self,
+        repository: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<RawManifest, RegistryError> {
         let response = self.manifest_request(Method::GET, repository, reference).await?;
         let url = response.url().to_string();
         let (header_digest, media_type) = digest_and_type(&response, &url)?;
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| RegistryError::Protocol { url: url.clone(), detail: format!("reading the manifest: {e}") })?
+            .map_err(|e| RegistryError::Protocol {
+                url: url.clone(),
+                detail: format!("reading the manifest: {e}"),
+            })?
             .to_vec();
         let digest = match header_digest {
             Some(d) if d.algorithm() == "sha256" && !d.verifies(&bytes) => {
@@ -174,13 +197,24 @@ impl RegistryClient {
         if let Reference::Digest(wanted) = reference
             && *wanted != digest
         {
-            return Err(RegistryError::Protocol { url, detail: format!("asked for {wanted} and got {digest}") });
+            return Err(RegistryError::Protocol {
+                url,
+                detail: format!("asked for {wanted} and got {digest}"),
+            });
         }
-        Ok(RawManifest { digest, media_type, bytes })
+        Ok(RawManifest {
+            digest,
+            media_type,
+            bytes,
+        })
     }
 
     /// A manifest's digest, type and size, without its body.
-    pub async fn manifest_head(&self, repository: &RepositoryName, reference: &Reference) -> Result<ManifestHead, RegistryError> {
+    pub async fn manifest_head(
+        &self,
+        repository: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<ManifestHead, RegistryError> {
         let response = self.manifest_request(Method::HEAD, repository, reference).await?;
         let url = response.url().to_string();
         let (digest, media_type) = digest_and_type(&response, &url)?;
@@ -201,7 +235,11 @@ impl RegistryClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        Ok(ManifestHead { digest, media_type, size })
+        Ok(ManifestHead {
+            digest,
+            media_type,
+            size,
+        })
     }
 
     async fn manifest_request(
@@ -212,7 +250,9 @@ impl RegistryClient {
     ) -> Result<Response, RegistryError> {
         let url = self.v2_url(&format!("{repository}/manifests/{reference}"))?;
         let scope = format!("repository:{repository}:pull");
-        let response = self.send(method.clone(), url, &[("accept", MANIFEST_ACCEPT)], Some(&scope)).await?;
+        let response = self
+            .send(method.clone(), url, &[("accept", MANIFEST_ACCEPT)], Some(&scope))
+            .await?;
         if response.status().is_success() {
             Ok(response)
         } else {
@@ -241,19 +281,31 @@ mod tests {
 
     #[test]
     fn all_four_manifest_types_are_accepted() {
-        for t in [MediaType::DOCKER_MANIFEST, MediaType::DOCKER_MANIFEST_LIST, MediaType::OCI_MANIFEST, MediaType::OCI_INDEX] {
+        for t in [
+            MediaType::DOCKER_MANIFEST,
+            MediaType::DOCKER_MANIFEST_LIST,
+            MediaType::OCI_MANIFEST,
+            MediaType::OCI_INDEX,
+        ] {
             assert!(MANIFEST_ACCEPT.contains(t));
             assert_eq!(MediaType::parse(t).as_str(), t);
         }
-        assert_eq!(MediaType::parse("application/vnd.oci.image.index.v1+json; charset=utf-8"), MediaType::OciIndex);
+        assert_eq!(
+            MediaType::parse("application/vnd.oci.image.index.v1+json; charset=utf-8"),
+            MediaType::OciIndex
+        );
     }
 
     #[test]
     fn an_index_without_media_type_is_still_an_index() {
         let d = Digest::sha256_of(b"x");
-        let body = format!(r#"{{"schemaVersion":2,"manifests":[{{"digest":"{d}","size":3,"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#);
+        let body = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"digest":"{d}","size":3,"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#
+        );
         let m = Manifest::parse(&MediaType::Other(String::new()), body.as_bytes()).unwrap();
-        let Manifest::Index { manifests } = m else { panic!("not an index") };
+        let Manifest::Index { manifests } = m else {
+            panic!("not an index")
+        };
         assert_eq!(manifests[0].platform.as_ref().unwrap().to_string(), "linux/arm64");
     }
 

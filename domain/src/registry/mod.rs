@@ -18,7 +18,7 @@ pub use auth::{Challenge, Credentials};
 pub use blob::ImageConfig;
 pub use catalog::{CatalogPage, MAX_CATALOG_PAGE};
 pub use error::{OciError, OciErrorCode, RegistryError};
-pub use manifest::{Descriptor, Manifest, ManifestHead, MediaType, Platform, RawManifest, MANIFEST_ACCEPT};
+pub use manifest::{Descriptor, MANIFEST_ACCEPT, Manifest, ManifestHead, MediaType, Platform, RawManifest};
 
 use reqwest::{Method, Response, StatusCode};
 use std::time::Duration;
@@ -38,7 +38,12 @@ pub struct RegistryConfig {
 
 impl RegistryConfig {
     pub fn new(url: Url) -> Self {
-        Self { url, credentials: Credentials::None, catalog_page_size: MAX_CATALOG_PAGE, timeout: Duration::from_secs(15) }
+        Self {
+            url,
+            credentials: Credentials::None,
+            catalog_page_size: MAX_CATALOG_PAGE,
+            timeout: Duration::from_secs(15),
+        }
     }
 }
 
@@ -98,7 +103,10 @@ impl RegistryClient {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
             }),
-            StatusCode::NOT_FOUND => Err(RegistryError::NotARegistry { url: url.to_string(), status: 404 }),
+            StatusCode::NOT_FOUND => Err(RegistryError::NotARegistry {
+                url: url.to_string(),
+                status: 404,
+            }),
             _ => Err(self.fail(&Method::GET, response).await),
         }
     }
@@ -107,7 +115,9 @@ impl RegistryClient {
     fn v2_url(&self, path: &str) -> Result<Url, RegistryError> {
         self.base
             .join(&format!("v2/{path}"))
-            .map_err(|e| RegistryError::Client { reason: format!("cannot build a URL for v2/{path}: {e}") })
+            .map_err(|e| RegistryError::Client {
+                reason: format!("cannot build a URL for v2/{path}: {e}"),
+            })
     }
 
     /// Sends one request with the right credentials, answering a bearer challenge once.

@@ -45,6 +45,9 @@ impl RegistryClient {
                 _ => return Ok(tags),
             }
         }
-        Err(RegistryError::Protocol { url: url.to_string(), detail: "its tag list paging does not end".into() })
+        Err(RegistryError::Protocol {
+            url: url.to_string(),
+            detail: "its tag list paging does not end".into(),
+        })
     }
 }

@@ -30,12 +30,20 @@ enum Cli {
 async fn main() -> anyhow::Result<()> {
     let Cli::Seed { dir, port, repos } = Cli::parse();
     let dir = std::path::absolute(&dir)?;
-    let options = RegistryOptions { dir: Some(dir.join("registry")), port, ..Default::default() };
+    let options = RegistryOptions {
+        dir: Some(dir.join("registry")),
+        port,
+        ..Default::default()
+    };
     let mut registry = TestRegistry::start_with(options).await?;
     let seeded = seed::seed(
         &registry.url(),
         &registry.host(),
-        &SeedOptions { bulk_repositories: repos, layout_dir: dir.join("oci-layout"), with_skopeo: true },
+        &SeedOptions {
+            bulk_repositories: repos,
+            layout_dir: dir.join("oci-layout"),
+            with_skopeo: true,
+        },
     )
     .await?;
     registry.stop();
