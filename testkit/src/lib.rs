@@ -13,11 +13,13 @@ pub mod push;
 pub mod registry;
 pub mod seed;
 pub mod skopeo;
+pub mod token_service;
 
 pub use fixture::SeededRegistry;
 pub use image::{Artifact, Blob, Image, ImageIndex, Layer};
 pub use registry::{RegistryAuth, RegistryOptions, TestRegistry};
 pub use seed::{SeedOptions, SeedReport};
+pub use token_service::TestTokenService;
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).
 pub fn free_port() -> u16 {
