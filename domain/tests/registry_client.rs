@@ -265,9 +265,12 @@ async fn basic_credentials_are_used_and_wrong_ones_are_refused_in_plain_words() 
 async fn a_token_authenticated_registry_is_read_through_the_bearer_challenge_flow() {
     use regent_testkit::skopeo::{self, Format};
     let tokens = regent_testkit::TestTokenService::start(&[("regent", "s3cret")]).unwrap();
-    let registry = TestRegistry::start_with(RegistryOptions { auth: tokens.registry_auth(), ..Default::default() })
-        .await
-        .unwrap();
+    let registry = TestRegistry::start_with(RegistryOptions {
+        auth: tokens.registry_auth(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     // skopeo, the independent client, pushes through the same token flow.
     let layout = tempfile_dir();
     let image = regent_testkit::Artifact::Image(
@@ -292,7 +295,14 @@ async fn a_token_authenticated_registry_is_read_through_the_bearer_challenge_flo
     )
     .unwrap();
 
-    let c = client(&registry.url(), 1000, Credentials::Basic { username: "regent".into(), password: "s3cret".into() });
+    let c = client(
+        &registry.url(),
+        1000,
+        Credentials::Basic {
+            username: "regent".into(),
+            password: "s3cret".into(),
+        },
+    );
     assert!(c.check().await.is_ok());
     assert_eq!(c.catalog().await.unwrap(), vec![repo("secure/app")]);
     let got = c.manifest(&repo("secure/app"), &tag("1")).await.unwrap();
@@ -305,14 +315,27 @@ async fn a_token_authenticated_registry_is_read_through_the_bearer_challenge_flo
     c.manifest_head(&repo("secure/app"), &tag("1")).await.unwrap();
     assert_eq!(tokens.issued(), before, "the pull token for secure/app was reused");
 
-    let wrong = client(&registry.url(), 1000, Credentials::Basic { username: "regent".into(), password: "bad".into() });
+    let wrong = client(
+        &registry.url(),
+        1000,
+        Credentials::Basic {
+            username: "regent".into(),
+            password: "bad".into(),
+        },
+    );
     let err = wrong.catalog().await.unwrap_err();
     assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err:?}");
-    assert!(err.to_string().contains(&tokens.realm()), "names the token service: {err}");
+    assert!(
+        err.to_string().contains(&tokens.realm()),
+        "names the token service: {err}"
+    );
 
     // Anonymous gets a token without access, so the registry still says no.
     let anonymous = client(&registry.url(), 1000, Credentials::None);
-    assert!(matches!(anonymous.catalog().await.unwrap_err(), RegistryError::Unauthorized { .. }));
+    assert!(matches!(
+        anonymous.catalog().await.unwrap_err(),
+        RegistryError::Unauthorized { .. }
+    ));
 }
 
 fn tempfile_dir() -> tempfile::TempDir {

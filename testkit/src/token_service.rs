@@ -55,12 +55,17 @@ impl TestTokenService {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
-        let app = axum::Router::new().route("/token", get(token)).with_state(shared.clone());
+        let app = axum::Router::new()
+            .route("/token", get(token))
+            .with_state(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // Its own thread and runtime: tests block their runtime on skopeo, and the registry
         // must still get its tokens meanwhile.
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 let _ = axum::serve(listener, app)
@@ -70,7 +75,13 @@ impl TestTokenService {
                     .await;
             });
         });
-        Ok(Self { port, bundle, shared, stop: Some(stop), _dir: dir })
+        Ok(Self {
+            port,
+            bundle,
+            shared,
+            stop: Some(stop),
+            _dir: dir,
+        })
     }
 
     pub fn realm(&self) -> String {
@@ -114,7 +125,13 @@ async fn token(
     let account = match basic_user(&headers) {
         None => None,
         Some((user, password)) if shared.users.get(&user) == Some(&password) => Some(user),
-        Some(_) => return (StatusCode::UNAUTHORIZED, axum::Json(json!({"details": "bad credentials"}))).into_response(),
+        Some(_) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"details": "bad credentials"})),
+            )
+                .into_response();
+        }
     };
     let access: Vec<_> = query
         .iter()
@@ -124,11 +141,18 @@ async fn token(
             // type:name:actions, where name may itself hold ':' only for registry scopes.
             let (kind, rest) = scope.split_once(':')?;
             let (name, actions) = rest.rsplit_once(':')?;
-            let actions: Vec<&str> = if account.is_some() { actions.split(',').collect() } else { vec![] };
+            let actions: Vec<&str> = if account.is_some() {
+                actions.split(',').collect()
+            } else {
+                vec![]
+            };
             Some(json!({"type": kind, "name": name, "actions": actions}))
         })
         .collect();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let n = shared.issued.fetch_add(1, Ordering::SeqCst);
     let claims = json!({
         "iss": ISSUER, "sub": account.clone().unwrap_or_default(), "aud": SERVICE,
@@ -154,7 +178,17 @@ fn self_signed_p256(dir: &Path) -> Result<(Vec<u8>, String)> {
     let key = dir.join("key.pem");
     let cert = dir.join("cert.pem");
     let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+        ])
         .args(["-subj", "/CN=regent-test-token-signer", "-keyout"])
         .arg(&key)
         .arg("-out")

@@ -1,8 +1,10 @@
 //! Page links: previous, a window of numbered pages around the current one, next.
+//!
+//! Plain `<a>` elements: the router still navigates them in the browser, and unlike its `<A>`
+//! they do not all claim `aria-current` because they share the current path.
 
 use crate::dto::Paging;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// How many page numbers either side of the current one are linked.
 const WINDOW: u32 = 2;
@@ -35,14 +37,14 @@ pub fn Pagination(paging: Paging, pages: u32) -> impl IntoView {
         .map(|n| match n {
             None => view! { <span class="gap">"…"</span> }.into_any(),
             Some(n) if n == current => view! { <span class="current" aria-current="page">{n}</span> }.into_any(),
-            Some(n) => view! { <A href=paging.href(n)>{n}</A> }.into_any(),
+            Some(n) => view! { <a href=paging.href(n)>{n}</a> }.into_any(),
         })
         .collect_view();
     view! {
         <nav class="pagination" aria-label="Pages">
-            {(current > 1).then(|| view! { <A href=paging.href((current - 1).min(pages)) attr:rel="prev">"← Previous"</A> })}
+            {(current > 1).then(|| view! { <a href=paging.href((current - 1).min(pages)) rel="prev">"← Previous"</a> })}
             {links}
-            {(current < pages).then(|| view! { <A href=paging.href(current + 1) attr:rel="next">"Next →"</A> })}
+            {(current < pages).then(|| view! { <a href=paging.href(current + 1) rel="next">"Next →"</a> })}
         </nav>
     }
     .into_any()
