@@ -6,5 +6,6 @@
 //! never reaches the WASM bundle and its tests run against a real registry without a browser.
 
 pub mod catalog;
+pub mod index;
 pub mod reference;
 pub mod registry;

@@ -1,0 +1,349 @@
+//! Search over the index: by repository name, by tag, and by digest (manifest, image id or
+//! layer), which is what the registry API cannot do.
+//!
+//! The query decides the mode: a `sha256:` digest or 8+ hex characters searches digests;
+//! `repo:tag` searches tags within matching repositories; anything else searches repository
+//! names. Qualifiers force a mode: `layer:`, `digest:` (manifest or image id), `repo:`, `tag:`.
+//! Every query goes through `visible`, the one place access control filters results.
+
+use super::digests::DigestId;
+use super::store::{DigestMatch, IndexData, RepoId, TagInfo};
+use crate::reference::{Digest, RepositoryName, Tag};
+
+/// Shortest digest prefix searched: shorter ones match too much to be useful.
+pub const MIN_DIGEST_PREFIX: usize = 8;
+const MAX_QUERY_LEN: usize = 300;
+
+/// A parsed search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchQuery {
+    /// Case-insensitive substring of repository names.
+    Name(String),
+    /// `repo:tag`: tags containing `tag` in repositories containing `repo`.
+    RepoTag { repository: String, tag: String },
+    /// Tags containing this text, in every repository.
+    Tag(String),
+    /// A hex digest prefix (without `sha256:`), matched in the given roles.
+    Digest { prefix: String, roles: Vec<DigestMatch> },
+}
+
+impl SearchQuery {
+    /// `Ok(None)` for an empty query; `Err` says what is wrong with it and what to type.
+    pub fn parse(input: &str) -> Result<Option<Self>, String> {
+        let q = input.trim();
+        if q.is_empty() {
+            return Ok(None);
+        }
+        if q.chars().count() > MAX_QUERY_LEN {
+            return Err(format!("The search is longer than {MAX_QUERY_LEN} characters; shorten it."));
+        }
+        let lower = q.to_lowercase();
+        let all = vec![DigestMatch::Manifest, DigestMatch::ImageId, DigestMatch::Layer];
+        if let Some(rest) = lower.strip_prefix("layer:") {
+            return digest_prefix(rest).map(|prefix| Some(SearchQuery::Digest { prefix, roles: vec![DigestMatch::Layer] }));
+        }
+        if let Some(rest) = lower.strip_prefix("digest:") {
+            let roles = vec![DigestMatch::Manifest, DigestMatch::ImageId];
+            return digest_prefix(rest).map(|prefix| Some(SearchQuery::Digest { prefix, roles }));
+        }
+        if let Some(rest) = lower.strip_prefix("repo:") {
+            return name_text(rest).map(|n| Some(SearchQuery::Name(n)));
+        }
+        if let Some(rest) = lower.strip_prefix("tag:") {
+            return tag_text(rest).map(|t| Some(SearchQuery::Tag(t)));
+        }
+        if lower.starts_with("sha256:") {
+            return digest_prefix(&lower).map(|prefix| Some(SearchQuery::Digest { prefix, roles: all }));
+        }
+        if lower.len() >= MIN_DIGEST_PREFIX && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Some(SearchQuery::Digest { prefix: lower, roles: all }));
+        }
+        if let Some((repository, tag)) = lower.split_once(':') {
+            return Ok(Some(SearchQuery::RepoTag { repository: name_text(repository)?, tag: tag_text(tag)? }));
+        }
+        name_text(&lower).map(|n| Some(SearchQuery::Name(n)))
+    }
+}
+
+fn digest_prefix(text: &str) -> Result<String, String> {
+    let hex = text.trim().strip_prefix("sha256:").unwrap_or(text.trim());
+    if let Some(c) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "A digest is hexadecimal (0-9, a-f), optionally after \"sha256:\"; {c:?} is not. \
+             To search repository names, type the name or use repo:NAME."
+        ));
+    }
+    if hex.len() < MIN_DIGEST_PREFIX {
+        return Err(format!(
+            "A digest prefix needs at least {MIN_DIGEST_PREFIX} hexadecimal characters; \"{hex}\" has {}. \
+             Paste more of the digest (the 12-character image id works).",
+            hex.len()
+        ));
+    }
+    if hex.len() > 64 {
+        return Err("A sha256 digest has 64 hexadecimal characters; this one is longer.".into());
+    }
+    Ok(hex.to_owned())
+}
+
+fn name_text(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("Type part of a repository name after \"repo:\".".into());
+    }
+    match text.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/'))) {
+        Some(c) => Err(format!(
+            "Repository names contain only letters, digits, '.', '_', '-' and '/'; {c:?} cannot match any. \
+             Use repo:tag to search tags, or paste a digest."
+        )),
+        None => Ok(text.to_owned()),
+    }
+}
+
+fn tag_text(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("Type part of a tag after the ':'.".into());
+    }
+    match text.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        Some(c) => Err(format!("Tags contain only letters, digits, '.', '_' and '-'; {c:?} cannot match any.")),
+        None => Ok(text.to_owned()),
+    }
+}
+
+/// How well a repository name matched, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NameRank {
+    Exact,
+    Prefix,
+    ComponentPrefix,
+    Substring,
+}
+
+fn rank(name: &str, q: &str) -> Option<NameRank> {
+    if name == q {
+        Some(NameRank::Exact)
+    } else if name.starts_with(q) {
+        Some(NameRank::Prefix)
+    } else if name.split('/').any(|c| c.starts_with(q)) || name.contains(&format!("/{q}")) {
+        Some(NameRank::ComponentPrefix)
+    } else if name.contains(q) {
+        Some(NameRank::Substring)
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryHit {
+    pub name: RepositoryName,
+    pub tags: usize,
+    pub rank: NameRank,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagHit {
+    pub info: TagInfo,
+    /// For digest searches: how the tag matched, and the full digest it matched.
+    pub matched: Option<(DigestMatch, Digest)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchResults {
+    Repositories {
+        total: usize,
+        hits: Vec<RepositoryHit>,
+        /// The query is exactly one repository's name and nothing else matched.
+        exact: Option<RepositoryName>,
+    },
+    Tags {
+        total: usize,
+        hits: Vec<TagHit>,
+        /// For digest prefixes matching several different digests: those digests (at most 20).
+        ambiguous: Vec<Digest>,
+    },
+}
+
+const MAX_AMBIGUOUS_SHOWN: usize = 20;
+
+impl IndexData {
+    /// Runs `query`, returning hits `offset..offset + limit` and the total.
+    pub fn search(
+        &self,
+        query: &SearchQuery,
+        visible: &dyn Fn(&RepositoryName) -> bool,
+        offset: usize,
+        limit: usize,
+    ) -> SearchResults {
+        match query {
+            SearchQuery::Name(q) => self.search_names(q, visible, offset, limit),
+            SearchQuery::RepoTag { repository, tag } => {
+                let repos = self.repo_ids().iter().filter(|(n, _)| n.as_str().contains(repository.as_str()));
+                self.search_tags(repos, tag, visible, offset, limit)
+            }
+            SearchQuery::Tag(tag) => self.search_tags(self.repo_ids().iter(), tag, visible, offset, limit),
+            SearchQuery::Digest { prefix, roles } => self.search_digests(prefix, roles, visible, offset, limit),
+        }
+    }
+
+    fn search_names(
+        &self,
+        q: &str,
+        visible: &dyn Fn(&RepositoryName) -> bool,
+        offset: usize,
+        limit: usize,
+    ) -> SearchResults {
+        // One bucket per rank; names arrive sorted, so the concatenation is sorted by (rank, name).
+        let mut buckets: [Vec<RepoId>; 4] = Default::default();
+        for (name, id) in self.repo_ids() {
+            if let Some(r) = rank(name.as_str(), q)
+                && visible(name)
+            {
+                buckets[r as usize].push(*id);
+            }
+        }
+        let total: usize = buckets.iter().map(Vec::len).sum();
+        let exact = (total == 1 && buckets[0].len() == 1).then(|| self.repo_name(buckets[0][0]).clone());
+        let ranks = [NameRank::Exact, NameRank::Prefix, NameRank::ComponentPrefix, NameRank::Substring];
+        let hits = buckets
+            .iter()
+            .zip(ranks)
+            .flat_map(|(b, r)| b.iter().map(move |id| (*id, r)))
+            .skip(offset)
+            .take(limit)
+            .map(|(id, rank)| RepositoryHit { name: self.repo_name(id).clone(), tags: self.tags_of(id).len(), rank })
+            .collect();
+        SearchResults::Repositories { total, hits, exact }
+    }
+
+    fn search_tags<'a>(
+        &'a self,
+        repos: impl Iterator<Item = (&'a RepositoryName, &'a RepoId)>,
+        tag: &str,
+        visible: &dyn Fn(&RepositoryName) -> bool,
+        offset: usize,
+        limit: usize,
+    ) -> SearchResults {
+        let mut total = 0;
+        let mut hits = Vec::new();
+        for (name, id) in repos {
+            if !visible(name) {
+                continue;
+            }
+            for (t, d) in self.tags_of(*id) {
+                if t.as_str().to_lowercase().contains(tag) {
+                    if total >= offset && hits.len() < limit {
+                        hits.push(TagHit { info: self.tag_info(*id, t, *d), matched: None });
+                    }
+                    total += 1;
+                }
+            }
+        }
+        SearchResults::Tags { total, hits, ambiguous: vec![] }
+    }
+
+    fn search_digests(
+        &self,
+        prefix: &str,
+        roles: &[DigestMatch],
+        visible: &dyn Fn(&RepositoryName) -> bool,
+        offset: usize,
+        limit: usize,
+    ) -> SearchResults {
+        let matched: Vec<(DigestId, Vec<DigestMatch>)> = self
+            .digests()
+            .with_prefix(prefix)
+            .map(|d| (d, self.roles(d).into_iter().filter(|r| roles.contains(r)).collect::<Vec<_>>()))
+            .filter(|(_, r)| !r.is_empty())
+            .take(10_000)
+            .collect();
+        let ambiguous = if matched.len() > 1 {
+            matched.iter().take(MAX_AMBIGUOUS_SHOWN).map(|(d, _)| self.digests().digest(*d)).collect()
+        } else {
+            vec![]
+        };
+        // (order of the repository name, tag, role, matched digest)
+        let order = self.repo_order();
+        let mut found: Vec<(u32, Tag, RepoId, DigestMatch, DigestId)> = Vec::new();
+        let mut scratch = Vec::new();
+        for (d, rs) in &matched {
+            for role in rs {
+                scratch.clear();
+                self.tags_containing(*d, *role, &mut scratch);
+                for (repo, tag) in scratch.drain(..) {
+                    found.push((order[repo_index(repo)], tag, repo, *role, *d));
+                }
+            }
+        }
+        found.retain(|(_, _, repo, _, _)| visible(self.repo_name(*repo)));
+        // Best role per tag when several matched: sort, then keep the first of each tag.
+        found.sort_unstable_by(|a, b| (a.0, &a.1, a.3).cmp(&(b.0, &b.1, b.3)));
+        found.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
+        let total = found.len();
+        let hits = found
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(_, tag, repo, role, d)| {
+                let manifest = self.tags_of(repo)[&tag];
+                TagHit { info: self.tag_info(repo, &tag, manifest), matched: Some((role, self.digests().digest(d))) }
+            })
+            .collect();
+        SearchResults::Tags { total, hits, ambiguous }
+    }
+
+    /// Position of each repository in name order, by repository id.
+    fn repo_order(&self) -> Vec<u32> {
+        let max = self.repo_ids().values().map(|id| repo_index(*id)).max().map_or(0, |m| m + 1);
+        let mut order = vec![0u32; max];
+        for (i, id) in self.repo_ids().values().enumerate() {
+            order[repo_index(*id)] = i as u32;
+        }
+        order
+    }
+}
+
+fn repo_index(id: RepoId) -> usize {
+    id.index()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_decides_the_mode_and_qualifiers_override() {
+        let p = |s: &str| SearchQuery::parse(s).unwrap().unwrap();
+        assert_eq!(p("Skyfield"), SearchQuery::Name("skyfield".into()));
+        assert_eq!(p("demo/base:1.0"), SearchQuery::RepoTag { repository: "demo/base".into(), tag: "1.0".into() });
+        assert!(matches!(p("sha256:abcdef12"), SearchQuery::Digest { ref prefix, ref roles } if prefix == "abcdef12" && roles.len() == 3));
+        assert!(matches!(p("ABCDEF123456"), SearchQuery::Digest { ref prefix, .. } if prefix == "abcdef123456"));
+        assert!(matches!(p("layer:abcdef12"), SearchQuery::Digest { ref roles, .. } if roles == &[DigestMatch::Layer]));
+        assert!(matches!(p("digest:abcdef12"), SearchQuery::Digest { ref roles, .. } if roles.len() == 2));
+        assert_eq!(p("repo:deadbeef00"), SearchQuery::Name("deadbeef00".into()));
+        assert_eq!(p("tag:Latest"), SearchQuery::Tag("latest".into()));
+        assert_eq!(p("cafe"), SearchQuery::Name("cafe".into()), "short hex is a name");
+        assert_eq!(SearchQuery::parse("   ").unwrap(), None);
+    }
+
+    #[test]
+    fn bad_queries_say_what_to_do() {
+        let e = |s: &str| SearchQuery::parse(s).unwrap_err();
+        assert!(e("sha256:abc").contains("at least 8"));
+        assert!(e("layer:xyz12345").contains("hexadecimal"));
+        assert!(e("café").contains("cannot match"));
+        assert!(e("a b").contains("cannot match"));
+        assert!(e("repo:").contains("repo:"));
+        assert!(e(&"a".repeat(400)).contains("longer"));
+        assert!(e(&format!("sha256:{}", "a".repeat(65))).contains("64"));
+    }
+
+    #[test]
+    fn names_rank_exact_then_prefix_then_component_then_substring() {
+        assert_eq!(rank("skyfield", "skyfield"), Some(NameRank::Exact));
+        assert_eq!(rank("skyfield-ui", "skyfield"), Some(NameRank::Prefix));
+        assert_eq!(rank("team/skyfield", "skyfield"), Some(NameRank::ComponentPrefix));
+        assert_eq!(rank("oldskyfield", "skyfield"), Some(NameRank::Substring));
+        assert_eq!(rank("other", "skyfield"), None);
+    }
+}
