@@ -339,6 +339,38 @@ mod tests {
     }
 
     #[test]
+    fn an_ambiguous_prefix_lists_the_digests_it_matched() {
+        use crate::index::store::{IndexData, IndexedManifest};
+        use crate::registry::MediaType;
+        let d = |hex: &str| Digest::parse(&format!("sha256:{hex:0<64}")).unwrap();
+        let mut x = IndexData::default();
+        for (m, c) in [("abcdef0011", "c1"), ("abcdef0022", "c2")] {
+            let image = IndexedManifest::Image {
+                media_type: MediaType::OciManifest,
+                config: d(c),
+                layers: vec![],
+                created: None,
+                platform: None,
+            };
+            x.insert_manifest(&d(m), &image);
+            let repo = RepositoryName::parse(&format!("r{m}")).unwrap();
+            x.set_tag(&repo, &Tag::parse("1").unwrap(), &d(m));
+        }
+        let q = SearchQuery::parse("abcdef00").unwrap().unwrap();
+        let SearchResults::Tags { total, ambiguous, .. } = x.search(&q, &|_| true, 0, 10) else { panic!() };
+        assert_eq!(total, 2);
+        assert_eq!(ambiguous, vec![d("abcdef0011"), d("abcdef0022")]);
+        let q = SearchQuery::parse("abcdef0011").unwrap().unwrap();
+        let SearchResults::Tags { total, ambiguous, .. } = x.search(&q, &|_| true, 0, 10) else { panic!() };
+        assert_eq!((total, ambiguous.len()), (1, 0));
+        // The filter is applied: a repository the viewer may not read is not in the results.
+        let q = SearchQuery::parse("abcdef00").unwrap().unwrap();
+        let hidden = |r: &RepositoryName| r.as_str() != "rabcdef0011";
+        let SearchResults::Tags { total, .. } = x.search(&q, &hidden, 0, 10) else { panic!() };
+        assert_eq!(total, 1);
+    }
+
+    #[test]
     fn names_rank_exact_then_prefix_then_component_then_substring() {
         assert_eq!(rank("skyfield", "skyfield"), Some(NameRank::Exact));
         assert_eq!(rank("skyfield-ui", "skyfield"), Some(NameRank::Prefix));
