@@ -55,15 +55,6 @@ impl Paging {
     pub fn page_count(&self, total: usize) -> u32 {
         total.div_ceil(self.per_page as usize).max(1) as u32
     }
-
-    /// The Images URL for page `page` at this page size (default size left out).
-    pub fn href(&self, page: u32) -> String {
-        if self.per_page == DEFAULT_PER_PAGE {
-            format!("/images?page={page}")
-        } else {
-            format!("/images?page={page}&per_page={}", self.per_page)
-        }
-    }
 }
 
 fn parse_bounded(name: &str, input: &str, max: u32) -> Result<u32, String> {
@@ -98,29 +89,150 @@ impl RegistryProblem {
     }
 }
 
-/// One row of the Images page.
+/// How far the index is and whether its data is fresh; shown above every listing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexStatusView {
+    pub crawling: bool,
+    /// The index holds the whole registry (as of `last_success`).
+    pub complete: bool,
+    pub repositories_done: usize,
+    pub repositories_known: usize,
+    /// Repositories per second in the running crawl.
+    pub rate: f64,
+    pub eta_seconds: Option<u64>,
+    pub last_success: Option<String>,
+    /// The registry does not answer right now.
+    pub registry_problem: Option<RegistryProblem>,
+    /// The last crawl failed; data is the last good one.
+    pub crawl_problem: Option<RegistryProblem>,
+}
+
+/// A repository in a listing or name search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepositoryRow {
     pub name: String,
-    /// Tag count, or why it could not be read.
-    pub tags: Result<usize, String>,
+    pub tags: usize,
+    /// Its last refresh failed; the row shows the last good data.
+    pub stale: bool,
 }
 
-/// A page of repositories.
+/// A tag with what the index knows about its image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RepositoryPage {
-    pub paging: Paging,
-    pub total: usize,
-    pub rows: Vec<RepositoryRow>,
+pub struct TagRow {
+    pub repository: String,
+    pub tag: String,
+    pub digest: String,
+    pub media_type: String,
+    /// Config digest ("image id"); none for a manifest list / index.
+    pub image_id: Option<String>,
+    pub top_layer: Option<String>,
+    pub size: u64,
+    pub created: Option<String>,
+    pub platforms: Vec<String>,
+    /// For digest searches: "manifest", "image id" or "layer", and the full digest matched.
+    pub matched: Option<(String, String)>,
 }
 
-/// Everything the Images page can show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ImagesView {
-    Listing(RepositoryPage),
-    /// The URL's query makes no sense; the message says why.
+/// What the Images page shows below the search box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ImagesBody {
+    Repositories {
+        total: usize,
+        rows: Vec<RepositoryRow>,
+    },
+    Tags {
+        total: usize,
+        rows: Vec<TagRow>,
+        ambiguous: Vec<String>,
+    },
+    /// One exact repository hit: go straight to its page.
+    Redirect(String),
+    /// The query or page parameters make no sense; the message says why and what to do.
     BadQuery(String),
-    RegistryProblem(RegistryProblem),
+    /// Nothing is indexed and the registry cannot be read.
+    Unavailable(RegistryProblem),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImagesView {
+    pub query: String,
+    pub paging: Paging,
+    pub status: IndexStatusView,
+    pub body: ImagesBody,
+}
+
+/// The repository page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RepositoryView {
+    Found {
+        name: String,
+        stale: bool,
+        rows: Vec<TagRow>,
+        status: IndexStatusView,
+    },
+    NotFound {
+        name: String,
+        status: IndexStatusView,
+    },
+    BadName(String),
+}
+
+/// `/images?q=…&page=…&per_page=…` with defaults left out.
+pub fn images_href(query: &str, paging: &Paging, page: u32) -> String {
+    let mut parts = Vec::new();
+    if !query.is_empty() {
+        parts.push(format!("q={}", encode_query_value(query)));
+    }
+    if page != 1 {
+        parts.push(format!("page={page}"));
+    }
+    if paging.per_page != DEFAULT_PER_PAGE {
+        parts.push(format!("per_page={}", paging.per_page));
+    }
+    if parts.is_empty() {
+        "/images".to_owned()
+    } else {
+        format!("/images?{}", parts.join("&"))
+    }
+}
+
+/// `/images/<repository>`; repository names are URL-safe as they are.
+pub fn repository_href(name: &str) -> String {
+    format!("/images/{name}")
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `sha256:0123456789ab` → `0123456789ab` (the 12 characters `docker images` shows).
+pub fn short_hex(digest: &str) -> &str {
+    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
+    &hex[..hex.len().min(12)]
+}
+
+/// Bytes as people read them: 0 B, 812 B, 1.4 KB, 23.0 MB (powers of 1000, like registries show).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -148,7 +260,20 @@ mod tests {
         assert_eq!(p.page_count(0), 1);
         assert_eq!(p.page_count(25), 1);
         assert_eq!(p.page_count(26), 2);
-        assert_eq!(p.href(2), "/images?page=2");
-        assert_eq!(Paging { page: 1, per_page: 10 }.href(4), "/images?page=4&per_page=10");
+        assert_eq!(images_href("", &p, 2), "/images?page=2");
+        assert_eq!(images_href("", &p, 1), "/images");
+        assert_eq!(
+            images_href("demo/base:1.0", &Paging { page: 1, per_page: 10 }, 4),
+            "/images?q=demo%2Fbase%3A1.0&page=4&per_page=10"
+        );
+    }
+
+    #[test]
+    fn digests_and_sizes_as_people_read_them() {
+        assert_eq!(short_hex("sha256:0123456789abcdef"), "0123456789ab");
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_400), "1.4 KB");
+        assert_eq!(human_bytes(23_000_000), "23.0 MB");
     }
 }

@@ -6,6 +6,8 @@
 //! the WASM bundle. What crosses the wire is defined in `dto`.
 
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod convert;
 pub mod dto;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -59,6 +61,7 @@ pub fn App() -> impl IntoView {
                         // completely without JavaScript.
                         <Route path=path!("/") view=|| view! { <Redirect path="/images" /> } ssr=SsrMode::Async />
                         <Route path=path!("/images") view=pages::images::ImagesPage ssr=SsrMode::Async />
+                        <Route path=path!("/images/*repository") view=pages::repository::RepositoryPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
             </div>

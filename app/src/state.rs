@@ -4,17 +4,23 @@
 //! server functions take it with `AppState::get()`.
 
 use leptos::prelude::*;
-use regent_domain::catalog::RepositoryListing;
+use regent_domain::index::CatalogIndex;
 use regent_domain::registry::RegistryClient;
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub registry: Arc<RegistryClient>,
-    pub listing: Arc<RepositoryListing>,
+    pub index: Arc<CatalogIndex>,
 }
 
 impl AppState {
+    /// Whether the current viewer may read `repository`. Every listing and search goes through
+    /// this one function; until access control lands, everyone reads everything.
+    pub fn may_read(&self, _repository: &regent_domain::reference::RepositoryName) -> bool {
+        true
+    }
+
     /// The state provided by the server; a missing one is a wiring bug, reported as such.
     pub fn get() -> Result<Self, ServerFnError> {
         use_context::<Self>().ok_or_else(|| ServerFnError::new("Regent's server state is not set up (wiring bug)"))

@@ -1,11 +1,10 @@
 //! Regent's domain, free of any web framework.
 //!
 //! Everything here is plain async Rust that the Leptos server functions call: the names a
-//! registry uses (`reference`), the Distribution / OCI v2 client (`registry`) and the paged
-//! repository listing the Images page shows (`catalog`). Keeping it apart from `app` means it
+//! registry uses (`reference`), the Distribution / OCI v2 client (`registry`) and Regent's own
+//! index of the registry with its search (`index`). Keeping it apart from `app` means it
 //! never reaches the WASM bundle and its tests run against a real registry without a browser.
 
-pub mod catalog;
 pub mod index;
 pub mod reference;
 pub mod registry;

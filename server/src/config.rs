@@ -6,6 +6,7 @@
 //! `--registry-url`) and saying what a good value looks like.
 
 use clap::Parser;
+use regent_domain::index::IndexSettings;
 use regent_domain::registry::{Credentials, RegistryConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,25 @@ pub struct Cli {
     #[arg(long, env = "REGENT_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
 
+    /// Registry requests the index crawl keeps in flight at once (1 to 64) [default: 8].
+    #[arg(long, env = "REGENT_INDEX_CRAWL_CONCURRENCY", value_name = "N")]
+    pub index_crawl_concurrency: Option<String>,
+
+    /// Seconds between full re-crawls that catch what notifications missed (10 to 86400)
+    /// [default: 300].
+    #[arg(long, env = "REGENT_INDEX_RECONCILE_INTERVAL_SECONDS", value_name = "SECONDS")]
+    pub index_reconcile_interval_seconds: Option<String>,
+
+    /// Shared secret the registry sends as `Authorization: Bearer <secret>` with its
+    /// notifications to /api/registry/events (at least 16 characters). Unset: the endpoint is off.
+    #[arg(
+        long,
+        env = "REGENT_NOTIFICATIONS_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub notifications_secret: Option<String>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -84,6 +104,23 @@ struct FileSettings {
     site_root: Option<PathBuf>,
     #[serde(default)]
     registry: FileRegistry,
+    #[serde(default)]
+    index: FileIndex,
+    #[serde(default)]
+    notifications: FileNotifications,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIndex {
+    crawl_concurrency: Option<u64>,
+    reconcile_interval_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileNotifications {
+    secret: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -104,6 +141,9 @@ pub struct Settings {
     pub registry: RegistryConfig,
     pub data_dir: PathBuf,
     pub site_root: PathBuf,
+    pub index: IndexSettings,
+    /// `None`: the notification endpoint is off.
+    pub notifications_secret: Option<String>,
 }
 
 /// A setting with a bad value: which one, and what is wrong.
@@ -173,6 +213,53 @@ setting!(
     "--registry-timeout-seconds"
 );
 setting!(DATA_DIR, "data_dir", "REGENT_DATA_DIR", "--data-dir");
+setting!(
+    CRAWL_CONCURRENCY,
+    "index.crawl_concurrency",
+    "REGENT_INDEX_CRAWL_CONCURRENCY",
+    "--index-crawl-concurrency"
+);
+setting!(
+    RECONCILE_INTERVAL,
+    "index.reconcile_interval_seconds",
+    "REGENT_INDEX_RECONCILE_INTERVAL_SECONDS",
+    "--index-reconcile-interval-seconds"
+);
+setting!(
+    NOTIFICATIONS_SECRET,
+    "notifications.secret",
+    "REGENT_NOTIFICATIONS_SECRET",
+    "--notifications-secret"
+);
+
+/// A whole number in `range`, from the flag/env text or else the file, else `default`.
+fn number(
+    setting: &'static Setting,
+    text: Option<&str>,
+    file: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    unit: &str,
+) -> Result<u64, ConfigError> {
+    let value = match text {
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| bad(setting, format!("\"{text}\" is not a whole number of {unit}")))?,
+        None => file.unwrap_or(default),
+    };
+    if !range.contains(&value) {
+        return Err(bad(
+            setting,
+            format!(
+                "{value} is out of range; use {} to {} {unit}",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    Ok(value)
+}
 
 fn bad(setting: &'static Setting, message: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -255,21 +342,39 @@ impl Settings {
             }
         };
 
-        let timeout = match cli.registry_timeout_seconds.as_deref() {
-            Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                bad(
-                    &REGISTRY_TIMEOUT,
-                    format!("\"{text}\" is not a whole number of seconds"),
-                )
-            })?,
-            None => file.registry.timeout_seconds.unwrap_or(15),
+        let timeout = number(
+            &REGISTRY_TIMEOUT,
+            cli.registry_timeout_seconds.as_deref(),
+            file.registry.timeout_seconds,
+            15,
+            1..=600,
+            "seconds",
+        )?;
+        let concurrency = number(
+            &CRAWL_CONCURRENCY,
+            cli.index_crawl_concurrency.as_deref(),
+            file.index.crawl_concurrency,
+            8,
+            1..=64,
+            "requests",
+        )?;
+        let reconcile = number(
+            &RECONCILE_INTERVAL,
+            cli.index_reconcile_interval_seconds.as_deref(),
+            file.index.reconcile_interval_seconds,
+            300,
+            10..=86_400,
+            "seconds",
+        )?;
+        let notifications_secret = match cli.notifications_secret.clone().or(file.notifications.secret) {
+            Some(s) if s.trim().chars().count() < 16 => {
+                return Err(bad(
+                    &NOTIFICATIONS_SECRET,
+                    "is shorter than 16 characters; use a long random string (e.g. `openssl rand -hex 24`)",
+                ));
+            }
+            other => other.map(|s| s.trim().to_owned()),
         };
-        if !(1..=600).contains(&timeout) {
-            return Err(bad(
-                &REGISTRY_TIMEOUT,
-                format!("{timeout} is out of range; use 1 to 600 seconds"),
-            ));
-        }
 
         let data_dir = cli
             .data_dir
@@ -286,24 +391,39 @@ impl Settings {
         let mut registry = RegistryConfig::new(url);
         registry.credentials = credentials;
         registry.timeout = Duration::from_secs(timeout);
+        let index = IndexSettings {
+            concurrency: concurrency as usize,
+            reconcile_every: Duration::from_secs(reconcile),
+            ..IndexSettings::default()
+        };
         Ok(Self {
             listen,
             registry,
             data_dir,
             site_root,
+            index,
+            notifications_secret,
         })
     }
 
     /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
     pub fn describe(&self) -> String {
         format!(
-            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n",
+            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
+             [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n",
             self.listen,
             self.data_dir.display(),
             self.site_root.display(),
             self.registry.url,
             self.registry.credentials.describe(),
             self.registry.timeout.as_secs(),
+            self.index.concurrency,
+            self.index.reconcile_every.as_secs(),
+            if self.notifications_secret.is_some() {
+                "(set)"
+            } else {
+                "(not set: endpoint off)"
+            },
         )
     }
 }

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
-use regent_domain::registry::RegistryClient;
+use regent_domain::index::CatalogIndex;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -13,13 +13,32 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(registry: Arc<RegistryClient>) -> (StatusCode, Json<Value>) {
-    let url = registry.url().to_string();
-    match registry.check().await {
-        Ok(_) => (StatusCode::OK, Json(json!({"status": "ready", "registry": url}))),
+/// Ready when the registry answers; the body also tells how far the index is.
+pub async fn readyz(index: Arc<CatalogIndex>) -> (StatusCode, Json<Value>) {
+    let url = index.registry().url().to_string();
+    let status = index.status();
+    let (repositories, tags) = {
+        let data = index.read();
+        (data.repository_count(), data.tag_count())
+    };
+    let index_json = json!({
+        "complete": status.complete,
+        "crawling": status.crawling,
+        "repositories": repositories,
+        "tags": tags,
+        "last_success": status.last_success.map(httpdate::fmt_http_date),
+        "crawl_error": status.crawl_error.as_ref().map(ToString::to_string),
+    });
+    match index.registry().check().await {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "registry": url, "index": index_json})),
+        ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "registry unavailable", "registry": url, "error": e.to_string(), "hint": e.hint()})),
+            Json(
+                json!({"status": "registry unavailable", "registry": url, "error": e.to_string(), "hint": e.hint(), "index": index_json}),
+            ),
         ),
     }
 }

@@ -2,25 +2,22 @@
 //! machine endpoints until it is told to stop.
 
 mod config;
+mod events;
 mod health;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use clap::Parser;
 use config::{Cli, Settings};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use regent_app::state::AppState;
 use regent_app::{App, shell};
-use regent_domain::catalog::RepositoryListing;
+use regent_domain::index::CatalogIndex;
 use regent_domain::registry::RegistryClient;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 use tower_http::trace::TraceLayer;
-
-/// How long one catalog walk serves page loads before the registry is asked again.
-const CATALOG_MAX_AGE: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -55,11 +52,13 @@ async fn main() -> ExitCode {
 async fn serve(settings: Settings) -> Result<(), String> {
     let registry_url = settings.registry.url.to_string();
     let registry = Arc::new(RegistryClient::new(settings.registry.clone()).map_err(|e| e.to_string())?);
-    let listing = Arc::new(RepositoryListing::new(registry.clone(), CATALOG_MAX_AGE));
+    let index = CatalogIndex::new(registry.clone(), settings.index.clone());
+    index.spawn();
     let state = AppState {
         registry: registry.clone(),
-        listing,
+        index: index.clone(),
     };
+    let secret: Option<Arc<str>> = settings.notifications_secret.as_deref().map(Arc::from);
 
     if !settings.site_root.join("pkg").exists() {
         tracing::warn!(
@@ -77,7 +76,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let routes = generate_route_list(App);
     let app = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(move || health::readyz(registry.clone())))
+        .route(
+            "/readyz",
+            get({
+                let index = index.clone();
+                move || health::readyz(index.clone())
+            }),
+        )
+        .route(
+            "/api/registry/events",
+            post(move |headers, body| events::receive(index.clone(), secret.clone(), headers, body)),
+        )
         .leptos_routes_with_context(
             &options,
             routes,

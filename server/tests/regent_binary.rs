@@ -28,9 +28,11 @@ struct Running(Child, String);
 
 impl Running {
     async fn start(args: &[&str]) -> Self {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut all = vec!["--listen", &listen];
+        Self::start_at(&format!("127.0.0.1:{}", free_port()), args).await
+    }
+
+    async fn start_at(listen: &str, args: &[&str]) -> Self {
+        let mut all = vec!["--listen", listen];
         all.extend_from_slice(args);
         let child = regent(&all, &[])
             .stdout(Stdio::null())
@@ -46,6 +48,32 @@ impl Running {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("regent did not start on {listen}");
+    }
+
+    /// Waits (at most 60 s) until the first index crawl has finished.
+    async fn index_complete(&self) {
+        for _ in 0..600 {
+            let (_, body) = self.get("/readyz").await;
+            let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            if json["index"]["complete"] == true {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the index did not finish its first crawl");
+    }
+
+    /// Fetches `path` until its body contains `needle` (at most `seconds`); returns the body.
+    async fn get_until(&self, path: &str, needle: &str, seconds: u64) -> String {
+        let mut body = String::new();
+        for _ in 0..seconds * 10 {
+            body = self.get(path).await.1;
+            if body.contains(needle) {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{path} never showed {needle:?}; last body:\n{body}");
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
@@ -194,17 +222,25 @@ async fn the_images_page_is_rendered_on_the_server_readable_without_javascript()
     let data = tempfile::tempdir().unwrap();
     let url = seeded.registry.url().to_string();
     let regent = Running::start(&["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()]).await;
+    regent.index_complete().await;
 
     let (status, html) = regent.get("/images?page=2&per_page=10").await;
     assert_eq!(status, 200);
     assert!(html.contains("<title>Images, page 2 · Regent</title>"), "{html}");
-    let catalog = seeded.report.repositories();
+    // The listing shows repositories with tags: the emptied one is not there.
+    let catalog: Vec<String> = seeded
+        .report
+        .tags
+        .iter()
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(r, _)| r.clone())
+        .collect();
     // The rows are in the HTML itself, not in a template that needs JavaScript.
     let body_before_templates = html.split("<template").next().unwrap();
     for name in &catalog[10..20] {
         assert!(
-            body_before_templates.contains(&format!("<td class=\"name\">{name}</td>")),
-            "{name} missing"
+            body_before_templates.contains(&format!("<a href=\"/images/{name}\">{name}</a>")),
+            "{name} missing:\n{html}"
         );
     }
     assert!(!body_before_templates.contains(&format!(">{}<", catalog[9])));
@@ -212,10 +248,10 @@ async fn the_images_page_is_rendered_on_the_server_readable_without_javascript()
     // demo/base has three tags; the emptied repository says it is empty.
     let (_, first) = regent.get("/images?per_page=100").await;
     assert!(
-        first.contains("<td class=\"name\">demo/base</td><td class=\"num\">3</td>"),
+        first.contains("<a href=\"/images/demo/base\">demo/base</a><!></td><td class=\"num\">3</td>"),
         "{first}"
     );
-    assert!(first.contains("<td class=\"name\">demo/emptied</td><td class=\"num muted\">0 (empty)</td>"));
+    assert!(!first.contains("demo/emptied"), "a repository without tags is not listed");
 
     let (status, ready) = regent.get("/readyz").await;
     assert_eq!(status, 200, "{ready}");
@@ -243,9 +279,7 @@ async fn refused_registry_credentials_are_explained_on_the_page_and_in_readyz() 
         data.path().to_str().unwrap(),
     ])
     .await;
-    let (status, html) = regent.get("/images").await;
-    assert_eq!(status, 200);
-    assert!(html.contains("The registry is not available"), "{html}");
+    let html = regent.get_until("/images", "The registry is not available", 30).await;
     assert!(
         html.contains("refused the username &quot;regent&quot;") || html.contains("refused the username \"regent\""),
         "{html}"
@@ -255,6 +289,103 @@ async fn refused_registry_credentials_are_explained_on_the_page_and_in_readyz() 
     let (status, ready) = regent.get("/readyz").await;
     assert_eq!(status, 503);
     assert!(ready.contains("refused"), "{ready}");
+}
+
+const SECRET: &str = "notification-secret-for-tests-0123";
+
+/// A registry that notifies a Regent started right after it, both on loopback.
+async fn notified_pair(bulk: usize) -> (SeededRegistry, Running, tempfile::TempDir) {
+    let port = free_port();
+    let mut seeded = SeededRegistry::start(bulk).await.unwrap();
+    // Restart the seeded registry with notifications pointing at the Regent about to start.
+    let events = format!("http://127.0.0.1:{port}/api/registry/events");
+    seeded
+        .registry
+        .notify(&events, &format!("Bearer {SECRET}"))
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = seeded.registry.url().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let regent = Running::start_at(
+        &listen,
+        &[
+            "--registry-url",
+            &url,
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--notifications-secret",
+            SECRET,
+            "--index-reconcile-interval-seconds",
+            "3600",
+        ],
+    )
+    .await;
+    regent.index_complete().await;
+    (seeded, regent, data)
+}
+
+#[tokio::test]
+async fn a_pushed_tag_is_searchable_and_a_deleted_one_disappears_through_notifications() {
+    let (seeded, regent, _data) = notified_pair(0).await;
+    let (_, before) = regent.get("/images?q=notified%2Fapp").await;
+    assert!(before.contains("No repository name contains"), "{before}");
+
+    let image = regent_testkit::Artifact::Image(
+        regent_testkit::Image::build(
+            "linux",
+            "amd64",
+            vec![regent_testkit::Layer::from_files(&[("n", b"notified")]).unwrap()],
+            "2024-06-01T00:00:00Z",
+            &["n"],
+        )
+        .unwrap(),
+    );
+    let pusher = regent_testkit::push::Pusher::new(&seeded.registry.url());
+    let digest = pusher.push("notified/app", "v7", &image).await.unwrap();
+    // The reconcile interval is an hour: only the notification can make it appear.
+    let row = format!("data-digest=\"{digest}\"");
+    let page = regent.get_until("/images?q=notified%2Fapp%3Av7", &row, 10).await;
+    assert!(page.contains("<td class=\"tag\">v7</td>"), "{page}");
+
+    pusher.delete_manifest("notified/app", &digest).await.unwrap();
+    regent
+        .get_until(&format!("/images?q={digest}"), "No tag matches", 10)
+        .await;
+}
+
+#[tokio::test]
+async fn notifications_without_the_secret_are_refused_and_change_nothing() {
+    let (seeded, regent, _data) = notified_pair(0).await;
+    let client = reqwest::Client::new();
+    let digest = &seeded.report.tags["demo/base"]["1.0"];
+    let body =
+        format!(r#"{{"events":[{{"action":"delete","target":{{"digest":"{digest}","repository":"demo/base"}}}}]}}"#);
+    let url = format!("{}/api/registry/events", regent.1);
+    let none = client.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    let wrong = client
+        .post(&url)
+        .bearer_auth("not-the-secret-at-all")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.text().await.unwrap().contains("Authorization: Bearer"));
+    let garbage = client
+        .post(&url)
+        .bearer_auth(SECRET)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400);
+    let (_, page) = regent.get("/images/demo/base").await;
+    assert!(
+        page.contains(&format!("data-digest=\"{digest}\"")),
+        "demo/base:1.0 is still there"
+    );
 }
 
 #[tokio::test]

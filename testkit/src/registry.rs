@@ -35,6 +35,8 @@ pub struct RegistryOptions {
     /// Keep the data in this directory instead of a fresh temp dir.
     pub dir: Option<PathBuf>,
     pub port: Option<u16>,
+    /// Send notifications to this URL with this `Authorization` header value.
+    pub notify: Option<(String, String)>,
 }
 
 impl Default for RegistryOptions {
@@ -44,11 +46,13 @@ impl Default for RegistryOptions {
             delete_enabled: true,
             dir: None,
             port: None,
+            notify: None,
         }
     }
 }
 
 pub struct TestRegistry {
+    options: RegistryOptions,
     port: u16,
     dir: PathBuf,
     config: PathBuf,
@@ -81,6 +85,7 @@ impl TestRegistry {
         let config = dir.join("config.yml");
         std::fs::write(&config, config_yaml(&dir, port, &options)?)?;
         let mut registry = Self {
+            options,
             port,
             dir,
             config,
@@ -125,6 +130,14 @@ impl TestRegistry {
     pub async fn restart(&mut self) -> Result<()> {
         self.stop();
         self.run().await
+    }
+
+    /// Rewrites the config to send notifications to `url` with this `Authorization` value and
+    /// restarts on the same port and data.
+    pub async fn notify(&mut self, url: &str, authorization: &str) -> Result<()> {
+        self.options.notify = Some((url.to_owned(), authorization.to_owned()));
+        std::fs::write(&self.config, config_yaml(&self.dir, self.port, &self.options)?)?;
+        self.restart().await
     }
 
     /// Runs `docker-registry garbage-collect` (the registry must be stopped) and returns stdout.
@@ -209,13 +222,21 @@ fn config_yaml(dir: &Path, port: u16, options: &RegistryOptions) -> Result<Strin
             rootcertbundle.display()
         ),
     };
+    let notifications = match &options.notify {
+        None => String::new(),
+        Some((url, authorization)) => format!(
+            "notifications:\n  events:\n    includereferences: true\n  endpoints:\n    - name: regent\n      \
+             url: {url}\n      headers:\n        Authorization: [\"{authorization}\"]\n      timeout: 2s\n      \
+             threshold: 5\n      backoff: 1s\n"
+        ),
+    };
     Ok(format!(
         "version: 0.1\n\
          log:\n  level: info\n  accesslog:\n    disabled: true\n\
          storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: {delete}\n  \
          cache:\n    blobdescriptor: inmemory\n  maintenance:\n    uploadpurging:\n      enabled: false\n\
          http:\n  addr: 127.0.0.1:{port}\n  secret: regent-test-secret\n\
-         {auth}",
+         {auth}{notifications}",
         data = dir.join("data").display(),
         delete = options.delete_enabled,
     ))

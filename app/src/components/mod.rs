@@ -1,4 +1,6 @@
 //! Widgets shared by several screens.
 
+pub mod index_status;
 pub mod pagination;
 pub mod registry_problem;
+pub mod tag_table;

@@ -3,7 +3,7 @@
 //! Plain `<a>` elements: the router still navigates them in the browser, and unlike its `<A>`
 //! they do not all claim `aria-current` because they share the current path.
 
-use crate::dto::Paging;
+use crate::dto::{Paging, images_href};
 use leptos::prelude::*;
 
 /// How many page numbers either side of the current one are linked.
@@ -27,7 +27,14 @@ pub fn page_numbers(current: u32, pages: u32) -> Vec<Option<u32>> {
 }
 
 #[component]
-pub fn Pagination(paging: Paging, pages: u32) -> impl IntoView {
+pub fn Pagination(
+    paging: Paging,
+    pages: u32,
+    /// The search the pages belong to (empty: the plain listing).
+    #[prop(optional, into)]
+    query: String,
+) -> impl IntoView {
+    let href = move |n: u32| images_href(&query, &paging, n);
     if pages <= 1 && paging.page <= 1 {
         return ().into_any();
     }
@@ -37,14 +44,14 @@ pub fn Pagination(paging: Paging, pages: u32) -> impl IntoView {
         .map(|n| match n {
             None => view! { <span class="gap">"…"</span> }.into_any(),
             Some(n) if n == current => view! { <span class="current" aria-current="page">{n}</span> }.into_any(),
-            Some(n) => view! { <a href=paging.href(n)>{n}</a> }.into_any(),
+            Some(n) => view! { <a href=href(n)>{n}</a> }.into_any(),
         })
         .collect_view();
     view! {
         <nav class="pagination" aria-label="Pages">
-            {(current > 1).then(|| view! { <a href=paging.href((current - 1).min(pages)) rel="prev">"← Previous"</a> })}
+            {(current > 1).then(|| view! { <a href=href((current - 1).min(pages)) rel="prev">"← Previous"</a> })}
             {links}
-            {(current < pages).then(|| view! { <a href=paging.href(current + 1) rel="next">"Next →"</a> })}
+            {(current < pages).then(|| view! { <a href=href(current + 1) rel="next">"Next →"</a> })}
         </nav>
     }
     .into_any()

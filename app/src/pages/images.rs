@@ -1,105 +1,247 @@
-//! The Images page: every repository in the registry, a page at a time, with tag counts.
+//! The Images page: one search box over every repository in the registry.
 //!
-//! The page and page size live in the URL (`/images?page=2&per_page=50`), so links can be
-//! shared and the back button works; the server renders the first view and the browser
-//! takes over navigation after hydration. When the registry is down or refuses Regent, the
-//! page says which registry, what failed and what to check.
+//! Without a query it lists repositories a page at a time; with one it searches the index by
+//! name, `repo:tag`, digest, image id or layer (see `regent_domain::index::search`). Query and
+//! page live in the URL (`/images?q=…&page=2`), so results can be shared and the back button
+//! works. One exact repository hit goes straight to that repository. While the first crawl
+//! runs the page shows its progress and says results are partial; `/` focuses the search box.
 
+use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
 use crate::components::registry_problem::RegistryProblemNotice;
-use crate::dto::{ImagesView, Paging, RepositoryPage};
+use crate::components::tag_table::TagTable;
+use crate::dto::{ImagesBody, ImagesView, IndexStatusView, Paging, RepositoryRow, repository_href};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
-/// One page of repositories with their tag counts.
+/// A page of repositories or search results.
 #[server]
-pub async fn list_repositories(page: u32, per_page: u32) -> Result<ImagesView, ServerFnError> {
-    use crate::dto::{RegistryProblem, RepositoryRow};
+pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, ServerFnError> {
+    use regent_domain::index::{SearchQuery, SearchResults};
     let state = crate::state::AppState::get()?;
+    let index = &state.index;
+    let status = crate::convert::status(index);
     let paging = match Paging::new(page, per_page) {
         Ok(p) => p,
-        Err(message) => return Ok(ImagesView::BadQuery(message)),
-    };
-    match state.listing.page(paging.offset(), paging.per_page as usize).await {
-        Ok(listing) => Ok(ImagesView::Listing(RepositoryPage {
-            paging,
-            total: listing.total,
-            rows: listing
-                .repositories
-                .into_iter()
-                .map(|r| RepositoryRow {
-                    name: r.name.to_string(),
-                    tags: r.tags.map_err(|e| e.to_string()),
-                })
-                .collect(),
-        })),
-        Err(error) => {
-            tracing::warn!(%error, "listing repositories failed");
-            Ok(ImagesView::RegistryProblem(RegistryProblem::from_error(
-                state.registry.url().as_str(),
-                &error,
-            )))
+        Err(message) => {
+            return Ok(ImagesView {
+                query: q,
+                paging: Paging::default(),
+                status,
+                body: ImagesBody::BadQuery(message),
+            });
         }
+    };
+    let view = |body| {
+        Ok(ImagesView {
+            query: q.clone(),
+            paging,
+            status: status.clone(),
+            body,
+        })
+    };
+    let query = match SearchQuery::parse(&q) {
+        Ok(query) => query,
+        Err(message) => return view(ImagesBody::BadQuery(message)),
+    };
+    let visible = |name: &regent_domain::reference::RepositoryName| state.may_read(name);
+    let data = index.read();
+    if data.repository_count() == 0
+        && !status.complete
+        && !status.crawling
+        && let Some(problem) = status.crawl_problem.clone().or(status.registry_problem.clone())
+    {
+        return view(ImagesBody::Unavailable(problem));
     }
+    let body = match query {
+        None => {
+            let mut total = 0;
+            let mut rows = Vec::new();
+            for (name, tags, stale) in data.repositories().filter(|(n, _, _)| visible(n)) {
+                if total >= paging.offset() && rows.len() < paging.per_page as usize {
+                    rows.push(RepositoryRow {
+                        name: name.to_string(),
+                        tags,
+                        stale,
+                    });
+                }
+                total += 1;
+            }
+            ImagesBody::Repositories { total, rows }
+        }
+        Some(query) => match data.search(&query, &visible, paging.offset(), paging.per_page as usize) {
+            SearchResults::Repositories { exact: Some(name), .. } => {
+                ImagesBody::Redirect(repository_href(name.as_str()))
+            }
+            SearchResults::Repositories { total, hits, .. } => ImagesBody::Repositories {
+                total,
+                rows: hits
+                    .into_iter()
+                    .map(|h| RepositoryRow {
+                        stale: data.is_stale(&h.name),
+                        name: h.name.to_string(),
+                        tags: h.tags,
+                    })
+                    .collect(),
+            },
+            SearchResults::Tags { total, hits, ambiguous } => ImagesBody::Tags {
+                total,
+                rows: hits.into_iter().map(crate::convert::tag_hit).collect(),
+                ambiguous: ambiguous.iter().map(ToString::to_string).collect(),
+            },
+        },
+    };
+    view(body)
 }
 
 #[component]
 pub fn ImagesPage() -> impl IntoView {
     let query = use_query_map();
-    let paging = Memo::new(move |_| query.with(|q| Paging::from_query(q.get_str("page"), q.get_str("per_page"))));
-    let listing = Resource::new(
-        move || paging.get(),
-        |paging| async move {
+    let params = Memo::new(move |_| {
+        query.with(|q| {
+            (
+                q.get("q").unwrap_or_default(),
+                Paging::from_query(q.get_str("page"), q.get_str("per_page")),
+            )
+        })
+    });
+    let data = Resource::new(
+        move || params.get(),
+        |(q, paging)| async move {
+            let failed = |q: String, message: String| ImagesView {
+                query: q,
+                paging: Paging::default(),
+                status: IndexStatusView::default(),
+                body: ImagesBody::BadQuery(message),
+            };
             match paging {
-                Ok(p) => list_repositories(p.page, p.per_page)
+                Ok(p) => images(q.clone(), p.page, p.per_page)
                     .await
-                    .unwrap_or_else(|e| ImagesView::BadQuery(format!("Regent could not load this page: {e}"))),
-                Err(message) => ImagesView::BadQuery(message),
+                    .unwrap_or_else(|e| failed(q, format!("Regent could not load this page: {e}"))),
+                Err(message) => failed(q, message),
             }
         },
     );
-    let title = move || match paging.get() {
-        Ok(p) if p.page > 1 => format!("Images, page {}", p.page),
-        _ => "Images".to_owned(),
+    // While the first crawl runs, refresh every second so progress and results fill in.
+    Effect::new(move |_| {
+        if data.get().is_some_and(|v| v.status.crawling) {
+            set_timeout(move || data.refetch(), std::time::Duration::from_secs(1));
+        }
+    });
+    let search_box = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            let typing = ev
+                .target()
+                .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
+                .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            if ev.key() == "/"
+                && !typing
+                && let Some(input) = search_box.get()
+            {
+                ev.prevent_default();
+                let _ = input.focus();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+    let navigate = use_navigate();
+    let title = move || {
+        let (q, paging) = params.get();
+        match (q.trim(), paging) {
+            ("", Ok(p)) if p.page > 1 => format!("Images, page {}", p.page),
+            ("", _) => "Images".to_owned(),
+            (q, _) => format!("Search: {q}"),
+        }
     };
 
     view! {
         <Title text=title />
         <h1>"Images"</h1>
-        <Transition fallback=|| view! { <p class="loading">"Loading repositories…"</p> }>
-            {move || Suspend::new(async move {
-                match listing.await {
-                    ImagesView::Listing(page) => view! { <RepositoryList page /> }.into_any(),
-                    ImagesView::BadQuery(message) => view! {
-                        <div class="notice warning" role="alert">
-                            <p>{message}</p>
-                            <p><a href="/images">"Go to the first page"</a></p>
-                        </div>
-                    }
-                    .into_any(),
-                    ImagesView::RegistryProblem(problem) => view! { <RegistryProblemNotice problem /> }.into_any(),
-                }
-            })}
+        <Form method="GET" action="/images" attr:class="search" attr:role="search">
+            <input
+                type="search"
+                name="q"
+                node_ref=search_box
+                prop:value=move || params.get().0
+                placeholder="Name, repo:tag, digest, image id, or layer:sha256:…   (press / to search)"
+                aria-label="Search images"
+                autocomplete="off"
+            />
+            <button type="submit">"Search"</button>
+        </Form>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let navigate = navigate.clone();
+                Suspend::new(async move {
+                    let view = data.await;
+                    let ImagesView { query, paging, status, body } = view;
+                    let content = match body {
+                        ImagesBody::Redirect(path) => {
+                            #[cfg(feature = "ssr")]
+                            leptos_axum::redirect(&path);
+                            #[cfg(not(feature = "ssr"))]
+                            navigate(&path, Default::default());
+                            let _ = &navigate;
+                            view! { <p>"Opening " <a href=path.clone()>{path.clone()}</a> "…"</p> }.into_any()
+                        }
+                        ImagesBody::BadQuery(message) => view! {
+                            <div class="notice warning" role="alert">
+                                <p>{message}</p>
+                                <p><a href="/images">"Show all repositories"</a></p>
+                            </div>
+                        }
+                        .into_any(),
+                        ImagesBody::Unavailable(problem) => view! { <RegistryProblemNotice problem /> }.into_any(),
+                        ImagesBody::Repositories { total, rows } => {
+                            view! { <RepositoryList query=query.clone() paging total rows /> }.into_any()
+                        }
+                        ImagesBody::Tags { total, rows, ambiguous } => {
+                            view! { <TagResults query=query.clone() paging total rows ambiguous /> }.into_any()
+                        }
+                    };
+                    view! { <IndexStatusNotice status /> {content} }
+                })
+            }}
         </Transition>
     }
 }
 
-#[component]
-fn RepositoryList(page: RepositoryPage) -> impl IntoView {
-    let RepositoryPage { paging, total, rows } = page;
+fn range_summary(paging: &Paging, total: usize, shown: usize, noun: &str) -> String {
     let pages = paging.page_count(total);
-    let first = paging.offset() + 1;
-    let last = paging.offset() + rows.len();
-    let summary = if total == 0 {
-        "The registry has no repositories yet.".to_owned()
-    } else if rows.is_empty() {
+    if total == 0 {
+        String::new()
+    } else if shown == 0 {
         format!(
-            "Page {} is past the end: there are {total} repositories on {pages} pages.",
+            "Page {} is past the end: there are {total} {noun} on {pages} pages.",
             paging.page
         )
     } else {
-        format!("Repositories {first}–{last} of {total}")
+        format!(
+            "{} {}–{} of {total}",
+            capitalize(noun),
+            paging.offset() + 1,
+            paging.offset() + shown
+        )
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+#[component]
+fn RepositoryList(query: String, paging: Paging, total: usize, rows: Vec<RepositoryRow>) -> impl IntoView {
+    let pages = paging.page_count(total);
+    let summary = match (total, query.is_empty()) {
+        (0, true) => "The registry has no repositories yet.".to_owned(),
+        (0, false) => format!("No repository name contains \"{query}\"."),
+        _ => range_summary(&paging, total, rows.len(), "repositories"),
     };
     view! {
         <p class="summary" data-total=total>{summary}</p>
@@ -115,15 +257,12 @@ fn RepositoryList(page: RepositoryPage) -> impl IntoView {
                     {rows
                         .into_iter()
                         .map(|row| {
-                            let tags = match &row.tags {
-                                Ok(0) => view! { <td class="num muted">"0 (empty)"</td> }.into_any(),
-                                Ok(n) => view! { <td class="num">{*n}</td> }.into_any(),
-                                Err(why) => view! { <td class="num muted" title=why.clone()>"—"</td> }.into_any(),
-                            };
+                            let href = repository_href(&row.name);
+                            let stale = row.stale.then(|| view! { <span class="stale" title="its last refresh failed; this is the last good data">"stale"</span> });
                             view! {
                                 <tr>
-                                    <td class="name">{row.name}</td>
-                                    {tags}
+                                    <td class="name"><a href=href>{row.name}</a> {stale}</td>
+                                    <td class="num">{row.tags}</td>
                                 </tr>
                             }
                         })
@@ -131,6 +270,36 @@ fn RepositoryList(page: RepositoryPage) -> impl IntoView {
                 </tbody>
             </table>
         })}
-        <Pagination paging pages />
+        <Pagination paging pages query />
+    }
+}
+
+#[component]
+fn TagResults(
+    query: String,
+    paging: Paging,
+    total: usize,
+    rows: Vec<crate::dto::TagRow>,
+    ambiguous: Vec<String>,
+) -> impl IntoView {
+    let pages = paging.page_count(total);
+    let summary = if total == 0 {
+        format!("No tag matches \"{query}\".")
+    } else {
+        range_summary(&paging, total, rows.len(), "tags")
+    };
+    let ambiguous = (!ambiguous.is_empty()).then(|| {
+        view! {
+            <div class="notice warning ambiguous" role="status">
+                <p>{format!("\"{query}\" is the start of {} different digests; results include all of them. Paste more of the digest to narrow it down:", ambiguous.len())}</p>
+                <ul>{ambiguous.into_iter().map(|d| view! { <li><code>{d}</code></li> }).collect_view()}</ul>
+            </div>
+        }
+    });
+    view! {
+        {ambiguous}
+        <p class="summary" data-total=total>{summary}</p>
+        {(!rows.is_empty()).then(|| view! { <TagTable rows show_repository=true /> })}
+        <Pagination paging pages query />
     }
 }

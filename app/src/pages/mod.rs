@@ -2,3 +2,4 @@
 
 pub mod images;
 pub mod not_found;
+pub mod repository;

@@ -59,7 +59,11 @@ impl CatalogIndex {
             }
         });
         let result = self.crawl_inner().await;
-        let elapsed = self.crawl_clock.lock().unwrap_or_else(|p| p.into_inner()).map(|t| t.elapsed());
+        let elapsed = self
+            .crawl_clock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|t| t.elapsed());
         self.update_status(|s| {
             s.crawling = false;
             s.crawl_elapsed = elapsed.unwrap_or_default();
@@ -87,8 +91,11 @@ impl CatalogIndex {
             // The catalog was read: repositories absent from it are gone.
             let listed: HashSet<&RepositoryName> = names.iter().collect();
             let mut data = self.write();
-            let gone: Vec<RepositoryName> =
-                data.repositories().map(|(n, _, _)| n.clone()).filter(|n| !listed.contains(n)).collect();
+            let gone: Vec<RepositoryName> = data
+                .repositories()
+                .map(|(n, _, _)| n.clone())
+                .filter(|n| !listed.contains(n))
+                .collect();
             for n in gone {
                 data.remove_repository(&n);
             }
@@ -130,14 +137,23 @@ impl CatalogIndex {
 
     /// Lists the tags of `name`, resolves each to a manifest the index holds, then replaces
     /// the repository's entry. Used by the crawl and by notifications.
-    pub(super) async fn refresh_repository(&self, name: &RepositoryName, permits: &Semaphore) -> Result<(), RegistryError> {
+    pub(super) async fn refresh_repository(
+        &self,
+        name: &RepositoryName,
+        permits: &Semaphore,
+    ) -> Result<(), RegistryError> {
         let tags = {
             let _p = permits.acquire().await.expect("semaphore open");
             self.count_request();
             with_retry(|| self.registry.tags(name)).await?
         };
         self.update_status(|s| s.manifests_known += tags.len());
-        let known: HashMap<Tag, Digest> = self.read().repository_tags(name).unwrap_or_default().into_iter().collect();
+        let known: HashMap<Tag, Digest> = self
+            .read()
+            .repository_tags(name)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let resolved: Vec<Result<Option<(Tag, Digest)>, RegistryError>> = futures::stream::iter(tags)
             .map(|tag| {
                 let known = known.get(&tag).cloned();
@@ -219,9 +235,11 @@ impl CatalogIndex {
                         self.count_request();
                         let c = with_retry(|| self.registry.image_config(name, &config.digest)).await?;
                         let platform = match (c.os, c.architecture) {
-                            (Some(os), Some(architecture)) => {
-                                Some(crate::registry::Platform { os, architecture, variant: c.variant })
-                            }
+                            (Some(os), Some(architecture)) => Some(crate::registry::Platform {
+                                os,
+                                architecture,
+                                variant: c.variant,
+                            }),
                             _ => None,
                         };
                         (c.created, platform)
@@ -232,7 +250,11 @@ impl CatalogIndex {
                     config: config.digest,
                     layers: layers
                         .into_iter()
-                        .map(|l| IndexedLayer { digest: l.digest, size: l.size, media_type: l.media_type })
+                        .map(|l| IndexedLayer {
+                            digest: l.digest,
+                            size: l.size,
+                            media_type: l.media_type,
+                        })
                         .collect(),
                     created,
                     platform,

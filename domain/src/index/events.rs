@@ -41,9 +41,19 @@ pub struct Target {
 /// What the index should do for one event; parsed and checked at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    TagPushed { repository: RepositoryName, tag: Tag, digest: Digest },
-    TagDeleted { repository: RepositoryName, tag: Tag },
-    ManifestDeleted { repository: RepositoryName, digest: Digest },
+    TagPushed {
+        repository: RepositoryName,
+        tag: Tag,
+        digest: Digest,
+    },
+    TagDeleted {
+        repository: RepositoryName,
+        tag: Tag,
+    },
+    ManifestDeleted {
+        repository: RepositoryName,
+        digest: Digest,
+    },
 }
 
 impl Event {
@@ -60,7 +70,11 @@ impl Event {
                         || m.starts_with("application/vnd.docker.distribution.manifest")
                 });
                 match (is_manifest, tag, digest) {
-                    (true, Some(tag), Some(digest)) => Some(Change::TagPushed { repository, tag, digest }),
+                    (true, Some(tag), Some(digest)) => Some(Change::TagPushed {
+                        repository,
+                        tag,
+                        digest,
+                    }),
                     _ => None,
                 }
             }
@@ -83,7 +97,10 @@ pub(super) struct EventQueue {
 impl Default for EventQueue {
     fn default() -> Self {
         let (sender, receiver) = mpsc::unbounded_channel();
-        Self { sender, receiver: Mutex::new(Some(receiver)) }
+        Self {
+            sender,
+            receiver: Mutex::new(Some(receiver)),
+        }
     }
 }
 
@@ -99,7 +116,9 @@ impl CatalogIndex {
     }
 
     pub(super) async fn process_events(&self) {
-        let Some(mut receiver) = self.events.receiver.lock().await.take() else { return };
+        let Some(mut receiver) = self.events.receiver.lock().await.take() else {
+            return;
+        };
         while let Some(changes) = receiver.recv().await {
             for change in changes {
                 if let Err(error) = self.apply(&change).await {
@@ -113,12 +132,15 @@ impl CatalogIndex {
     /// Applies one change now (also used directly by tests and by Regent's own deletes).
     pub async fn apply(&self, change: &Change) -> Result<(), crate::registry::RegistryError> {
         match change {
-            Change::TagPushed { repository, tag, digest } => {
+            Change::TagPushed {
+                repository,
+                tag,
+                digest,
+            } => {
                 let permits = tokio::sync::Semaphore::new(self.settings.concurrency.max(1));
                 if !self.read().has_manifest(digest) {
                     let reference = Reference::Digest(digest.clone());
-                    let raw =
-                        super::crawl::with_retry(|| self.registry.manifest(repository, &reference)).await?;
+                    let raw = super::crawl::with_retry(|| self.registry.manifest(repository, &reference)).await?;
                     self.index_manifest(repository, raw, &permits).await?;
                 }
                 self.write().set_tag(repository, tag, digest);
@@ -153,11 +175,15 @@ mod tests {
             r#"{{"action":"push","target":{{"mediaType":"application/octet-stream","digest":"{d}","repository":"alice/hello"}}}}"#
         ));
         assert_eq!(blob.change(), None);
-        let pull = event(&format!(r#"{{"action":"pull","target":{{"digest":"{d}","repository":"a","tag":"1"}}}}"#));
+        let pull = event(&format!(
+            r#"{{"action":"pull","target":{{"digest":"{d}","repository":"a","tag":"1"}}}}"#
+        ));
         assert_eq!(pull.change(), None);
         let untag = event(r#"{"action":"delete","target":{"repository":"demo/base","tag":"latest"}}"#);
         assert!(matches!(untag.change(), Some(Change::TagDeleted { .. })));
-        let delete = event(&format!(r#"{{"action":"delete","target":{{"digest":"{d}","repository":"demo/base"}}}}"#));
+        let delete = event(&format!(
+            r#"{{"action":"delete","target":{{"digest":"{d}","repository":"demo/base"}}}}"#
+        ));
         assert!(matches!(delete.change(), Some(Change::ManifestDeleted { .. })));
         let bad = event(r#"{"action":"delete","target":{"repository":"Bad Name","tag":"x"}}"#);
         assert_eq!(bad.change(), None);

@@ -32,7 +32,11 @@ pub struct IndexSettings {
 
 impl Default for IndexSettings {
     fn default() -> Self {
-        Self { concurrency: 8, reconcile_every: Duration::from_secs(300), probe_every: Duration::from_secs(5) }
+        Self {
+            concurrency: 8,
+            reconcile_every: Duration::from_secs(300),
+            probe_every: Duration::from_secs(5),
+        }
     }
 }
 
@@ -62,7 +66,11 @@ impl IndexStatus {
     /// Repositories per second in the current crawl.
     pub fn rate(&self) -> f64 {
         let secs = self.crawl_elapsed.as_secs_f64();
-        if secs > 0.0 { self.repositories_done as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.repositories_done as f64 / secs
+        } else {
+            0.0
+        }
     }
 
     /// Time left in the current crawl at the current rate.
@@ -86,7 +94,9 @@ pub struct CatalogIndex {
 
 impl std::fmt::Debug for CatalogIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CatalogIndex").field("registry", &self.registry.url().as_str()).finish_non_exhaustive()
+        f.debug_struct("CatalogIndex")
+            .field("registry", &self.registry.url().as_str())
+            .finish_non_exhaustive()
     }
 }
 

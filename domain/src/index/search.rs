@@ -35,12 +35,19 @@ impl SearchQuery {
             return Ok(None);
         }
         if q.chars().count() > MAX_QUERY_LEN {
-            return Err(format!("The search is longer than {MAX_QUERY_LEN} characters; shorten it."));
+            return Err(format!(
+                "The search is longer than {MAX_QUERY_LEN} characters; shorten it."
+            ));
         }
         let lower = q.to_lowercase();
         let all = vec![DigestMatch::Manifest, DigestMatch::ImageId, DigestMatch::Layer];
         if let Some(rest) = lower.strip_prefix("layer:") {
-            return digest_prefix(rest).map(|prefix| Some(SearchQuery::Digest { prefix, roles: vec![DigestMatch::Layer] }));
+            return digest_prefix(rest).map(|prefix| {
+                Some(SearchQuery::Digest {
+                    prefix,
+                    roles: vec![DigestMatch::Layer],
+                })
+            });
         }
         if let Some(rest) = lower.strip_prefix("digest:") {
             let roles = vec![DigestMatch::Manifest, DigestMatch::ImageId];
@@ -56,10 +63,16 @@ impl SearchQuery {
             return digest_prefix(&lower).map(|prefix| Some(SearchQuery::Digest { prefix, roles: all }));
         }
         if lower.len() >= MIN_DIGEST_PREFIX && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(Some(SearchQuery::Digest { prefix: lower, roles: all }));
+            return Ok(Some(SearchQuery::Digest {
+                prefix: lower,
+                roles: all,
+            }));
         }
         if let Some((repository, tag)) = lower.split_once(':') {
-            return Ok(Some(SearchQuery::RepoTag { repository: name_text(repository)?, tag: tag_text(tag)? }));
+            return Ok(Some(SearchQuery::RepoTag {
+                repository: name_text(repository)?,
+                tag: tag_text(tag)?,
+            }));
         }
         name_text(&lower).map(|n| Some(SearchQuery::Name(n)))
     }
@@ -91,7 +104,10 @@ fn name_text(text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err("Type part of a repository name after \"repo:\".".into());
     }
-    match text.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/'))) {
+    match text
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/')))
+    {
         Some(c) => Err(format!(
             "Repository names contain only letters, digits, '.', '_', '-' and '/'; {c:?} cannot match any. \
              Use repo:tag to search tags, or paste a digest."
@@ -105,8 +121,13 @@ fn tag_text(text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err("Type part of a tag after the ':'.".into());
     }
-    match text.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
-        Some(c) => Err(format!("Tags contain only letters, digits, '.', '_' and '-'; {c:?} cannot match any.")),
+    match text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        Some(c) => Err(format!(
+            "Tags contain only letters, digits, '.', '_' and '-'; {c:?} cannot match any."
+        )),
         None => Ok(text.to_owned()),
     }
 }
@@ -178,7 +199,10 @@ impl IndexData {
         match query {
             SearchQuery::Name(q) => self.search_names(q, visible, offset, limit),
             SearchQuery::RepoTag { repository, tag } => {
-                let repos = self.repo_ids().iter().filter(|(n, _)| n.as_str().contains(repository.as_str()));
+                let repos = self
+                    .repo_ids()
+                    .iter()
+                    .filter(|(n, _)| n.as_str().contains(repository.as_str()));
                 self.search_tags(repos, tag, visible, offset, limit)
             }
             SearchQuery::Tag(tag) => self.search_tags(self.repo_ids().iter(), tag, visible, offset, limit),
@@ -204,14 +228,23 @@ impl IndexData {
         }
         let total: usize = buckets.iter().map(Vec::len).sum();
         let exact = (total == 1 && buckets[0].len() == 1).then(|| self.repo_name(buckets[0][0]).clone());
-        let ranks = [NameRank::Exact, NameRank::Prefix, NameRank::ComponentPrefix, NameRank::Substring];
+        let ranks = [
+            NameRank::Exact,
+            NameRank::Prefix,
+            NameRank::ComponentPrefix,
+            NameRank::Substring,
+        ];
         let hits = buckets
             .iter()
             .zip(ranks)
             .flat_map(|(b, r)| b.iter().map(move |id| (*id, r)))
             .skip(offset)
             .take(limit)
-            .map(|(id, rank)| RepositoryHit { name: self.repo_name(id).clone(), tags: self.tags_of(id).len(), rank })
+            .map(|(id, rank)| RepositoryHit {
+                name: self.repo_name(id).clone(),
+                tags: self.tags_of(id).len(),
+                rank,
+            })
             .collect();
         SearchResults::Repositories { total, hits, exact }
     }
@@ -233,13 +266,20 @@ impl IndexData {
             for (t, d) in self.tags_of(*id) {
                 if t.as_str().to_lowercase().contains(tag) {
                     if total >= offset && hits.len() < limit {
-                        hits.push(TagHit { info: self.tag_info(*id, t, *d), matched: None });
+                        hits.push(TagHit {
+                            info: self.tag_info(*id, t, *d),
+                            matched: None,
+                        });
                     }
                     total += 1;
                 }
             }
         }
-        SearchResults::Tags { total, hits, ambiguous: vec![] }
+        SearchResults::Tags {
+            total,
+            hits,
+            ambiguous: vec![],
+        }
     }
 
     fn search_digests(
@@ -253,12 +293,24 @@ impl IndexData {
         let matched: Vec<(DigestId, Vec<DigestMatch>)> = self
             .digests()
             .with_prefix(prefix)
-            .map(|d| (d, self.roles(d).into_iter().filter(|r| roles.contains(r)).collect::<Vec<_>>()))
+            .map(|d| {
+                (
+                    d,
+                    self.roles(d)
+                        .into_iter()
+                        .filter(|r| roles.contains(r))
+                        .collect::<Vec<_>>(),
+                )
+            })
             .filter(|(_, r)| !r.is_empty())
             .take(10_000)
             .collect();
         let ambiguous = if matched.len() > 1 {
-            matched.iter().take(MAX_AMBIGUOUS_SHOWN).map(|(d, _)| self.digests().digest(*d)).collect()
+            matched
+                .iter()
+                .take(MAX_AMBIGUOUS_SHOWN)
+                .map(|(d, _)| self.digests().digest(*d))
+                .collect()
         } else {
             vec![]
         };
@@ -286,7 +338,10 @@ impl IndexData {
             .take(limit)
             .map(|(_, tag, repo, role, d)| {
                 let manifest = self.tags_of(repo)[&tag];
-                TagHit { info: self.tag_info(repo, &tag, manifest), matched: Some((role, self.digests().digest(d))) }
+                TagHit {
+                    info: self.tag_info(repo, &tag, manifest),
+                    matched: Some((role, self.digests().digest(d))),
+                }
             })
             .collect();
         SearchResults::Tags { total, hits, ambiguous }
@@ -294,7 +349,12 @@ impl IndexData {
 
     /// Position of each repository in name order, by repository id.
     fn repo_order(&self) -> Vec<u32> {
-        let max = self.repo_ids().values().map(|id| repo_index(*id)).max().map_or(0, |m| m + 1);
+        let max = self
+            .repo_ids()
+            .values()
+            .map(|id| repo_index(*id))
+            .max()
+            .map_or(0, |m| m + 1);
         let mut order = vec![0u32; max];
         for (i, id) in self.repo_ids().values().enumerate() {
             order[repo_index(*id)] = i as u32;
@@ -315,8 +375,16 @@ mod tests {
     fn the_query_decides_the_mode_and_qualifiers_override() {
         let p = |s: &str| SearchQuery::parse(s).unwrap().unwrap();
         assert_eq!(p("Skyfield"), SearchQuery::Name("skyfield".into()));
-        assert_eq!(p("demo/base:1.0"), SearchQuery::RepoTag { repository: "demo/base".into(), tag: "1.0".into() });
-        assert!(matches!(p("sha256:abcdef12"), SearchQuery::Digest { ref prefix, ref roles } if prefix == "abcdef12" && roles.len() == 3));
+        assert_eq!(
+            p("demo/base:1.0"),
+            SearchQuery::RepoTag {
+                repository: "demo/base".into(),
+                tag: "1.0".into()
+            }
+        );
+        assert!(
+            matches!(p("sha256:abcdef12"), SearchQuery::Digest { ref prefix, ref roles } if prefix == "abcdef12" && roles.len() == 3)
+        );
         assert!(matches!(p("ABCDEF123456"), SearchQuery::Digest { ref prefix, .. } if prefix == "abcdef123456"));
         assert!(matches!(p("layer:abcdef12"), SearchQuery::Digest { ref roles, .. } if roles == &[DigestMatch::Layer]));
         assert!(matches!(p("digest:abcdef12"), SearchQuery::Digest { ref roles, .. } if roles.len() == 2));
@@ -357,16 +425,22 @@ mod tests {
             x.set_tag(&repo, &Tag::parse("1").unwrap(), &d(m));
         }
         let q = SearchQuery::parse("abcdef00").unwrap().unwrap();
-        let SearchResults::Tags { total, ambiguous, .. } = x.search(&q, &|_| true, 0, 10) else { panic!() };
+        let SearchResults::Tags { total, ambiguous, .. } = x.search(&q, &|_| true, 0, 10) else {
+            panic!()
+        };
         assert_eq!(total, 2);
         assert_eq!(ambiguous, vec![d("abcdef0011"), d("abcdef0022")]);
         let q = SearchQuery::parse("abcdef0011").unwrap().unwrap();
-        let SearchResults::Tags { total, ambiguous, .. } = x.search(&q, &|_| true, 0, 10) else { panic!() };
+        let SearchResults::Tags { total, ambiguous, .. } = x.search(&q, &|_| true, 0, 10) else {
+            panic!()
+        };
         assert_eq!((total, ambiguous.len()), (1, 0));
         // The filter is applied: a repository the viewer may not read is not in the results.
         let q = SearchQuery::parse("abcdef00").unwrap().unwrap();
         let hidden = |r: &RepositoryName| r.as_str() != "rabcdef0011";
-        let SearchResults::Tags { total, .. } = x.search(&q, &hidden, 0, 10) else { panic!() };
+        let SearchResults::Tags { total, .. } = x.search(&q, &hidden, 0, 10) else {
+            panic!()
+        };
         assert_eq!(total, 1);
     }
 

@@ -184,12 +184,23 @@ impl IndexData {
     /// The tags of a repository and their digests.
     pub fn repository_tags(&self, name: &RepositoryName) -> Option<Vec<(Tag, Digest)>> {
         let repo = self.repo(*self.repo_ids.get(name)?);
-        Some(repo.tags.iter().map(|(t, d)| (t.clone(), self.digests.digest(*d))).collect())
+        Some(
+            repo.tags
+                .iter()
+                .map(|(t, d)| (t.clone(), self.digests.digest(*d)))
+                .collect(),
+        )
     }
 
     pub fn repository_tag_infos(&self, name: &RepositoryName) -> Option<Vec<TagInfo>> {
         let id = *self.repo_ids.get(name)?;
-        Some(self.repo(id).tags.iter().map(|(t, d)| self.tag_info(id, t, *d)).collect())
+        Some(
+            self.repo(id)
+                .tags
+                .iter()
+                .map(|(t, d)| self.tag_info(id, t, *d))
+                .collect(),
+        )
     }
 
     pub fn is_stale(&self, name: &RepositoryName) -> bool {
@@ -198,7 +209,9 @@ impl IndexData {
 
     /// Whether the index already holds this manifest (and, for an index, its children).
     pub fn has_manifest(&self, digest: &Digest) -> bool {
-        let Some(id) = self.digests.get(digest) else { return false };
+        let Some(id) = self.digests.get(digest) else {
+            return false;
+        };
         match self.manifests.get(&id) {
             None => false,
             Some(Entry::Image { .. }) => true,
@@ -218,7 +231,11 @@ impl IndexData {
                         Some((a, v)) => (a.to_owned(), Some(v.to_owned())),
                         None => (rest.to_owned(), None),
                     };
-                    Platform { os: os.to_owned(), architecture, variant }
+                    Platform {
+                        os: os.to_owned(),
+                        architecture,
+                        variant,
+                    }
                 });
                 Some((created.as_deref().map(str::to_owned), parsed))
             }
@@ -236,14 +253,30 @@ impl IndexData {
             return;
         }
         let entry = match manifest {
-            IndexedManifest::Image { media_type, config, layers, created, platform } => {
-                let Some(config_id) = self.digests.intern(config) else { return };
+            IndexedManifest::Image {
+                media_type,
+                config,
+                layers,
+                created,
+                platform,
+            } => {
+                let Some(config_id) = self.digests.intern(config) else {
+                    return;
+                };
                 let mut layer_ids = Vec::with_capacity(layers.len());
                 let mut size = 0;
                 for layer in layers {
-                    let Some(lid) = self.digests.intern(&layer.digest) else { continue };
+                    let Some(lid) = self.digests.intern(&layer.digest) else {
+                        continue;
+                    };
                     let media_type = self.strings.intern(&layer.media_type) as u8;
-                    self.layers.insert(lid, LayerEntry { size: layer.size, media_type });
+                    self.layers.insert(
+                        lid,
+                        LayerEntry {
+                            size: layer.size,
+                            media_type,
+                        },
+                    );
                     push_unique(self.layer_manifests.entry(lid).or_default(), id);
                     layer_ids.push(lid);
                     size += layer.size;
@@ -288,7 +321,11 @@ impl IndexData {
         if let Some(id) = self.repo_ids.get(name) {
             return *id;
         }
-        let entry = RepoEntry { name: name.clone(), tags: BTreeMap::new(), stale: false };
+        let entry = RepoEntry {
+            name: name.clone(),
+            tags: BTreeMap::new(),
+            stale: false,
+        };
         let id = match self.free_repo_ids.pop() {
             Some(id) => {
                 self.repos[id.0 as usize] = Some(entry);
@@ -318,8 +355,12 @@ impl IndexData {
 
     /// Removes one tag; the repository goes when its last tag goes.
     pub fn remove_tag(&mut self, name: &RepositoryName, tag: &Tag) -> bool {
-        let Some(&id) = self.repo_ids.get(name) else { return false };
-        let Some(old) = self.repo_mut(id).tags.remove(tag) else { return false };
+        let Some(&id) = self.repo_ids.get(name) else {
+            return false;
+        };
+        let Some(old) = self.repo_mut(id).tags.remove(tag) else {
+            return false;
+        };
         self.tag_count -= 1;
         self.unlink_if_unused(id, old);
         if self.repo(id).tags.is_empty() {
@@ -330,9 +371,16 @@ impl IndexData {
 
     /// Removes every tag of `name` that points at `digest` (what a manifest delete does).
     pub fn remove_manifest_tags(&mut self, name: &RepositoryName, digest: &Digest) -> Vec<Tag> {
-        let (Some(&id), Some(did)) = (self.repo_ids.get(name), self.digests.get(digest)) else { return vec![] };
-        let tags: Vec<Tag> =
-            self.repo(id).tags.iter().filter(|(_, d)| **d == did).map(|(t, _)| t.clone()).collect();
+        let (Some(&id), Some(did)) = (self.repo_ids.get(name), self.digests.get(digest)) else {
+            return vec![];
+        };
+        let tags: Vec<Tag> = self
+            .repo(id)
+            .tags
+            .iter()
+            .filter(|(_, d)| **d == did)
+            .map(|(t, _)| t.clone())
+            .collect();
         for t in &tags {
             self.remove_tag(name, t);
         }
@@ -347,7 +395,13 @@ impl IndexData {
         }
         let wanted: HashSet<&Tag> = tags.iter().map(|(t, _)| t).collect();
         if let Some(&id) = self.repo_ids.get(name) {
-            let gone: Vec<Tag> = self.repo(id).tags.keys().filter(|t| !wanted.contains(t)).cloned().collect();
+            let gone: Vec<Tag> = self
+                .repo(id)
+                .tags
+                .keys()
+                .filter(|t| !wanted.contains(t))
+                .cloned()
+                .collect();
             for t in gone {
                 self.remove_tag(name, &t);
             }
@@ -489,7 +543,14 @@ impl IndexData {
             top_layer: None,
         };
         match self.manifests.get(&digest) {
-            Some(Entry::Image { media_type, config, layers, size, created, platform }) => {
+            Some(Entry::Image {
+                media_type,
+                config,
+                layers,
+                size,
+                created,
+                platform,
+            }) => {
                 info.media_type = self.strings.get(*media_type as u16).to_owned();
                 info.image_id = Some(self.digests.digest(*config));
                 info.size = *size;
@@ -503,7 +564,13 @@ impl IndexData {
             Some(Entry::Index { media_type, children }) => {
                 info.media_type = self.strings.get(*media_type as u16).to_owned();
                 for c in children.iter() {
-                    if let Some(Entry::Image { size, platform, created, .. }) = self.manifests.get(c) {
+                    if let Some(Entry::Image {
+                        size,
+                        platform,
+                        created,
+                        ..
+                    }) = self.manifests.get(c)
+                    {
                         info.size += size;
                         info.platforms.push(self.strings.get(*platform).to_owned());
                         if info.created.is_none() {
@@ -544,10 +611,18 @@ mod tests {
             config: d(config),
             layers: layers
                 .iter()
-                .map(|l| IndexedLayer { digest: d(l), size: 10, media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into() })
+                .map(|l| IndexedLayer {
+                    digest: d(l),
+                    size: 10,
+                    media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+                })
                 .collect(),
             created: Some("2024-01-01T00:00:00Z".into()),
-            platform: Some(Platform { os: "linux".into(), architecture: "amd64".into(), variant: None }),
+            platform: Some(Platform {
+                os: "linux".into(),
+                architecture: "amd64".into(),
+                variant: None,
+            }),
         }
     }
 

@@ -1,0 +1,46 @@
+//! Above every listing: crawl progress while the index fills, and a warning when the data
+//! is not fresh (registry down, last refresh failed), with the time of the last good data.
+
+use crate::dto::IndexStatusView;
+use leptos::prelude::*;
+
+#[component]
+pub fn IndexStatusNotice(status: IndexStatusView) -> impl IntoView {
+    let progress = (status.crawling && !status.complete).then(|| {
+        let eta = status.eta_seconds.map(|s| format!(", about {s} s left")).unwrap_or_default();
+        view! {
+            <div class="notice info index-progress" role="status">
+                <p>
+                    {format!(
+                        "Indexing the registry: {} of {} repositories ({:.0}/s{eta}). Results are partial until it finishes.",
+                        status.repositories_done,
+                        status.repositories_known,
+                        status.rate,
+                    )}
+                </p>
+                <progress max=status.repositories_known.max(1) value=status.repositories_done></progress>
+            </div>
+        }
+    });
+    let as_of = status
+        .last_success
+        .clone()
+        .map(|t| format!("Showing the data as of {t}."))
+        .unwrap_or_default();
+    let warning = match (&status.registry_problem, &status.crawl_problem) {
+        (Some(p), _) => Some(("The registry is not answering", p.clone())),
+        (None, Some(p)) => Some(("The last refresh of the index failed", p.clone())),
+        (None, None) => None,
+    }
+    .map(|(title, p)| {
+        view! {
+            <div class="notice warning stale-data registry-problem" role="alert">
+                <h2>{title}</h2>
+                <p class="what">{p.what}</p>
+                <p class="hint">{p.hint}</p>
+                <p class="muted">{as_of.clone()} " Nothing is removed from Regent's view while the registry cannot be read."</p>
+            </div>
+        }
+    });
+    view! { {progress} {warning} }
+}

@@ -1,0 +1,53 @@
+//! Domain values → DTOs, on the server. Kept apart so server functions stay a few lines.
+
+use crate::dto::{IndexStatusView, RegistryProblem, TagRow};
+use regent_domain::index::{CatalogIndex, DigestMatch, TagHit, TagInfo};
+
+pub fn status(index: &CatalogIndex) -> IndexStatusView {
+    let s = index.status();
+    let registry = index.registry().url().as_str();
+    IndexStatusView {
+        crawling: s.crawling,
+        complete: s.complete,
+        repositories_done: s.repositories_done,
+        repositories_known: s.repositories_known,
+        rate: s.rate(),
+        eta_seconds: s.eta().map(|d| d.as_secs()),
+        last_success: s.last_success.map(httpdate::fmt_http_date),
+        registry_problem: s
+            .registry_error
+            .as_ref()
+            .map(|e| RegistryProblem::from_error(registry, e)),
+        crawl_problem: s.crawl_error.as_ref().map(|e| RegistryProblem::from_error(registry, e)),
+    }
+}
+
+pub fn tag_row(info: TagInfo) -> TagRow {
+    TagRow {
+        repository: info.repository.to_string(),
+        tag: info.tag.to_string(),
+        digest: info.digest.to_string(),
+        media_type: info.media_type,
+        image_id: info.image_id.map(|d| d.to_string()),
+        top_layer: info.top_layer.map(|d| d.to_string()),
+        size: info.size,
+        created: info.created,
+        platforms: info.platforms,
+        matched: None,
+    }
+}
+
+pub fn tag_hit(hit: TagHit) -> TagRow {
+    let matched = hit.matched.map(|(how, digest)| {
+        let how = match how {
+            DigestMatch::Manifest => "manifest",
+            DigestMatch::ImageId => "image id",
+            DigestMatch::Layer => "layer",
+        };
+        (how.to_owned(), digest.to_string())
+    });
+    TagRow {
+        matched,
+        ..tag_row(hit.info)
+    }
+}
