@@ -38,6 +38,17 @@ export async function waitForHttp(url, ms = 20000) {
   throw new Error(`${url} did not answer within ${ms} ms`);
 }
 
+/** Waits (at most 60 s) until Regent's first index crawl has finished. */
+export async function waitForIndex(baseURL) {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    const ready = await (await fetch(`${baseURL}/readyz`)).json().catch(() => ({}));
+    if (ready.index?.complete) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the index did not finish its first crawl within 60 s');
+}
+
 function start(command, args, logFile, env = {}) {
   const log = createWriteStream(logFile);
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,16 +99,33 @@ export async function startStack({ repos = 260 } = {}) {
     join(ARTIFACTS, 'regent.log'),
   );
   await waitForHttp(`${baseURL}/healthz`);
+  await waitForIndex(baseURL);
 
   return {
     baseURL,
     registryUrl: seeded.url,
     startRegistry,
     stopRegistry,
-    /** Every repository name, straight from the registry's catalog (the independent truth). */
+    sharedLayer: seeded.shared_layer,
+    /**
+     * Straight from the registry (the independent truth): every repository that has tags, in
+     * catalog order, with its tags.
+     */
     async catalog() {
       const r = await fetch(`${seeded.url}/v2/_catalog?n=1000`);
-      return (await r.json()).repositories;
+      const names = (await r.json()).repositories;
+      const tags = await Promise.all(
+        names.map(async (n) => (await (await fetch(`${seeded.url}/v2/${n}/tags/list`)).json()).tags ?? []),
+      );
+      return names.map((name, i) => ({ name, tags: tags[i] })).filter((r) => r.tags.length > 0);
+    },
+    /** The digest the registry serves for repo:tag (all four manifest types accepted). */
+    async digest(repository, tag) {
+      const accept = ['application/vnd.docker.distribution.manifest.v2+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json'].join(', ');
+      const r = await fetch(`${seeded.url}/v2/${repository}/manifests/${tag}`, { method: 'HEAD', headers: { accept } });
+      return r.headers.get('docker-content-digest');
     },
     async close() {
       await stop(regent);

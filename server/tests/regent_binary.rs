@@ -251,7 +251,10 @@ async fn the_images_page_is_rendered_on_the_server_readable_without_javascript()
         first.contains("<a href=\"/images/demo/base\">demo/base</a><!></td><td class=\"num\">3</td>"),
         "{first}"
     );
-    assert!(!first.contains("demo/emptied"), "a repository without tags is not listed");
+    assert!(
+        !first.contains("demo/emptied"),
+        "a repository without tags is not listed"
+    );
 
     let (status, ready) = regent.get("/readyz").await;
     assert_eq!(status, 200, "{ready}");

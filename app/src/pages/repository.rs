@@ -55,7 +55,7 @@ pub fn RepositoryPage() -> impl IntoView {
                             <h1 class="repository-name">{name.clone()}</h1>
                             <p class="summary">
                                 {format!("{count} tags · {} compressed (per tag, shared layers counted in each)", human_bytes(size))}
-                                {stale.then(|| " · stale: its last refresh failed")}
+                                {stale.then_some(" · stale: its last refresh failed")}
                             </p>
                             <TagTable rows />
                         }

@@ -2,7 +2,7 @@
 //! browser tests.
 //!
 //! `regent-sandbox seed --dir D` starts the Debian registry with its config and data in `D`,
-//! pushes the sample set, stops it and prints `{"url","config","host"}` as JSON. Then
+//! pushes the sample set, stops it and prints `{"url","config","host",…}` as JSON. Then
 //! `docker-registry serve D/config.yml` serves the same data on the same port for as long as
 //! the caller wants, and can be stopped and restarted by the caller.
 
@@ -54,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
             "host": registry.host(),
             "config": registry.config_path(),
             "repositories": seeded.tags.len(),
+            "shared_layer": seeded.shared_layer,
         })
     );
     Ok(())

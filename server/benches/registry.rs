@@ -1,0 +1,165 @@
+//! The index against the real registry: cold-crawl rate versus the registry's own manifest-GET
+//! rate, and the time from a push to the tag being searchable through notifications.
+//!
+//! 1. Seeds a fresh Debian registry with `REGENT_BENCH_REPOS` (default 2,000) repositories of
+//!    1 to 3 tags each (plus the sample set).
+//! 2. Baseline: `wrk` GETs one manifest (all four Accept types) for 10 s with the same number
+//!    of connections as the crawl's concurrency.
+//! 3. Cold crawl of the whole registry by a fresh `CatalogIndex`, same concurrency; reports
+//!    registry requests/s (compare with wrk) and tags/s.
+//! 4. Starts the `regent` binary with notifications from the registry, pushes 30 new tags one
+//!    at a time and measures push-complete → visible in search (polling every 10 ms).
+//!
+//! Run: `cargo bench -p regent --bench registry` (needs wrk: apt-get install wrk).
+
+use regent_domain::index::{CatalogIndex, IndexSettings};
+use regent_domain::registry::{RegistryClient, RegistryConfig};
+use regent_testkit::{Artifact, Image, Layer, SeededRegistry, free_port};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CONCURRENCY: usize = 8;
+const SECRET: &str = "benchmark-notification-secret";
+
+fn wrk_rate(url: &str, connections: usize) -> f64 {
+    let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json, \
+                  application/vnd.docker.distribution.manifest.list.v2+json, \
+                  application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+    let out = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), "-d10s", "-H", accept, url])
+        .output()
+        .expect("wrk is installed (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no rate in wrk output:\n{text}"))
+}
+
+#[tokio::main]
+async fn main() {
+    let repos: usize = std::env::var("REGENT_BENCH_REPOS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let t = Instant::now();
+    let mut seeded = SeededRegistry::start(repos).await.expect("seed the registry");
+    let tags: usize = seeded.report.tags.values().map(|t| t.len()).sum();
+    println!(
+        "seeded {} repositories / {tags} tags in {:.0} s",
+        seeded.report.tags.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // Baseline: the registry's own manifest-GET rate.
+    let manifest = seeded.registry.url().join("v2/bulk/app-0001/manifests/v1").unwrap();
+    let wrk = wrk_rate(manifest.as_str(), CONCURRENCY);
+    println!("baseline  wrk manifest GET, {CONCURRENCY} connections: {wrk:.0} req/s");
+
+    // Cold crawl, same concurrency.
+    let mut config = RegistryConfig::new(seeded.registry.url());
+    config.timeout = Duration::from_secs(30);
+    let registry = Arc::new(RegistryClient::new(config).unwrap());
+    let index = CatalogIndex::new(
+        registry,
+        IndexSettings {
+            concurrency: CONCURRENCY,
+            ..Default::default()
+        },
+    );
+    let t = Instant::now();
+    index.crawl().await.expect("crawl");
+    let elapsed = t.elapsed().as_secs_f64();
+    let status = index.status();
+    let rate = status.requests as f64 / elapsed;
+    println!(
+        "crawl     {} repositories, {} tags, {} requests in {elapsed:.2} s: {rate:.0} req/s, {:.0} tags/s, {:.0} repositories/s",
+        status.repositories_done,
+        index.read().tag_count(),
+        status.requests,
+        index.read().tag_count() as f64 / elapsed,
+        status.repositories_done as f64 / elapsed,
+    );
+    println!("ratio     crawl requests/s ÷ wrk manifest GET/s = {:.2}", rate / wrk);
+
+    // Push → searchable through notifications, with the real regent binary.
+    let port = free_port();
+    let events = format!("http://127.0.0.1:{port}/api/registry/events");
+    seeded
+        .registry
+        .notify(&events, &format!("Bearer {SECRET}"))
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut regent = Command::new(env!("CARGO_BIN_EXE_regent"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--registry-url",
+            seeded.registry.url().as_str(),
+        ])
+        .args([
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--notifications-secret",
+            SECRET,
+        ])
+        .args(["--index-reconcile-interval-seconds", "86400"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..1200 {
+        let ready: serde_json::Value = match http.get(format!("{base}/readyz")).send().await {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        };
+        if ready["index"]["complete"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pusher = regent_testkit::push::Pusher::new(&seeded.registry.url());
+    let mut latencies = Vec::new();
+    for i in 0..30 {
+        let layer = Layer::from_files(&[("bench", format!("push {i}").as_bytes())]).unwrap();
+        let image =
+            Artifact::Image(Image::build("linux", "amd64", vec![layer], "2024-01-01T00:00:00Z", &["x"]).unwrap());
+        let digest = pusher.push("bench/pushed", &format!("t{i}"), &image).await.unwrap();
+        let pushed = Instant::now();
+        let needle = format!("data-digest=\"{digest}\"");
+        loop {
+            let page = http
+                .get(format!("{base}/images?q={digest}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if page.contains(&needle) {
+                latencies.push(pushed.elapsed());
+                break;
+            }
+            assert!(
+                pushed.elapsed() < Duration::from_secs(30),
+                "push {i} never became searchable"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let _ = regent.kill();
+    let _ = regent.wait();
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "notify    push → searchable over {} pushes: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        latencies.len(),
+        ms(latencies[latencies.len() / 2]),
+        ms(latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)]),
+        ms(*latencies.last().unwrap())
+    );
+}
