@@ -11,6 +11,8 @@ pub fn status(index: &CatalogIndex) -> IndexStatusView {
         complete: s.complete,
         repositories_done: s.repositories_done,
         repositories_known: s.repositories_known,
+        tags_done: s.manifests_done,
+        tags_known: s.manifests_known,
         rate: s.rate(),
         eta_seconds: s.eta().map(|d| d.as_secs()),
         last_success: s.last_success.map(httpdate::fmt_http_date),

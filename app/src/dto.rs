@@ -97,6 +97,8 @@ pub struct IndexStatusView {
     pub complete: bool,
     pub repositories_done: usize,
     pub repositories_known: usize,
+    pub tags_done: usize,
+    pub tags_known: usize,
     /// Repositories per second in the running crawl.
     pub rate: f64,
     pub eta_seconds: Option<u64>,

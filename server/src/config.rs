@@ -76,7 +76,7 @@ pub struct Cli {
     pub index_crawl_concurrency: Option<String>,
 
     /// Seconds between full re-crawls that catch what notifications missed (10 to 86400)
-    /// [default: 300].
+    /// [default: 900].
     #[arg(long, env = "REGENT_INDEX_RECONCILE_INTERVAL_SECONDS", value_name = "SECONDS")]
     pub index_reconcile_interval_seconds: Option<String>,
 
@@ -362,7 +362,7 @@ impl Settings {
             &RECONCILE_INTERVAL,
             cli.index_reconcile_interval_seconds.as_deref(),
             file.index.reconcile_interval_seconds,
-            300,
+            900,
             10..=86_400,
             "seconds",
         )?;

@@ -12,9 +12,12 @@ pub fn IndexStatusNotice(status: IndexStatusView) -> impl IntoView {
             <div class="notice info index-progress" role="status">
                 <p>
                     {format!(
-                        "Indexing the registry: {} of {} repositories ({:.0}/s{eta}). Results are partial until it finishes.",
+                        "Indexing the registry: {} of {} repositories, {} of {} tags so far ({:.0} repositories/s{eta}). \
+                         Results are partial until it finishes.",
                         status.repositories_done,
                         status.repositories_known,
+                        status.tags_done,
+                        status.tags_known,
                         status.rate,
                     )}
                 </p>

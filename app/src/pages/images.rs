@@ -126,7 +126,7 @@ pub fn ImagesPage() -> impl IntoView {
     );
     // While the first crawl runs, refresh every second so progress and results fill in.
     Effect::new(move |_| {
-        if data.get().is_some_and(|v| v.status.crawling) {
+        if data.get().is_some_and(|v| v.status.crawling && !v.status.complete) {
             set_timeout(move || data.refetch(), std::time::Duration::from_secs(1));
         }
     });

@@ -142,6 +142,8 @@ impl CatalogIndex {
         name: &RepositoryName,
         permits: &Semaphore,
     ) -> Result<(), RegistryError> {
+        // Taken before listing: a notification after this point wins over what is listed.
+        let version = self.read().version(name);
         let tags = {
             let _p = permits.acquire().await.expect("semaphore open");
             self.count_request();
@@ -177,7 +179,14 @@ impl CatalogIndex {
                 tags.push(pair);
             }
         }
-        self.write().set_repository(name, &tags);
+        let mut data = self.write();
+        if data.version(name) == version {
+            data.set_repository(name, &tags);
+        } else {
+            // A notification changed this repository after its tags were listed: what was
+            // listed is older than what the index holds. The next pass looks again.
+            tracing::debug!(%name, "skipping a crawl result older than a notification");
+        }
         Ok(())
     }
 

@@ -143,13 +143,19 @@ impl CatalogIndex {
                     let raw = super::crawl::with_retry(|| self.registry.manifest(repository, &reference)).await?;
                     self.index_manifest(repository, raw, &permits).await?;
                 }
-                self.write().set_tag(repository, tag, digest);
+                let mut data = self.write();
+                data.bump(repository);
+                data.set_tag(repository, tag, digest);
             }
             Change::TagDeleted { repository, tag } => {
-                self.write().remove_tag(repository, tag);
+                let mut data = self.write();
+                data.bump(repository);
+                data.remove_tag(repository, tag);
             }
             Change::ManifestDeleted { repository, digest } => {
-                self.write().remove_manifest_tags(repository, digest);
+                let mut data = self.write();
+                data.bump(repository);
+                data.remove_manifest_tags(repository, digest);
             }
         }
         Ok(())

@@ -34,7 +34,7 @@ impl Default for IndexSettings {
     fn default() -> Self {
         Self {
             concurrency: 8,
-            reconcile_every: Duration::from_secs(300),
+            reconcile_every: Duration::from_secs(900),
             probe_every: Duration::from_secs(5),
         }
     }

@@ -139,6 +139,9 @@ pub struct IndexData {
     /// Layer → image manifests using it.
     layer_manifests: HashMap<DigestId, Vec<DigestId>>,
     tag_count: usize,
+    /// How many notification changes each repository has seen; a crawl that listed a
+    /// repository before a change must not overwrite it with what it listed.
+    versions: HashMap<RepositoryName, u64>,
 }
 
 fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
@@ -412,6 +415,16 @@ impl IndexData {
         if let Some(&id) = self.repo_ids.get(name) {
             self.repo_mut(id).stale = false;
         }
+    }
+
+    /// The notification version of a repository (see `bump`).
+    pub fn version(&self, name: &RepositoryName) -> u64 {
+        self.versions.get(name).copied().unwrap_or(0)
+    }
+
+    /// Records that a notification changed `name`.
+    pub fn bump(&mut self, name: &RepositoryName) {
+        *self.versions.entry(name.clone()).or_default() += 1;
     }
 
     pub fn mark_stale(&mut self, name: &RepositoryName) {
