@@ -212,20 +212,7 @@ async fn basic_credentials_are_used_and_wrong_ones_are_refused_in_plain_words() 
     .unwrap();
     regent_testkit::push::Pusher::new(&registry.url())
         .with_basic("regent", "s3cret")
-        .push(
-            "team/app",
-            "1",
-            &regent_testkit::Artifact::Image(
-                regent_testkit::Image::build(
-                    "linux",
-                    "amd64",
-                    vec![regent_testkit::Layer::from_files(&[("a", b"a")]).unwrap()],
-                    "2024-01-01T00:00:00Z",
-                    &["a"],
-                )
-                .unwrap(),
-            ),
-        )
+        .push("team/app", "1", &regent_testkit::single_file_image("a").unwrap())
         .await
         .unwrap();
 
@@ -273,16 +260,7 @@ async fn a_token_authenticated_registry_is_read_through_the_bearer_challenge_flo
     .unwrap();
     // skopeo, the independent client, pushes through the same token flow.
     let layout = tempfile_dir();
-    let image = regent_testkit::Artifact::Image(
-        regent_testkit::Image::build(
-            "linux",
-            "amd64",
-            vec![regent_testkit::Layer::from_files(&[("t", b"token")]).unwrap()],
-            "2024-01-01T00:00:00Z",
-            &["t"],
-        )
-        .unwrap(),
-    );
+    let image = regent_testkit::single_file_image("token").unwrap();
     regent_testkit::image::write_oci_layout(layout.path(), &[("t", &image)]).unwrap();
     skopeo::copy_layout_to_registry(
         layout.path(),

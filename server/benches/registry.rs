@@ -14,7 +14,7 @@
 
 use regent_domain::index::{CatalogIndex, IndexSettings};
 use regent_domain::registry::{RegistryClient, RegistryConfig};
-use regent_testkit::{Artifact, Image, Layer, SeededRegistry, free_port};
+use regent_testkit::{SeededRegistry, free_port};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,9 +125,7 @@ async fn main() {
     let pusher = regent_testkit::push::Pusher::new(&seeded.registry.url());
     let mut latencies = Vec::new();
     for i in 0..30 {
-        let layer = Layer::from_files(&[("bench", format!("push {i}").as_bytes())]).unwrap();
-        let image =
-            Artifact::Image(Image::build("linux", "amd64", vec![layer], "2024-01-01T00:00:00Z", &["x"]).unwrap());
+        let image = regent_testkit::single_file_image(&format!("push {i}")).unwrap();
         let digest = pusher.push("bench/pushed", &format!("t{i}"), &image).await.unwrap();
         let pushed = Instant::now();
         let needle = format!("data-digest=\"{digest}\"");

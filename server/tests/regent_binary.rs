@@ -334,16 +334,7 @@ async fn a_pushed_tag_is_searchable_and_a_deleted_one_disappears_through_notific
     let (_, before) = regent.get("/images?q=notified%2Fapp").await;
     assert!(before.contains("No repository name contains"), "{before}");
 
-    let image = regent_testkit::Artifact::Image(
-        regent_testkit::Image::build(
-            "linux",
-            "amd64",
-            vec![regent_testkit::Layer::from_files(&[("n", b"notified")]).unwrap()],
-            "2024-06-01T00:00:00Z",
-            &["n"],
-        )
-        .unwrap(),
-    );
+    let image = regent_testkit::single_file_image("notified").unwrap();
     let pusher = regent_testkit::push::Pusher::new(&seeded.registry.url());
     let digest = pusher.push("notified/app", "v7", &image).await.unwrap();
     // The reconcile interval is an hour: only the notification can make it appear.

@@ -154,6 +154,19 @@ impl ImageIndex {
     }
 }
 
+/// A one-layer linux/amd64 image whose only file holds `content`: distinct content, distinct
+/// digests. For tests that need "some image" to push.
+pub fn single_file_image(content: &str) -> Result<Artifact> {
+    let layer = Layer::from_files(&[("content.txt", content.as_bytes())])?;
+    Ok(Artifact::Image(Image::build(
+        "linux",
+        "amd64",
+        vec![layer],
+        "2024-01-01T00:00:00Z",
+        &["/bin/true"],
+    )?))
+}
+
 /// What gets tagged: an image or an index.
 #[derive(Debug, Clone)]
 pub enum Artifact {

@@ -16,7 +16,7 @@ pub mod skopeo;
 pub mod token_service;
 
 pub use fixture::SeededRegistry;
-pub use image::{Artifact, Blob, Image, ImageIndex, Layer};
+pub use image::{Artifact, Blob, Image, ImageIndex, Layer, single_file_image};
 pub use registry::{RegistryAuth, RegistryOptions, TestRegistry};
 pub use seed::{SeedOptions, SeedReport};
 pub use token_service::TestTokenService;
