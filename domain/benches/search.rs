@@ -133,16 +133,17 @@ fn build() -> (Synthetic, usize, usize) {
     let index_bytes = LIVE.load(Ordering::Relaxed) - before_index;
     let before_rows = LIVE.load(Ordering::Relaxed);
     let mut rows = Vec::with_capacity(plan.len());
-    for (repository, tag, m, config, layers) in plan {
+    for (repository, tag, m, config, layers) in &plan {
         rows.push(Row {
-            repository,
-            tag,
+            repository: repository.clone(),
+            tag: tag.clone(),
             manifest: m.to_string(),
             config: config.to_string(),
             layers: layers.iter().map(ToString::to_string).collect(),
         });
     }
     let rows_bytes = LIVE.load(Ordering::Relaxed) - before_rows;
+    drop(plan);
     (Synthetic { index, rows, names }, index_bytes, rows_bytes)
 }
 

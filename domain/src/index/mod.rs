@@ -8,6 +8,8 @@
 
 mod crawl;
 mod digests;
+mod edges;
+mod names;
 pub mod events;
 pub mod search;
 pub mod store;

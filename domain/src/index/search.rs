@@ -9,6 +9,7 @@
 use super::digests::DigestId;
 use super::store::{DigestMatch, IndexData, RepoId, TagInfo};
 use crate::reference::{Digest, RepositoryName, Tag};
+use memchr::memmem;
 
 /// Shortest digest prefix searched: shorter ones match too much to be useful.
 pub const MIN_DIGEST_PREFIX: usize = 8;
@@ -141,18 +142,25 @@ pub enum NameRank {
     Substring,
 }
 
-fn rank(name: &str, q: &str) -> Option<NameRank> {
-    if name == q {
-        Some(NameRank::Exact)
-    } else if name.starts_with(q) {
-        Some(NameRank::Prefix)
-    } else if name.split('/').any(|c| c.starts_with(q)) || name.contains(&format!("/{q}")) {
-        Some(NameRank::ComponentPrefix)
-    } else if name.contains(q) {
-        Some(NameRank::Substring)
-    } else {
-        None
+/// Ranks one name; `finder` is built once per query (setting up a substring search per
+/// name would dominate the cost).
+fn rank(name: &str, q: &str, finder: &memmem::Finder<'_>) -> Option<NameRank> {
+    let bytes = name.as_bytes();
+    let first = finder.find(bytes)?;
+    if first == 0 {
+        return Some(if name.len() == q.len() { NameRank::Exact } else { NameRank::Prefix });
     }
+    if finder.find_iter(bytes).any(|i| bytes[i - 1] == b'/') {
+        Some(NameRank::ComponentPrefix)
+    } else {
+        Some(NameRank::Substring)
+    }
+}
+
+/// ASCII case-insensitive substring test for tags (`needle` is lowercase), without allocating.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,13 +207,11 @@ impl IndexData {
         match query {
             SearchQuery::Name(q) => self.search_names(q, visible, offset, limit),
             SearchQuery::RepoTag { repository, tag } => {
-                let repos = self
-                    .repo_ids()
-                    .iter()
-                    .filter(|(n, _)| n.as_str().contains(repository.as_str()));
-                self.search_tags(repos, tag, visible, offset, limit)
+                let finder = memmem::Finder::new(repository.as_bytes());
+                let ids = self.names().matching(&finder);
+                self.search_tags(ids.into_iter(), tag, visible, offset, limit)
             }
-            SearchQuery::Tag(tag) => self.search_tags(self.repo_ids().iter(), tag, visible, offset, limit),
+            SearchQuery::Tag(tag) => self.search_tags(self.repo_ids().values().copied(), tag, visible, offset, limit),
             SearchQuery::Digest { prefix, roles } => self.search_digests(prefix, roles, visible, offset, limit),
         }
     }
@@ -218,12 +224,14 @@ impl IndexData {
         limit: usize,
     ) -> SearchResults {
         // One bucket per rank; names arrive sorted, so the concatenation is sorted by (rank, name).
+        let finder = memmem::Finder::new(q.as_bytes());
         let mut buckets: [Vec<RepoId>; 4] = Default::default();
-        for (name, id) in self.repo_ids() {
-            if let Some(r) = rank(name.as_str(), q)
+        for id in self.names().matching(&finder) {
+            let name = self.repo_name(id);
+            if let Some(r) = rank(name.as_str(), q, &finder)
                 && visible(name)
             {
-                buckets[r as usize].push(*id);
+                buckets[r as usize].push(id);
             }
         }
         let total: usize = buckets.iter().map(Vec::len).sum();
@@ -249,9 +257,9 @@ impl IndexData {
         SearchResults::Repositories { total, hits, exact }
     }
 
-    fn search_tags<'a>(
-        &'a self,
-        repos: impl Iterator<Item = (&'a RepositoryName, &'a RepoId)>,
+    fn search_tags(
+        &self,
+        repos: impl Iterator<Item = RepoId>,
         tag: &str,
         visible: &dyn Fn(&RepositoryName) -> bool,
         offset: usize,
@@ -259,15 +267,15 @@ impl IndexData {
     ) -> SearchResults {
         let mut total = 0;
         let mut hits = Vec::new();
-        for (name, id) in repos {
-            if !visible(name) {
+        for id in repos {
+            if !visible(self.repo_name(id)) {
                 continue;
             }
-            for (t, d) in self.tags_of(*id) {
-                if t.as_str().to_lowercase().contains(tag) {
+            for (t, d) in self.tags_of(id) {
+                if contains_ignore_case(t.as_str(), tag) {
                     if total >= offset && hits.len() < limit {
                         hits.push(TagHit {
-                            info: self.tag_info(*id, t, *d),
+                            info: self.tag_info(id, t, *d),
                             matched: None,
                         });
                     }
@@ -315,31 +323,35 @@ impl IndexData {
             vec![]
         };
         // (order of the repository name, tag, role, matched digest)
-        let order = self.repo_order();
-        let mut found: Vec<(u32, Tag, RepoId, DigestMatch, DigestId)> = Vec::new();
+        let mut found: Vec<(RepoId, &Tag, DigestMatch, DigestId)> = Vec::new();
         let mut scratch = Vec::new();
         for (d, rs) in &matched {
             for role in rs {
                 scratch.clear();
                 self.tags_containing(*d, *role, &mut scratch);
-                for (repo, tag) in scratch.drain(..) {
-                    found.push((order[repo_index(repo)], tag, repo, *role, *d));
-                }
+                found.extend(scratch.drain(..).map(|(repo, tag)| (repo, tag, *role, *d)));
             }
         }
-        found.retain(|(_, _, repo, _, _)| visible(self.repo_name(*repo)));
-        // Best role per tag when several matched: sort, then keep the first of each tag.
-        found.sort_unstable_by(|a, b| (a.0, &a.1, a.3).cmp(&(b.0, &b.1, b.3)));
+        found.retain(|(repo, _, _, _)| visible(self.repo_name(*repo)));
+        // Sort by (repository name, tag, best role); dedup then keeps each tag's best match.
+        // Many hits: compare precomputed name positions; few: compare the names themselves,
+        // which spares computing every repository's position.
+        if found.len() > 512 {
+            let order = self.repo_order();
+            found.sort_unstable_by(|a, b| (order[repo_index(a.0)], a.1, a.2).cmp(&(order[repo_index(b.0)], b.1, b.2)));
+        } else {
+            found.sort_unstable_by(|a, b| (self.repo_name(a.0), a.1, a.2).cmp(&(self.repo_name(b.0), b.1, b.2)));
+        }
         found.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
         let total = found.len();
         let hits = found
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|(_, tag, repo, role, d)| {
-                let manifest = self.tags_of(repo)[&tag];
+            .map(|(repo, tag, role, d)| {
+                let manifest = self.tags_of(repo)[tag];
                 TagHit {
-                    info: self.tag_info(repo, &tag, manifest),
+                    info: self.tag_info(repo, tag, manifest),
                     matched: Some((role, self.digests().digest(d))),
                 }
             })
@@ -446,10 +458,14 @@ mod tests {
 
     #[test]
     fn names_rank_exact_then_prefix_then_component_then_substring() {
-        assert_eq!(rank("skyfield", "skyfield"), Some(NameRank::Exact));
-        assert_eq!(rank("skyfield-ui", "skyfield"), Some(NameRank::Prefix));
-        assert_eq!(rank("team/skyfield", "skyfield"), Some(NameRank::ComponentPrefix));
-        assert_eq!(rank("oldskyfield", "skyfield"), Some(NameRank::Substring));
-        assert_eq!(rank("other", "skyfield"), None);
+        let f = memmem::Finder::new("skyfield");
+        assert_eq!(rank("skyfield", "skyfield", &f), Some(NameRank::Exact));
+        assert_eq!(rank("skyfield-ui", "skyfield", &f), Some(NameRank::Prefix));
+        assert_eq!(rank("team/skyfield", "skyfield", &f), Some(NameRank::ComponentPrefix));
+        assert_eq!(rank("oldskyfield/skyfield-x", "skyfield", &f), Some(NameRank::ComponentPrefix));
+        assert_eq!(rank("oldskyfield", "skyfield", &f), Some(NameRank::Substring));
+        assert_eq!(rank("other", "skyfield", &f), None);
+        assert!(contains_ignore_case("Release-RC1", "rc1"));
+        assert!(!contains_ignore_case("v1", "v12"));
     }
 }

@@ -6,6 +6,8 @@
 //! edges hold small ids, and manifests no tag reaches are swept by `collect_garbage`.
 
 use super::digests::{DigestId, DigestTable};
+use super::edges::Edges;
+use super::names::NameBuffer;
 use crate::reference::{Digest, RepositoryName, Tag};
 use crate::registry::{MediaType, Platform};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -131,32 +133,19 @@ pub struct IndexData {
     manifests: HashMap<DigestId, Entry>,
     layers: HashMap<DigestId, LayerEntry>,
     /// Top-level manifest → repositories with a tag on it.
-    manifest_repos: HashMap<DigestId, Vec<RepoId>>,
+    manifest_repos: Edges<DigestId, RepoId>,
     /// Child manifest → the lists/indexes that contain it.
-    parents: HashMap<DigestId, Vec<DigestId>>,
+    parents: Edges<DigestId, DigestId>,
     /// Config → image manifests using it.
-    config_manifests: HashMap<DigestId, Vec<DigestId>>,
+    config_manifests: Edges<DigestId, DigestId>,
     /// Layer → image manifests using it.
-    layer_manifests: HashMap<DigestId, Vec<DigestId>>,
+    layer_manifests: Edges<DigestId, DigestId>,
     tag_count: usize,
     /// How many notification changes each repository has seen; a crawl that listed a
     /// repository before a change must not overwrite it with what it listed.
     versions: HashMap<RepositoryName, u64>,
-}
-
-fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
-    if !v.contains(&x) {
-        v.push(x);
-    }
-}
-
-fn remove_from<K: std::hash::Hash + Eq, T: PartialEq>(map: &mut HashMap<K, Vec<T>>, key: K, x: &T) {
-    if let Some(v) = map.get_mut(&key) {
-        v.retain(|y| y != x);
-        if v.is_empty() {
-            map.remove(&key);
-        }
-    }
+    /// Names for substring search; `None` after repositories were added or removed.
+    names: std::sync::Mutex<Option<std::sync::Arc<NameBuffer>>>,
 }
 
 impl IndexData {
@@ -225,7 +214,7 @@ impl IndexData {
     /// Whether this config was already read (so its blob need not be fetched again).
     pub fn config_details(&self, config: &Digest) -> Option<(Option<String>, Option<Platform>)> {
         let id = self.digests.get(config)?;
-        let manifest = self.config_manifests.get(&id)?.first()?;
+        let manifest = &self.config_manifests.get(id).next()?;
         match self.manifests.get(manifest)? {
             Entry::Image { created, platform, .. } => {
                 let platform = self.strings.get(*platform);
@@ -280,11 +269,11 @@ impl IndexData {
                             media_type,
                         },
                     );
-                    push_unique(self.layer_manifests.entry(lid).or_default(), id);
+                    self.layer_manifests.insert(lid, id);
                     layer_ids.push(lid);
                     size += layer.size;
                 }
-                push_unique(self.config_manifests.entry(config_id).or_default(), id);
+                self.config_manifests.insert(config_id, id);
                 let platform = platform.as_ref().map(|p| p.to_string()).unwrap_or_default();
                 Entry::Image {
                     media_type: self.strings.intern(media_type.as_str()) as u8,
@@ -299,7 +288,7 @@ impl IndexData {
                 let mut ids = Vec::with_capacity(children.len());
                 for (child, _) in children {
                     if let Some(cid) = self.digests.intern(child) {
-                        push_unique(self.parents.entry(cid).or_default(), id);
+                        self.parents.insert(cid, id);
                         ids.push(cid);
                     }
                 }
@@ -340,6 +329,7 @@ impl IndexData {
             }
         };
         self.repo_ids.insert(name.clone(), id);
+        *self.names.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
         id
     }
 
@@ -353,7 +343,7 @@ impl IndexData {
             Some(old) if old != did => self.unlink_if_unused(id, old),
             Some(_) => {}
         }
-        push_unique(self.manifest_repos.entry(did).or_default(), id);
+        self.manifest_repos.insert(did, id);
     }
 
     /// Removes one tag; the repository goes when its last tag goes.
@@ -435,17 +425,18 @@ impl IndexData {
 
     pub fn remove_repository(&mut self, name: &RepositoryName) {
         let Some(id) = self.repo_ids.remove(name) else { return };
+        *self.names.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
         let entry = self.repos[id.0 as usize].take().expect("live repository id");
         self.tag_count -= entry.tags.len();
         for did in entry.tags.values() {
-            remove_from(&mut self.manifest_repos, *did, &id);
+            self.manifest_repos.remove(*did, &id);
         }
         self.free_repo_ids.push(id);
     }
 
     fn unlink_if_unused(&mut self, id: RepoId, digest: DigestId) {
         if !self.repo(id).tags.values().any(|d| *d == digest) {
-            remove_from(&mut self.manifest_repos, digest, &id);
+            self.manifest_repos.remove(digest, &id);
         }
     }
 
@@ -453,7 +444,7 @@ impl IndexData {
     /// stay interned (a few bytes each) so ids remain valid.
     pub fn collect_garbage(&mut self) -> usize {
         let mut live: HashSet<DigestId> = HashSet::new();
-        let mut stack: Vec<DigestId> = self.manifest_repos.keys().copied().collect();
+        let mut stack: Vec<DigestId> = self.manifest_repos.keys().collect();
         while let Some(d) = stack.pop() {
             if live.insert(d)
                 && let Some(Entry::Index { children, .. }) = self.manifests.get(&d)
@@ -465,17 +456,17 @@ impl IndexData {
         for d in &dead {
             match self.manifests.remove(d) {
                 Some(Entry::Image { config, layers, .. }) => {
-                    remove_from(&mut self.config_manifests, config, d);
+                    self.config_manifests.remove(config, d);
                     for l in layers.iter() {
-                        remove_from(&mut self.layer_manifests, *l, d);
-                        if !self.layer_manifests.contains_key(l) {
+                        self.layer_manifests.remove(*l, d);
+                        if !self.layer_manifests.contains_key(*l) {
                             self.layers.remove(l);
                         }
                     }
                 }
                 Some(Entry::Index { children, .. }) => {
                     for c in children.iter() {
-                        remove_from(&mut self.parents, *c, d);
+                        self.parents.remove(*c, d);
                     }
                 }
                 None => {}
@@ -488,6 +479,16 @@ impl IndexData {
 
     pub(super) fn digests(&self) -> &DigestTable {
         &self.digests
+    }
+
+    /// The name buffer, rebuilt if repositories changed since the last search.
+    pub(super) fn names(&self) -> std::sync::Arc<NameBuffer> {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        names
+            .get_or_insert_with(|| {
+                std::sync::Arc::new(NameBuffer::build(self.repo_ids.iter().map(|(n, id)| (n.as_str(), *id))))
+            })
+            .clone()
     }
 
     pub(super) fn repo_ids(&self) -> &BTreeMap<RepositoryName, RepoId> {
@@ -504,35 +505,37 @@ impl IndexData {
         if self.manifests.contains_key(&d) {
             roles.push(DigestMatch::Manifest);
         }
-        if self.config_manifests.contains_key(&d) {
+        if self.config_manifests.contains_key(d) {
             roles.push(DigestMatch::ImageId);
         }
-        if self.layer_manifests.contains_key(&d) {
+        if self.layer_manifests.contains_key(d) {
             roles.push(DigestMatch::Layer);
         }
         roles
     }
 
     /// Every (repository, tag) whose image contains `d` in the given role.
-    pub(super) fn tags_containing(&self, d: DigestId, role: DigestMatch, out: &mut Vec<(RepoId, Tag)>) {
-        let images: &[DigestId] = match role {
-            DigestMatch::Manifest => std::slice::from_ref(&d),
-            DigestMatch::ImageId => self.config_manifests.get(&d).map(Vec::as_slice).unwrap_or_default(),
-            DigestMatch::Layer => self.layer_manifests.get(&d).map(Vec::as_slice).unwrap_or_default(),
-        };
-        for m in images {
-            self.tags_on_manifest(*m, out);
-            for parent in self.parents.get(m).map(Vec::as_slice).unwrap_or_default() {
-                self.tags_on_manifest(*parent, out);
-            }
+    pub(super) fn tags_containing<'a>(&'a self, d: DigestId, role: DigestMatch, out: &mut Vec<(RepoId, &'a Tag)>) {
+        match role {
+            DigestMatch::Manifest => self.tags_of_image(d, out),
+            DigestMatch::ImageId => self.config_manifests.get(d).for_each(|m| self.tags_of_image(m, out)),
+            DigestMatch::Layer => self.layer_manifests.get(d).for_each(|m| self.tags_of_image(m, out)),
         }
     }
 
-    fn tags_on_manifest(&self, m: DigestId, out: &mut Vec<(RepoId, Tag)>) {
-        for repo in self.manifest_repos.get(&m).map(Vec::as_slice).unwrap_or_default() {
-            for (t, d) in &self.repo(*repo).tags {
+    /// Tags on image manifest `m` itself and on every list/index that contains it.
+    fn tags_of_image<'a>(&'a self, m: DigestId, out: &mut Vec<(RepoId, &'a Tag)>) {
+        self.tags_on_manifest(m, out);
+        for parent in self.parents.get(m) {
+            self.tags_on_manifest(parent, out);
+        }
+    }
+
+    fn tags_on_manifest<'a>(&'a self, m: DigestId, out: &mut Vec<(RepoId, &'a Tag)>) {
+        for repo in self.manifest_repos.get(m) {
+            for (t, d) in &self.repo(repo).tags {
                 if *d == m {
-                    out.push((*repo, t.clone()));
+                    out.push((repo, t));
                 }
             }
         }
@@ -658,7 +661,7 @@ mod tests {
         assert_eq!(x.collect_garbage(), 1);
         let mut out = vec![];
         x.tags_containing(base, DigestMatch::Layer, &mut out);
-        assert_eq!(out, vec![(x.repo_ids()[&r("team/b")], t("1"))]);
+        assert_eq!(out, vec![(x.repo_ids()[&r("team/b")], &t("1"))]);
     }
 
     #[test]
