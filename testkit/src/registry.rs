@@ -226,7 +226,7 @@ fn config_yaml(dir: &Path, port: u16, options: &RegistryOptions) -> Result<Strin
         None => String::new(),
         Some((url, authorization)) => format!(
             "notifications:\n  events:\n    includereferences: true\n  endpoints:\n    - name: regent\n      \
-             url: {url}\n      headers:\n        Authorization: [\"{authorization}\"]\n      timeout: 2s\n      \
+             url: {url}\n      ignore:\n        actions: [pull]\n      headers:\n        Authorization: [\"{authorization}\"]\n      timeout: 2s\n      \
              threshold: 5\n      backoff: 1s\n"
         ),
     };

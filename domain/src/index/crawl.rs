@@ -101,8 +101,10 @@ impl CatalogIndex {
             }
         }
         let errors: Vec<RegistryError> = futures::stream::iter(names)
+            // More repositories in progress than permits, so a repository waiting on its own next
+            // request never leaves a permit idle; the semaphore alone bounds the registry's load.
             .map(|name| self.crawl_repository(name, &permits))
-            .buffer_unordered(self.settings.concurrency.max(1))
+            .buffer_unordered(self.settings.concurrency.max(1) * 4)
             .filter_map(|r| async move { r.err() })
             .collect()
             .await;

@@ -18,7 +18,10 @@ pub struct Edges<K, V> {
 
 impl<K, V> Default for Edges<K, V> {
     fn default() -> Self {
-        Self { first: HashMap::new(), more: HashMap::new() }
+        Self {
+            first: HashMap::new(),
+            more: HashMap::new(),
+        }
     }
 }
 
@@ -63,7 +66,11 @@ impl<K: Hash + Eq + Copy, V: PartialEq + Copy> Edges<K, V> {
 
     /// Every value of `key`.
     pub fn get(&self, key: K) -> impl Iterator<Item = V> + '_ {
-        self.first.get(&key).copied().into_iter().chain(self.more.get(&key).into_iter().flatten().copied())
+        self.first
+            .get(&key)
+            .copied()
+            .into_iter()
+            .chain(self.more.get(&key).into_iter().flatten().copied())
     }
 
     pub fn keys(&self) -> impl Iterator<Item = K> + '_ {

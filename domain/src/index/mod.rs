@@ -9,8 +9,8 @@
 mod crawl;
 mod digests;
 mod edges;
-mod names;
 pub mod events;
+mod names;
 pub mod search;
 pub mod store;
 

@@ -58,9 +58,17 @@ mod tests {
             x.set_tag(&RepositoryName::parse(n).unwrap(), &Tag::parse("1").unwrap(), &d);
         }
         let names = |x: &IndexData, q: &str| -> Vec<String> {
-            x.names().matching(&memmem::Finder::new(q)).into_iter().map(|id| x.repo_name(id).to_string()).collect()
+            x.names()
+                .matching(&memmem::Finder::new(q))
+                .into_iter()
+                .map(|id| x.repo_name(id).to_string())
+                .collect()
         };
-        assert_eq!(names(&x, "app"), ["app/app", "team/app-x"], "app/app once although it matches twice");
+        assert_eq!(
+            names(&x, "app"),
+            ["app/app", "team/app-x"],
+            "app/app once although it matches twice"
+        );
         assert_eq!(names(&x, "base"), ["base"]);
         x.remove_repository(&RepositoryName::parse("base").unwrap());
         assert!(names(&x, "base").is_empty(), "rebuilt after a removal");

@@ -148,7 +148,11 @@ fn rank(name: &str, q: &str, finder: &memmem::Finder<'_>) -> Option<NameRank> {
     let bytes = name.as_bytes();
     let first = finder.find(bytes)?;
     if first == 0 {
-        return Some(if name.len() == q.len() { NameRank::Exact } else { NameRank::Prefix });
+        return Some(if name.len() == q.len() {
+            NameRank::Exact
+        } else {
+            NameRank::Prefix
+        });
     }
     if finder.find_iter(bytes).any(|i| bytes[i - 1] == b'/') {
         Some(NameRank::ComponentPrefix)
@@ -462,7 +466,10 @@ mod tests {
         assert_eq!(rank("skyfield", "skyfield", &f), Some(NameRank::Exact));
         assert_eq!(rank("skyfield-ui", "skyfield", &f), Some(NameRank::Prefix));
         assert_eq!(rank("team/skyfield", "skyfield", &f), Some(NameRank::ComponentPrefix));
-        assert_eq!(rank("oldskyfield/skyfield-x", "skyfield", &f), Some(NameRank::ComponentPrefix));
+        assert_eq!(
+            rank("oldskyfield/skyfield-x", "skyfield", &f),
+            Some(NameRank::ComponentPrefix)
+        );
         assert_eq!(rank("oldskyfield", "skyfield", &f), Some(NameRank::Substring));
         assert_eq!(rank("other", "skyfield", &f), None);
         assert!(contains_ignore_case("Release-RC1", "rc1"));
