@@ -480,7 +480,8 @@ fn prepare_data_dir(path: &Path) -> Result<(), ConfigError> {
         ));
     }
     std::fs::create_dir_all(path).map_err(|e| bad(&DATA_DIR, format!("cannot create {}: {e}", path.display())))?;
-    let probe = path.join(".regent-write-test");
+    // Unique per process, so two Regents starting on one data directory do not race.
+    let probe = path.join(format!(".regent-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok")
         .and_then(|_| std::fs::remove_file(&probe))
         .map_err(|e| bad(&DATA_DIR, format!("{} is not writable: {e}", path.display())))
@@ -498,8 +499,12 @@ mod tests {
         toml::from_str(text).unwrap()
     }
 
+    /// A data directory of its own for each test (tests run in parallel).
     fn data_dir() -> String {
-        std::env::temp_dir().join("regent-config-test").display().to_string()
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("regent-config-test-{}-{n}", std::process::id()));
+        dir.display().to_string()
     }
 
     #[test]
