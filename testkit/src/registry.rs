@@ -140,23 +140,6 @@ impl TestRegistry {
         self.restart().await
     }
 
-    /// Runs `docker-registry garbage-collect` (the registry must be stopped) and returns stdout.
-    pub fn garbage_collect(&self, dry_run: bool, delete_untagged: bool) -> Result<String> {
-        let mut cmd = Command::new(REGISTRY_BINARY);
-        cmd.arg("garbage-collect").arg(&self.config);
-        if dry_run {
-            cmd.arg("--dry-run");
-        }
-        if delete_untagged {
-            cmd.arg("--delete-untagged");
-        }
-        let out = cmd.output()?;
-        if !out.status.success() {
-            bail!("garbage-collect failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
     async fn run(&mut self) -> Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)

@@ -51,7 +51,6 @@ impl CatalogIndex {
             *s = IndexStatus {
                 crawling: true,
                 complete: s.complete,
-                crawl_started: Some(SystemTime::now()),
                 last_success: s.last_success,
                 registry_error: s.registry_error.clone(),
                 crawl_error: s.crawl_error.clone(),

@@ -55,7 +55,6 @@ pub struct IndexStatus {
     pub manifests_known: usize,
     /// Registry requests made by the current (or last) crawl.
     pub requests: usize,
-    pub crawl_started: Option<SystemTime>,
     pub crawl_elapsed: Duration,
     pub last_success: Option<SystemTime>,
     /// Why the registry does not answer right now (from the periodic probe); `None` when it does.

@@ -654,6 +654,10 @@ mod tests {
         let mut out = vec![];
         x.tags_containing(base, DigestMatch::Layer, &mut out);
         assert_eq!(out.len(), 3);
+        assert_eq!(
+            x.layer(&d("base")),
+            Some((10, "application/vnd.oci.image.layer.v1.tar+gzip"))
+        );
 
         // A manifest delete in team/a removes both of its tags, and with them the repository.
         assert_eq!(x.remove_manifest_tags(&r("team/a"), &d("m1")).len(), 2);

@@ -34,11 +34,6 @@ impl RepositoryName {
         }
         Ok(Self(input.to_owned()))
     }
-
-    /// The path components, `team/app` → `["team", "app"]`.
-    pub fn components(&self) -> impl Iterator<Item = &str> {
-        self.0.split('/')
-    }
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
