@@ -14,8 +14,9 @@
 
 use regent_domain::index::{CatalogIndex, IndexSettings};
 use regent_domain::registry::{RegistryClient, RegistryConfig};
+use regent_testkit::regent::RegentProcess;
 use regent_testkit::{SeededRegistry, free_port};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -92,36 +93,20 @@ async fn main() {
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut regent = Command::new(env!("CARGO_BIN_EXE_regent"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--registry-url",
-            seeded.registry.url().as_str(),
-        ])
-        .args([
-            "--data-dir",
-            data.path().to_str().unwrap(),
-            "--notifications-secret",
-            SECRET,
-        ])
-        .args(["--index-reconcile-interval-seconds", "86400"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..1200 {
-        let ready: serde_json::Value = match http.get(format!("{base}/readyz")).send().await {
-            Ok(r) => r.json().await.unwrap_or_default(),
-            Err(_) => serde_json::Value::Null,
-        };
-        if ready["index"]["complete"] == true {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let listen = format!("127.0.0.1:{port}");
+    let registry_url = seeded.registry.url().to_string();
+    let args = [
+        "--registry-url",
+        &registry_url,
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--notifications-secret",
+        SECRET,
+        "--index-reconcile-interval-seconds",
+        "86400",
+    ];
+    let regent = RegentProcess::start(env!("CARGO_BIN_EXE_regent"), &listen, &args).await;
+    regent.index_complete(120).await;
     let pusher = regent_testkit::push::Pusher::new(&seeded.registry.url());
     let mut latencies = Vec::new();
     for i in 0..30 {
@@ -129,25 +114,13 @@ async fn main() {
         let digest = pusher.push("bench/pushed", &format!("t{i}"), &image).await.unwrap();
         let pushed = Instant::now();
         let needle = format!("data-digest=\"{digest}\"");
-        loop {
-            // A poll may race the server closing an idle keep-alive connection; just poll again.
-            let page = match http.get(format!("{base}/images?q={digest}")).send().await {
-                Ok(r) => r.text().await.unwrap_or_default(),
-                Err(_) => String::new(),
-            };
-            if page.contains(&needle) {
-                latencies.push(pushed.elapsed());
-                break;
-            }
-            assert!(
-                pushed.elapsed() < Duration::from_secs(30),
-                "push {i} never became searchable"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let page = format!("/images?q={digest}");
+        regent
+            .get_until(&page, &needle, Duration::from_millis(10), Duration::from_secs(30))
+            .await;
+        latencies.push(pushed.elapsed());
     }
-    let _ = regent.kill();
-    let _ = regent.wait();
+    drop(regent);
     println!(
         "notify    each push, in order (ms): {:?}",
         latencies.iter().map(|d| d.as_millis()).collect::<Vec<_>>()

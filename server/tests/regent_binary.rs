@@ -1,21 +1,16 @@
 //! The `regent` binary as an operator meets it: flags, environment, file, and the pages it
 //! serves against a real registry (server-rendered HTML, no browser needed).
 
+use regent_testkit::regent::RegentProcess;
 use regent_testkit::{RegistryAuth, RegistryOptions, SeededRegistry, TestRegistry, free_port};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 const REGENT: &str = env!("CARGO_BIN_EXE_regent");
 
 /// `regent` with a clean environment (no REGENT_* from the caller) plus `env`.
 fn regent(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(REGENT);
-    cmd.args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("REGENT_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = regent_testkit::regent::command(REGENT, args);
     cmd.envs(env.iter().copied());
     cmd
 }
@@ -24,69 +19,16 @@ fn output(args: &[&str], env: &[(&str, &str)]) -> Output {
     regent(args, env).output().expect("run regent")
 }
 
-struct Running(Child, String);
-
-impl Running {
-    async fn start(args: &[&str]) -> Self {
-        Self::start_at(&format!("127.0.0.1:{}", free_port()), args).await
-    }
-
-    async fn start_at(listen: &str, args: &[&str]) -> Self {
-        let mut all = vec!["--listen", listen];
-        all.extend_from_slice(args);
-        let child = regent(&all, &[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Owned from here on, so the process is killed and reaped even if start-up fails.
-        let running = Self(child, format!("http://{listen}"));
-        for _ in 0..200 {
-            if reqwest::get(format!("{}/healthz", running.1)).await.is_ok() {
-                return running;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("regent did not start on {listen}");
-    }
-
-    /// Waits (at most 60 s) until the first index crawl has finished.
-    async fn index_complete(&self) {
-        for _ in 0..600 {
-            let (_, body) = self.get("/readyz").await;
-            let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-            if json["index"]["complete"] == true {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the index did not finish its first crawl");
-    }
-
-    /// Fetches `path` until its body contains `needle` (at most `seconds`); returns the body.
-    async fn get_until(&self, path: &str, needle: &str, seconds: u64) -> String {
-        let mut body = String::new();
-        for _ in 0..seconds * 10 {
-            body = self.get(path).await.1;
-            if body.contains(needle) {
-                return body;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{path} never showed {needle:?}; last body:\n{body}");
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let r = reqwest::get(format!("{}{path}", self.1)).await.unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
+/// Starts `regent` on a free loopback port.
+async fn start(args: &[&str]) -> RegentProcess {
+    RegentProcess::start(REGENT, &format!("127.0.0.1:{}", free_port()), args).await
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// Polls a page every 100 ms for at most `seconds`.
+async fn page_showing(regent: &RegentProcess, path: &str, needle: &str, seconds: u64) -> String {
+    regent
+        .get_until(path, needle, Duration::from_millis(100), Duration::from_secs(seconds))
+        .await
 }
 
 #[test]
@@ -221,8 +163,8 @@ async fn the_images_page_is_rendered_on_the_server_readable_without_javascript()
     let seeded = SeededRegistry::start(30).await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let url = seeded.registry.url().to_string();
-    let regent = Running::start(&["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()]).await;
-    regent.index_complete().await;
+    let regent = start(&["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()]).await;
+    regent.index_complete(60).await;
 
     let (status, html) = regent.get("/images?page=2&per_page=10").await;
     assert_eq!(status, 200);
@@ -271,7 +213,7 @@ async fn refused_registry_credentials_are_explained_on_the_page_and_in_readyz() 
     .unwrap();
     let data = tempfile::tempdir().unwrap();
     let url = registry.url().to_string();
-    let regent = Running::start(&[
+    let regent = start(&[
         "--registry-url",
         &url,
         "--registry-username",
@@ -282,7 +224,7 @@ async fn refused_registry_credentials_are_explained_on_the_page_and_in_readyz() 
         data.path().to_str().unwrap(),
     ])
     .await;
-    let html = regent.get_until("/images", "The registry is not available", 30).await;
+    let html = page_showing(&regent, "/images", "The registry is not available", 30).await;
     assert!(
         html.contains("refused the username &quot;regent&quot;") || html.contains("refused the username \"regent\""),
         "{html}"
@@ -297,7 +239,7 @@ async fn refused_registry_credentials_are_explained_on_the_page_and_in_readyz() 
 const SECRET: &str = "notification-secret-for-tests-0123";
 
 /// A registry that notifies a Regent started right after it, both on loopback.
-async fn notified_pair(bulk: usize) -> (SeededRegistry, Running, tempfile::TempDir) {
+async fn notified_pair(bulk: usize) -> (SeededRegistry, RegentProcess, tempfile::TempDir) {
     let port = free_port();
     let mut seeded = SeededRegistry::start(bulk).await.unwrap();
     // Restart the seeded registry with notifications pointing at the Regent about to start.
@@ -310,7 +252,8 @@ async fn notified_pair(bulk: usize) -> (SeededRegistry, Running, tempfile::TempD
     let data = tempfile::tempdir().unwrap();
     let url = seeded.registry.url().to_string();
     let listen = format!("127.0.0.1:{port}");
-    let regent = Running::start_at(
+    let regent = RegentProcess::start(
+        REGENT,
         &listen,
         &[
             "--registry-url",
@@ -324,7 +267,7 @@ async fn notified_pair(bulk: usize) -> (SeededRegistry, Running, tempfile::TempD
         ],
     )
     .await;
-    regent.index_complete().await;
+    regent.index_complete(60).await;
     (seeded, regent, data)
 }
 
@@ -339,13 +282,11 @@ async fn a_pushed_tag_is_searchable_and_a_deleted_one_disappears_through_notific
     let digest = pusher.push("notified/app", "v7", &image).await.unwrap();
     // The reconcile interval is an hour: only the notification can make it appear.
     let row = format!("data-digest=\"{digest}\"");
-    let page = regent.get_until("/images?q=notified%2Fapp%3Av7", &row, 10).await;
+    let page = page_showing(&regent, "/images?q=notified%2Fapp%3Av7", &row, 10).await;
     assert!(page.contains("<td class=\"tag\">v7</td>"), "{page}");
 
     pusher.delete_manifest("notified/app", &digest).await.unwrap();
-    regent
-        .get_until(&format!("/images?q={digest}"), "No tag matches", 10)
-        .await;
+    page_showing(&regent, &format!("/images?q={digest}"), "No tag matches", 10).await;
 }
 
 #[tokio::test]
@@ -355,7 +296,7 @@ async fn notifications_without_the_secret_are_refused_and_change_nothing() {
     let digest = &seeded.report.tags["demo/base"]["1.0"];
     let body =
         format!(r#"{{"events":[{{"action":"delete","target":{{"digest":"{digest}","repository":"demo/base"}}}}]}}"#);
-    let url = format!("{}/api/registry/events", regent.1);
+    let url = format!("{}/api/registry/events", regent.base());
     let none = client.post(&url).body(body.clone()).send().await.unwrap();
     assert_eq!(none.status(), 401);
     let wrong = client
@@ -385,7 +326,7 @@ async fn notifications_without_the_secret_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn unknown_addresses_get_a_404_page_with_a_way_back() {
     let data = tempfile::tempdir().unwrap();
-    let regent = Running::start(&[
+    let regent = start(&[
         "--registry-url",
         "http://127.0.0.1:9",
         "--data-dir",

@@ -10,6 +10,7 @@
 pub mod fixture;
 pub mod image;
 pub mod push;
+pub mod regent;
 pub mod registry;
 pub mod seed;
 pub mod skopeo;

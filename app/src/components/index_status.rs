@@ -1,6 +1,7 @@
 //! Above every listing: crawl progress while the index fills, and a warning when the data
 //! is not fresh (registry down, last refresh failed), with the time of the last good data.
 
+use crate::components::registry_problem::RegistryProblemNotice;
 use crate::dto::IndexStatusView;
 use leptos::prelude::*;
 
@@ -35,15 +36,11 @@ pub fn IndexStatusNotice(status: IndexStatusView) -> impl IntoView {
         (None, Some(p)) => Some(("The last refresh of the index failed", p.clone())),
         (None, None) => None,
     }
-    .map(|(title, p)| {
-        view! {
-            <div class="notice warning stale-data registry-problem" role="alert">
-                <h2>{title}</h2>
-                <p class="what">{p.what}</p>
-                <p class="hint">{p.hint}</p>
-                <p class="muted">{as_of.clone()} " Nothing is removed from Regent's view while the registry cannot be read."</p>
-            </div>
-        }
+    .map(|(title, problem)| {
+        let footer = format!("{as_of} Nothing is removed from Regent's view while the registry cannot be read.")
+            .trim_start()
+            .to_owned();
+        view! { <RegistryProblemNotice problem stale=true title footer /> }
     });
     view! { {progress} {warning} }
 }

@@ -1,0 +1,104 @@
+//! The `regent` binary as a running process, for tests and benchmarks that drive it over HTTP.
+//!
+//! The caller passes the binary's path (`env!("CARGO_BIN_EXE_regent")`); the process gets a
+//! clean environment (no `REGENT_*` from the caller), is killed and reaped on drop, and offers
+//! the waits every caller needs: until it answers, until its first index crawl has finished,
+//! until a page shows something.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// `regent` at `binary` with `args`, `REGENT_*` variables of the caller removed.
+pub fn command(binary: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("REGENT_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+pub struct RegentProcess {
+    child: Child,
+    base: String,
+}
+
+impl RegentProcess {
+    /// Starts it listening on `listen` (`127.0.0.1:port`) and waits (10 s at most) until it answers.
+    pub async fn start(binary: &str, listen: &str, args: &[&str]) -> Self {
+        let mut all = vec!["--listen", listen];
+        all.extend_from_slice(args);
+        let child = command(binary, &all)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start regent");
+        // Owned from here on, so the process is killed and reaped even if start-up fails.
+        let process = Self {
+            child,
+            base: format!("http://{listen}"),
+        };
+        for _ in 0..200 {
+            if reqwest::get(format!("{}/healthz", process.base)).await.is_ok() {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("regent did not start on {listen}");
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Waits (`seconds` at most) until the first index crawl has finished.
+    pub async fn index_complete(&self, seconds: u64) {
+        for _ in 0..seconds * 10 {
+            let body = self.try_get("/readyz").await.map(|(_, b)| b).unwrap_or_default();
+            let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            if json["index"]["complete"] == true {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the index did not finish its first crawl within {seconds} s");
+    }
+
+    /// Fetches `path` every `every` until its body contains `needle` (`limit` at most);
+    /// returns the body. A poll that races a closing keep-alive connection just polls again.
+    pub async fn get_until(&self, path: &str, needle: &str, every: Duration, limit: Duration) -> String {
+        let started = std::time::Instant::now();
+        let mut body = String::new();
+        while started.elapsed() < limit {
+            if let Some((_, b)) = self.try_get(path).await {
+                body = b;
+                if body.contains(needle) {
+                    return body;
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+        panic!("{path} never showed {needle:?} within {limit:?}; last body:\n{body}");
+    }
+
+    /// Status and body of `GET path`.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        self.try_get(path).await.unwrap_or_else(|| panic!("GET {path} failed"))
+    }
+
+    async fn try_get(&self, path: &str) -> Option<(u16, String)> {
+        let r = reqwest::get(format!("{}{path}", self.base)).await.ok()?;
+        let status = r.status().as_u16();
+        Some((status, r.text().await.ok()?))
+    }
+}
+
+impl Drop for RegentProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
