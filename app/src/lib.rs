@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                 <nav class="sidebar" aria-label="Main">
                     <a class="brand" href="/">"Regent"</a>
                     <A href="/images">"Images"</A>
+                    <A href="/storage">"Storage"</A>
                 </nav>
                 <main>
                     <Routes fallback=pages::not_found::NotFound>
@@ -61,7 +62,9 @@ pub fn App() -> impl IntoView {
                         // completely without JavaScript.
                         <Route path=path!("/") view=|| view! { <Redirect path="/images" /> } ssr=SsrMode::Async />
                         <Route path=path!("/images") view=pages::images::ImagesPage ssr=SsrMode::Async />
-                        <Route path=path!("/images/*repository") view=pages::repository::RepositoryPage ssr=SsrMode::Async />
+                        <Route path=path!("/images/*repository") view=pages::ImagePathPage ssr=SsrMode::Async />
+                        <Route path=path!("/layers/:digest") view=pages::layer::LayerPage ssr=SsrMode::Async />
+                        <Route path=path!("/storage") view=pages::storage::StoragePage ssr=SsrMode::Async />
                     </Routes>
                 </main>
             </div>

@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub registry: Arc<RegistryClient>,
     pub index: Arc<CatalogIndex>,
+    /// `host[:port]` for pull commands.
+    pub pull_host: Arc<str>,
 }
 
 impl AppState {

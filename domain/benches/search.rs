@@ -104,6 +104,7 @@ fn build() -> (Synthetic, usize, usize) {
                 &IndexedManifest::Image {
                     media_type: MediaType::OciManifest,
                     config: config.clone(),
+                    config_size: 1_500,
                     layers: layers
                         .iter()
                         .map(|d| IndexedLayer {

@@ -36,6 +36,11 @@ pub struct Cli {
     #[arg(long, env = "REGENT_REGISTRY_URL", value_name = "URL")]
     pub registry_url: Option<String>,
 
+    /// Host[:port] users pull from, shown in `docker pull` commands, when it differs from the
+    /// registry URL Regent uses (e.g. an OpenShift route) [default: the registry URL's host:port].
+    #[arg(long, env = "REGENT_REGISTRY_PULL_HOST", value_name = "HOST[:PORT]")]
+    pub registry_pull_host: Option<String>,
+
     /// Username for the registry (HTTP Basic, or for its token service). Needs a password.
     #[arg(long, env = "REGENT_REGISTRY_USERNAME", value_name = "NAME")]
     pub registry_username: Option<String>,
@@ -127,6 +132,7 @@ struct FileNotifications {
 #[serde(deny_unknown_fields)]
 struct FileRegistry {
     url: Option<String>,
+    pull_host: Option<String>,
     username: Option<String>,
     password: Option<String>,
     password_file: Option<PathBuf>,
@@ -139,6 +145,8 @@ struct FileRegistry {
 pub struct Settings {
     pub listen: SocketAddr,
     pub registry: RegistryConfig,
+    /// `host[:port]` shown in pull commands.
+    pub pull_host: String,
     pub data_dir: PathBuf,
     pub site_root: PathBuf,
     pub index: IndexSettings,
@@ -182,6 +190,12 @@ macro_rules! setting {
 setting!(CONFIG, "(file)", "REGENT_CONFIG", "--config");
 setting!(LISTEN, "listen", "REGENT_LISTEN", "--listen");
 setting!(REGISTRY_URL, "registry.url", "REGENT_REGISTRY_URL", "--registry-url");
+setting!(
+    REGISTRY_PULL_HOST,
+    "registry.pull_host",
+    "REGENT_REGISTRY_PULL_HOST",
+    "--registry-pull-host"
+);
 setting!(
     REGISTRY_USERNAME,
     "registry.username",
@@ -302,6 +316,10 @@ impl Settings {
             )
         })?;
         let url = parse_registry_url(&url_text)?;
+        let pull_host = match cli.registry_pull_host.clone().or(file.registry.pull_host) {
+            Some(text) => parse_pull_host(&text)?,
+            None => default_pull_host(&url),
+        };
 
         let username = cli.registry_username.clone().or(file.registry.username);
         let password_file = cli.registry_password_file.clone().or(file.registry.password_file);
@@ -399,6 +417,7 @@ impl Settings {
         Ok(Self {
             listen,
             registry,
+            pull_host,
             data_dir,
             site_root,
             index,
@@ -409,12 +428,13 @@ impl Settings {
     /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
     pub fn describe(&self) -> String {
         format!(
-            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
+            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
              [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n",
             self.listen,
             self.data_dir.display(),
             self.site_root.display(),
             self.registry.url,
+            self.pull_host,
             self.registry.credentials.describe(),
             self.registry.timeout.as_secs(),
             self.index.concurrency,
@@ -425,6 +445,34 @@ impl Settings {
                 "(not set: endpoint off)"
             },
         )
+    }
+}
+
+/// `host[:port]` of the registry URL, as `docker pull` wants it.
+fn default_pull_host(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("localhost");
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+fn parse_pull_host(text: &str) -> Result<String, ConfigError> {
+    let host = text.trim();
+    let ok = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if ok {
+        Ok(host.to_owned())
+    } else {
+        Err(bad(
+            &REGISTRY_PULL_HOST,
+            format!(
+                "\"{text}\" is not a host[:port]; write it like registry.example.com or 10.0.0.5:5000 (no http://, no path)"
+            ),
+        ))
     }
 }
 
@@ -517,6 +565,23 @@ mod tests {
         .unwrap();
         assert_eq!(s.listen.port(), 9999);
         assert_eq!(s.registry.url.as_str(), "http://127.0.0.1:5000/");
+    }
+
+    #[test]
+    fn pull_commands_use_the_registry_host_unless_told_otherwise() {
+        let d = data_dir();
+        let settings = |extra: &[&str]| {
+            let mut args = vec!["--registry-url", "http://127.0.0.1:5000", "--data-dir", &d];
+            args.extend_from_slice(extra);
+            Settings::merge(&cli(&args), FileSettings::default())
+        };
+        assert_eq!(settings(&[]).unwrap().pull_host, "127.0.0.1:5000");
+        let named = settings(&["--registry-pull-host", "registry.example.com"]).unwrap();
+        assert_eq!(named.pull_host, "registry.example.com");
+        let e = settings(&["--registry-pull-host", "https://registry.example.com/v2"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--registry-pull-host") && e.contains("no http://"), "{e}");
     }
 
     #[test]

@@ -57,6 +57,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let state = AppState {
         registry: registry.clone(),
         index: index.clone(),
+        pull_host: settings.pull_host.clone().into(),
     };
     let secret: Option<Arc<str>> = settings.notifications_secret.as_deref().map(Arc::from);
 

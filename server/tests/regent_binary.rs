@@ -283,7 +283,10 @@ async fn a_pushed_tag_is_searchable_and_a_deleted_one_disappears_through_notific
     // The reconcile interval is an hour: only the notification can make it appear.
     let row = format!("data-digest=\"{digest}\"");
     let page = page_showing(&regent, "/images?q=notified%2Fapp%3Av7", &row, 10).await;
-    assert!(page.contains("<td class=\"tag\">v7</td>"), "{page}");
+    assert!(
+        page.contains("<a href=\"/images/notified/app/tags/v7\">v7</a>"),
+        "{page}"
+    );
 
     pusher.delete_manifest("notified/app", &digest).await.unwrap();
     page_showing(&regent, &format!("/images?q={digest}"), "No tag matches", 10).await;
@@ -341,4 +344,82 @@ async fn unknown_addresses_get_a_404_page_with_a_way_back() {
     );
     let (status, _) = regent.get("/healthz").await;
     assert_eq!(status, 200, "healthz is about the process, not the registry");
+}
+
+#[tokio::test]
+async fn detail_pages_read_without_javascript_and_say_what_was_not_found() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = seeded.registry.url().to_string();
+    let regent = start(&[
+        "--registry-url",
+        &url,
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--registry-pull-host",
+        "registry.example.com",
+    ])
+    .await;
+    regent.index_complete(60).await;
+    let shared = &seeded.report.shared_layer;
+
+    // The repository page: header numbers, the pull command with the public host, tag links.
+    let (status, html) = regent.get("/images/demo/base?sort=-name").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<title>demo/base · Regent</title>"), "{html}");
+    assert!(
+        html.contains("docker pull registry.example.com/demo/base:latest"),
+        "{html}"
+    );
+    assert!(html.contains("<dd data-fact=\"tags\">3</dd>"), "{html}");
+    let latest = html.find(">latest</a>").unwrap();
+    let one = html.find(">1.0</a>").unwrap();
+    assert!(latest < one, "sorted by name, descending");
+
+    // The tag page: config, masked secret, history, layers linking to layer pages.
+    let (status, html) = regent.get("/images/demo/base/tags/1.0").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<title>demo/base:1.0 · Regent</title>"), "{html}");
+    let digest = &seeded.report.tags["demo/base"]["1.0"];
+    assert!(html.contains(&format!("podman pull registry.example.com/demo/base@{digest}")));
+    assert!(html.contains("<details class=\"secret\">"), "{html}");
+    assert!(html.contains("Build history"), "{html}");
+    assert!(html.contains(&format!("href=\"/layers/{shared}\"")), "{html}");
+    assert!(html.contains("Same digest as latest"), "{html}");
+
+    // The layer page lists every repository built on the shared layer.
+    let (status, html) = regent.get(&format!("/layers/{shared}")).await;
+    assert_eq!(status, 200, "{html}");
+    for name in ["demo/app", "demo/base", "multi/arch"] {
+        assert!(
+            html.contains(&format!("<a href=\"/images/{name}\">{name}</a>")),
+            "{name}:\n{html}"
+        );
+    }
+
+    // The storage page draws its chart on the server.
+    let (status, html) = regent.get("/storage").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("<svg") && html.contains("class=\"storage-chart\""),
+        "{html}"
+    );
+
+    for (path, code, says) in [
+        ("/images/demo/base/tags/nope", 404, "has no tag \"nope\""),
+        ("/images/demo/nothing", 404, "no repository named \"demo/nothing\""),
+        (
+            "/layers/sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            404,
+            "No tagged image",
+        ),
+        ("/layers/sha256:xyz", 400, "sha256"),
+        ("/images/demo/base?sort=age", 400, "sort must be one of"),
+        ("/images/demo/base?page=0", 400, "page must be a whole number"),
+        ("/images/Demo/Base", 400, "Demo/Base"),
+    ] {
+        let (status, html) = regent.get(path).await;
+        assert_eq!(status, code, "{path}:\n{html}");
+        assert!(html.contains(says), "{path} should say {says:?}:\n{html}");
+    }
 }

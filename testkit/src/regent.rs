@@ -3,7 +3,7 @@
 //! The caller passes the binary's path (`env!("CARGO_BIN_EXE_regent")`); the process gets a
 //! clean environment (no `REGENT_*` from the caller), is killed and reaped on drop, and offers
 //! the waits every caller needs: until it answers, until its first index crawl has finished,
-//! until a page shows something.
+//! until a page shows something. Its log is dropped unless `REGENT_PROCESS_LOG=<file>` is set.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -20,6 +20,17 @@ pub fn command(binary: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// Where the process's log goes: the file named by `REGENT_PROCESS_LOG` (appended), else nowhere.
+fn log_output() -> Stdio {
+    let Some(path) = std::env::var_os("REGENT_PROCESS_LOG") else {
+        return Stdio::null();
+    };
+    match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        Ok(file) => Stdio::from(file),
+        Err(e) => panic!("REGENT_PROCESS_LOG={}: {e}", path.to_string_lossy()),
+    }
+}
+
 pub struct RegentProcess {
     child: Child,
     base: String,
@@ -31,8 +42,8 @@ impl RegentProcess {
         let mut all = vec!["--listen", listen];
         all.extend_from_slice(args);
         let child = command(binary, &all)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log_output())
+            .stderr(log_output())
             .spawn()
             .expect("start regent");
         // Owned from here on, so the process is killed and reaped even if start-up fails.

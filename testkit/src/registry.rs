@@ -205,11 +205,13 @@ fn config_yaml(dir: &Path, port: u16, options: &RegistryOptions) -> Result<Strin
             rootcertbundle.display()
         ),
     };
+    // `mediatypes` must not be empty: distribution 2.8 skips the `actions` filter when it is
+    // (distribution/distribution#4729), and then every pull queues ahead of pushes.
     let notifications = match &options.notify {
         None => String::new(),
         Some((url, authorization)) => format!(
             "notifications:\n  events:\n    includereferences: true\n  endpoints:\n    - name: regent\n      \
-             url: {url}\n      ignore:\n        actions: [pull]\n      headers:\n        Authorization: [\"{authorization}\"]\n      timeout: 2s\n      \
+             url: {url}\n      ignore:\n        mediatypes: [application/octet-stream]\n        actions: [pull]\n      headers:\n        Authorization: [\"{authorization}\"]\n      timeout: 2s\n      \
              threshold: 5\n      backoff: 1s\n"
         ),
     };

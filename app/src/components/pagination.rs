@@ -3,7 +3,7 @@
 //! Plain `<a>` elements: the router still navigates them in the browser, and unlike its `<A>`
 //! they do not all claim `aria-current` because they share the current path.
 
-use crate::dto::{Paging, images_href};
+use crate::dto::Paging;
 use leptos::prelude::*;
 
 /// How many page numbers either side of the current one are linked.
@@ -27,14 +27,15 @@ pub fn page_numbers(current: u32, pages: u32) -> Vec<Option<u32>> {
 }
 
 #[component]
-pub fn Pagination(
+pub fn Pagination<F>(
     paging: Paging,
     pages: u32,
-    /// The search the pages belong to (empty: the plain listing).
-    #[prop(optional, into)]
-    query: String,
-) -> impl IntoView {
-    let href = move |n: u32| images_href(&query, &paging, n);
+    /// The link to page `n` of this listing.
+    href: F,
+) -> impl IntoView
+where
+    F: Fn(u32) -> String + 'static,
+{
     if pages <= 1 && paging.page <= 1 {
         return ().into_any();
     }

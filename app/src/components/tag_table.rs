@@ -1,25 +1,59 @@
-//! The table of tags used by search results and the repository page.
+//! The table of tags used by search results, the repository page and the layer page.
 //!
-//! Digests are shortened with the full value on hover; rows that share a manifest digest are
-//! marked as one group, because deleting that digest removes all of them together.
+//! Digests are shortened with the full value on hover; tags of one repository that share a
+//! manifest digest are marked as a group, because deleting that digest removes all of them
+//! together. A manifest list / OCI index row unfolds (`<details>`, no JavaScript needed) to
+//! its per-platform images. On the repository page the column headers sort.
 
-use crate::dto::{TagRow, human_bytes, repository_href, short_hex};
+use crate::dto::{
+    Paging, TagRow, TagSort, human_bytes, layer_href, manifest_href, repository_href, repository_page_href, short_hex,
+    tag_href,
+};
 use leptos::prelude::*;
-use std::collections::HashMap;
+
+/// Sortable headers: the current order and where the links go.
+#[derive(Debug, Clone)]
+pub struct SortLinks {
+    pub repository: String,
+    pub current: TagSort,
+    pub paging: Paging,
+}
+
+impl SortLinks {
+    /// Header for `column`: a link that sorts by it (toggling direction when it is current).
+    fn header(&self, column: &'static str, label: &'static str) -> impl IntoView + use<> {
+        let (current, descending) = self.current.column();
+        let next = match (column == current, descending) {
+            (true, false) => format!("-{column}"),
+            _ => column.to_owned(),
+        };
+        let next = TagSort::parse(Some(&next)).unwrap_or_default();
+        let first = Paging {
+            page: 1,
+            per_page: self.paging.per_page,
+        };
+        let href = repository_page_href(&self.repository, next, &first, 1);
+        let sorted = (column == current).then_some(if descending { "descending" } else { "ascending" });
+        let arrow = match sorted {
+            Some("descending") => " ↓",
+            Some(_) => " ↑",
+            None => "",
+        };
+        view! { <a href=href class="sort" aria-sort=sorted>{label}{arrow}</a> }
+    }
+}
 
 #[component]
-pub fn TagTable(rows: Vec<TagRow>, #[prop(optional)] show_repository: bool) -> impl IntoView {
+pub fn TagTable(
+    rows: Vec<TagRow>,
+    #[prop(optional)] show_repository: bool,
+    #[prop(optional)] sorting: Option<SortLinks>,
+) -> impl IntoView {
     let show_match = rows.iter().any(|r| r.matched.is_some());
-    // Digest → how many rows share it, for the shared-digest marker.
-    let mut shared: HashMap<String, usize> = HashMap::new();
-    for r in &rows {
-        *shared.entry(format!("{}@{}", r.repository, r.digest)).or_default() += 1;
-    }
+    let show_stream = rows.iter().any(|r| r.image_stream.is_some());
     let body = rows
         .into_iter()
         .map(|row| {
-            let key = format!("{}@{}", row.repository, row.digest);
-            let group = shared.get(&key).copied().unwrap_or(1);
             let repo_cell = show_repository.then(|| {
                 let href = repository_href(&row.repository);
                 view! { <td class="name"><a href=href>{row.repository.clone()}</a></td> }
@@ -28,44 +62,93 @@ pub fn TagTable(rows: Vec<TagRow>, #[prop(optional)] show_repository: bool) -> i
                 let (how, digest) = row.matched.clone().unwrap_or_default();
                 view! { <td class="matched" title=digest>{how}</td> }
             });
-            let digest_title = row.digest.clone();
             let image_id = row.image_id.as_deref().map(short_hex).unwrap_or("—").to_owned();
-            let image_id_title = row.image_id.clone().unwrap_or_else(|| "a manifest list or index has no image id of its own".into());
-            let top_layer = row.top_layer.as_deref().map(short_hex).unwrap_or("—").to_owned();
-            let shared_note = (group > 1).then(|| {
-                view! { <span class="shared" title="these tags share one manifest digest: deleting the digest removes all of them">{format!("shared by {group} tags")}</span> }
+            let image_id_title = row
+                .image_id
+                .clone()
+                .unwrap_or_else(|| "a manifest list or index has no image id of its own".into());
+            let top_layer = row.top_layer.clone().map(|digest| {
+                let short = short_hex(&digest).to_owned();
+                let href = layer_href(&digest);
+                view! { <a href=href><code title=digest>{short}</code></a> }
             });
+            let group = (!row.same_digest.is_empty()).then(|| {
+                let others = row.same_digest.join(", ");
+                view! {
+                    <span class="shared" title="these tags share one manifest digest: deleting the digest removes all of them">
+                        {format!("same digest as {others}")}
+                    </span>
+                }
+            });
+            let platforms = if row.children.is_empty() {
+                view! { <td class="platforms">{row.platforms.join(", ")}</td> }.into_any()
+            } else {
+                let repository = row.repository.clone();
+                let children = row
+                    .children
+                    .iter()
+                    .map(|c| {
+                        let href = manifest_href(&repository, &c.digest);
+                        view! {
+                            <li>
+                                <a href=href>{c.platform.clone()}</a>" "
+                                <code title=c.digest.clone()>{short_hex(&c.digest).to_owned()}</code>" "
+                                <span class="muted">{human_bytes(c.size)}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <td class="platforms">
+                        <details>
+                            <summary>{row.platforms.join(", ")}</summary>
+                            <ul class="children">{children}</ul>
+                        </details>
+                    </td>
+                }
+                .into_any()
+            };
+            let stream = show_stream.then(|| view! { <td class="image-stream">{row.image_stream.clone()}</td> });
+            let tag_link = tag_href(&row.repository, &row.tag);
             view! {
-                <tr data-digest=row.digest.clone()>
+                <tr data-digest=row.digest.clone() class:grouped=!row.same_digest.is_empty()>
                     {repo_cell}
-                    <td class="tag">{row.tag.clone()}</td>
+                    <td class="tag"><a href=tag_link>{row.tag.clone()}</a></td>
                     {matched}
-                    <td class="digest"><code title=digest_title>{short_hex(&row.digest).to_owned()}</code> {shared_note}</td>
+                    <td class="digest"><code title=row.digest.clone()>{short_hex(&row.digest).to_owned()}</code> {group}</td>
                     <td class="image-id"><code title=image_id_title>{image_id}</code></td>
-                    <td class="top-layer"><code title=row.top_layer.clone().unwrap_or_default()>{top_layer}</code></td>
+                    <td class="top-layer">{top_layer.map(IntoAny::into_any).unwrap_or_else(|| "—".into_any())}</td>
                     <td class="num">{human_bytes(row.size)}</td>
                     <td class="created">{row.created.clone().unwrap_or_else(|| "—".into())}</td>
-                    <td class="platforms">{row.platforms.join(", ")}</td>
+                    {platforms}
+                    {stream}
                 </tr>
             }
         })
         .collect_view();
+    let header = |column: &'static str, label: &'static str| match &sorting {
+        Some(s) => s.header(column, label).into_any(),
+        None => label.into_any(),
+    };
     view! {
-        <table class="tags">
-            <thead>
-                <tr>
-                    {show_repository.then(|| view! { <th scope="col">"Repository"</th> })}
-                    <th scope="col">"Tag"</th>
-                    {show_match.then(|| view! { <th scope="col">"Matched"</th> })}
-                    <th scope="col">"Digest"</th>
-                    <th scope="col">"Image id"</th>
-                    <th scope="col">"Top layer"</th>
-                    <th scope="col" class="num">"Size"</th>
-                    <th scope="col">"Created"</th>
-                    <th scope="col">"Platforms"</th>
-                </tr>
-            </thead>
-            <tbody>{body}</tbody>
-        </table>
+        <div class="table-scroll">
+            <table class="tags">
+                <thead>
+                    <tr>
+                        {show_repository.then(|| view! { <th scope="col">"Repository"</th> })}
+                        <th scope="col">{header("name", "Tag")}</th>
+                        {show_match.then(|| view! { <th scope="col">"Matched"</th> })}
+                        <th scope="col">"Digest"</th>
+                        <th scope="col">"Image id"</th>
+                        <th scope="col">"Top layer"</th>
+                        <th scope="col" class="num">{header("size", "Size")}</th>
+                        <th scope="col">{header("created", "Created")}</th>
+                        <th scope="col">"Platforms"</th>
+                        {show_stream.then(|| view! { <th scope="col">"Image stream"</th> })}
+                    </tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
     }
 }

@@ -10,7 +10,7 @@ use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
 use crate::components::registry_problem::RegistryProblemNotice;
 use crate::components::tag_table::TagTable;
-use crate::dto::{ImagesBody, ImagesView, IndexStatusView, Paging, RepositoryRow, repository_href};
+use crate::dto::{ImagesBody, ImagesView, IndexStatusView, Paging, RepositoryRow, images_href, repository_href};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -148,17 +148,7 @@ pub fn ImagesPage() -> impl IntoView {
         on_cleanup(move || handle.remove());
     });
     let navigate = use_navigate();
-    let title = move || {
-        let (q, paging) = params.get();
-        match (q.trim(), paging) {
-            ("", Ok(p)) if p.page > 1 => format!("Images, page {}", p.page),
-            ("", _) => "Images".to_owned(),
-            (q, _) => format!("Search: {q}"),
-        }
-    };
-
     view! {
-        <Title text=title />
         <h1>"Images"</h1>
         <Form method="GET" action="/images" attr:class="search" attr:role="search">
             <input
@@ -178,6 +168,13 @@ pub fn ImagesPage() -> impl IntoView {
                 Suspend::new(async move {
                     let view = data.await;
                     let ImagesView { query, paging, status, body } = view;
+                    // A plain string, computed with the data: a title closure over the page's
+                    // signals could be read after the page was disposed.
+                    let title = match query.trim() {
+                        "" if paging.page > 1 => format!("Images, page {}", paging.page),
+                        "" => "Images".to_owned(),
+                        q => format!("Search: {q}"),
+                    };
                     let content = match body {
                         ImagesBody::Redirect(path) => {
                             #[cfg(feature = "ssr")]
@@ -202,7 +199,7 @@ pub fn ImagesPage() -> impl IntoView {
                             view! { <TagResults query=query.clone() paging total rows ambiguous /> }.into_any()
                         }
                     };
-                    view! { <IndexStatusNotice status /> {content} }
+                    view! { <Title text=title /> <IndexStatusNotice status /> {content} }
                 })
             }}
         </Transition>
@@ -270,7 +267,7 @@ fn RepositoryList(query: String, paging: Paging, total: usize, rows: Vec<Reposit
                 </tbody>
             </table>
         })}
-        <Pagination paging pages query />
+        <Pagination paging pages href=move |n| images_href(&query, &paging, n) />
     }
 }
 
@@ -300,6 +297,6 @@ fn TagResults(
         {ambiguous}
         <p class="summary" data-total=total>{summary}</p>
         {(!rows.is_empty()).then(|| view! { <TagTable rows show_repository=true /> })}
-        <Pagination paging pages query />
+        <Pagination paging pages href=move |n| images_href(&query, &paging, n) />
     }
 }

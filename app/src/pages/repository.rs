@@ -1,67 +1,109 @@
-//! The repository page, `/images/<repository>`: its tags with digests, image ids, top layers,
-//! sizes and platforms, from the index. Tags that share a digest are marked as a group.
+//! The repository page, `/images/<repository>`: what it holds and what it costs, then its tags
+//! with digests, image ids, top layers, sizes and platforms, from the index.
+//!
+//! The header answers a janitor's question before a delete: how many bytes are only here
+//! (freed by deleting it) and how many are shared with other repositories (not freed). Tags
+//! sort by name, created or size and page through `?sort=&page=&per_page=`; tags on one
+//! digest are marked as a group.
 
+use crate::components::copy::CopyText;
 use crate::components::index_status::IndexStatusNotice;
-use crate::components::tag_table::TagTable;
-use crate::dto::{RepositoryView, human_bytes};
+use crate::components::pagination::Pagination;
+use crate::components::tag_table::{SortLinks, TagTable};
+use crate::dto::{Paging, RepositorySummary, RepositoryView, human_bytes, repository_page_href};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::use_query_map;
 
 #[server]
-pub async fn repository(name: String) -> Result<RepositoryView, ServerFnError> {
+pub async fn repository(name: String, sort: String, page: u32, per_page: u32) -> Result<RepositoryView, ServerFnError> {
     use regent_domain::reference::RepositoryName;
     let state = crate::state::AppState::get()?;
     let status = crate::convert::status(&state.index);
     let name = match RepositoryName::parse(&name) {
         Ok(n) => n,
-        Err(e) => return Ok(RepositoryView::BadName(e.to_string())),
+        Err(e) => return Ok(RepositoryView::BadRequest(e.to_string())),
     };
-    let data = state.index.read();
-    let infos = if state.may_read(&name) {
+    let (sort, paging) = match (crate::dto::TagSort::parse(Some(&sort)), Paging::new(page, per_page)) {
+        (Ok(s), Ok(p)) => (s, p),
+        (Err(m), _) | (_, Err(m)) => return Ok(RepositoryView::BadRequest(m)),
+    };
+    let found = if state.may_read(&name) {
+        let data = state.index.read();
         data.repository_tag_infos(&name)
+            .zip(data.repository_usage(&name))
+            .map(|(infos, usage)| (infos, usage, data.is_stale(&name)))
     } else {
         None
     };
-    Ok(match infos {
-        Some(infos) => RepositoryView::Found {
-            name: name.to_string(),
-            stale: data.is_stale(&name),
-            rows: infos.into_iter().map(crate::convert::tag_row).collect(),
-            status,
-        },
-        None => RepositoryView::NotFound {
+    let Some((infos, usage, stale)) = found else {
+        return Ok(RepositoryView::NotFound {
             name: name.to_string(),
             status,
-        },
+        });
+    };
+    let mut rows: Vec<_> = infos.into_iter().map(crate::convert::tag_row).collect();
+    crate::convert::group_by_digest(&mut rows);
+    let summary = crate::convert::repository_summary(usage, &rows);
+    crate::convert::sort_tags(&mut rows, sort);
+    let rows = rows
+        .into_iter()
+        .skip(paging.offset())
+        .take(paging.per_page as usize)
+        .collect();
+    Ok(RepositoryView::Found {
+        summary,
+        stale,
+        rows,
+        sort,
+        paging,
+        pull_host: state.pull_host.to_string(),
+        status,
     })
 }
 
 #[component]
-pub fn RepositoryPage() -> impl IntoView {
-    let params = use_params_map();
-    let name = Memo::new(move |_| params.with(|p| p.get("repository").unwrap_or_default()));
-    let data = Resource::new(move || name.get(), |name| async move { repository(name).await });
+pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || {
+            let (sort, paging) = query.with(|q| {
+                (
+                    q.get("sort").unwrap_or_default(),
+                    Paging::from_query(q.get_str("page"), q.get_str("per_page")),
+                )
+            });
+            (name.get(), sort, paging)
+        },
+        |(name, sort, paging)| async move {
+            match paging {
+                Ok(p) => repository(name, sort, p.page, p.per_page)
+                    .await
+                    .unwrap_or_else(|e| RepositoryView::BadRequest(format!("Regent could not load this page: {e}"))),
+                Err(message) => RepositoryView::BadRequest(message),
+            }
+        },
+    );
     view! {
-        <Title text=move || name.get() />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(RepositoryView::Found { name, stale, rows, status }) => {
-                        let size: u64 = rows.iter().map(|r| r.size).sum();
-                        let count = rows.len();
+                    RepositoryView::Found { summary, stale, rows, sort, paging, pull_host, status } => {
+                        let pages = paging.page_count(summary.tags);
+                        let name = summary.name.clone();
+                        let href = move |n| repository_page_href(&name, sort, &paging, n);
+                        let sorting = SortLinks { repository: summary.name.clone(), current: sort, paging };
                         view! {
+                            <Title text=summary.name.clone() />
                             <IndexStatusNotice status />
-                            <h1 class="repository-name">{name.clone()}</h1>
-                            <p class="summary">
-                                {format!("{count} tags · {} compressed (per tag, shared layers counted in each)", human_bytes(size))}
-                                {stale.then_some(" · stale: its last refresh failed")}
-                            </p>
-                            <TagTable rows />
+                            <Header summary=summary.clone() stale pull_host />
+                            <h2>"Tags"</h2>
+                            <TagTable rows sorting />
+                            <Pagination paging pages href />
                         }
                         .into_any()
                     }
-                    Ok(RepositoryView::NotFound { name, status }) => {
+                    RepositoryView::NotFound { name, status } => {
                         #[cfg(feature = "ssr")]
                         if status.complete && let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
                             r.set_status(http::StatusCode::NOT_FOUND);
@@ -72,6 +114,7 @@ pub fn RepositoryPage() -> impl IntoView {
                             format!("\"{name}\" is not indexed yet; the first crawl is still running.")
                         };
                         view! {
+                            <Title text="Repository not found" />
                             <IndexStatusNotice status />
                             <h1>"Repository not found"</h1>
                             <p>{why}</p>
@@ -79,15 +122,56 @@ pub fn RepositoryPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Ok(RepositoryView::BadName(message)) => view! {
-                        <h1>"Not a repository name"</h1>
-                        <p>{message}</p>
-                        <p><a href="/images">"Go to Images"</a></p>
+                    RepositoryView::BadRequest(message) => {
+                        #[cfg(feature = "ssr")]
+                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                            r.set_status(http::StatusCode::BAD_REQUEST);
+                        }
+                        view! {
+                            <Title text="Bad address" />
+                            <h1>"This address cannot be shown"</h1>
+                            <p class="notice warning" role="alert">{message}</p>
+                            <p><a href="/images">"Go to Images"</a></p>
+                        }
+                        .into_any()
                     }
-                    .into_any(),
-                    Err(e) => view! { <p class="notice error">{format!("Regent could not load this page: {e}")}</p> }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+#[component]
+fn Header(summary: RepositorySummary, stale: bool, pull_host: String) -> impl IntoView {
+    let pull = format!("docker pull {pull_host}/{}:{}", summary.name, summary.pull_tag);
+    let last_push = summary
+        .last_push
+        .clone()
+        .unwrap_or_else(|| "none seen since Regent started".into());
+    view! {
+        <h1 class="repository-name">{summary.name.clone()}</h1>
+        {stale.then(|| view! {
+            <p class="notice warning" role="status">"The last refresh of this repository failed; this is its last good data."</p>
+        })}
+        <dl class="facts">
+            <div><dt>"Tags"</dt><dd data-fact="tags">{summary.tags}</dd></div>
+            <div>
+                <dt>"Size"</dt>
+                <dd data-fact="size" title="compressed config and layer blobs, each counted once">{human_bytes(summary.total)}</dd>
+            </div>
+            <div>
+                <dt>"Only in this repository"</dt>
+                <dd data-fact="unique" title="freed by deleting every tag here and running the registry's garbage collection">
+                    {human_bytes(summary.unique)}
+                </dd>
+            </div>
+            <div>
+                <dt>"Shared with other repositories"</dt>
+                <dd data-fact="shared" title="stays while other repositories' tags use it">{human_bytes(summary.shared)}</dd>
+            </div>
+            <div><dt>"Last push"</dt><dd>{last_push}</dd></div>
+            <div><dt>"Newest image built"</dt><dd>{summary.newest_created.clone().unwrap_or_else(|| "—".into())}</dd></div>
+        </dl>
+        <p class="pull">"Pull: " <CopyText text=pull label="Copy the pull command" /></p>
     }
 }

@@ -258,6 +258,7 @@ impl CatalogIndex {
                 IndexedManifest::Image {
                     media_type: raw.media_type.clone(),
                     config: config.digest,
+                    config_size: config.size,
                     layers: layers
                         .into_iter()
                         .map(|l| IndexedLayer {

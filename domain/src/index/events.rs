@@ -146,6 +146,7 @@ impl CatalogIndex {
                 let mut data = self.write();
                 data.bump(repository);
                 data.set_tag(repository, tag, digest);
+                data.note_push(repository);
             }
             Change::TagDeleted { repository, tag } => {
                 let mut data = self.write();

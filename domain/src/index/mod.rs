@@ -15,7 +15,10 @@ pub mod search;
 pub mod store;
 
 pub use search::{NameRank, RepositoryHit, SearchQuery, SearchResults, TagHit};
-pub use store::{DigestMatch, IndexData, IndexedLayer, IndexedManifest, TagInfo};
+pub use store::{
+    ChildInfo, DigestMatch, IndexData, IndexedLayer, IndexedManifest, LayerUsage, RepositoryUsage, StorageReport,
+    TagInfo,
+};
 
 use crate::registry::{RegistryClient, RegistryError};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};

@@ -432,6 +432,7 @@ mod tests {
             let image = IndexedManifest::Image {
                 media_type: MediaType::OciManifest,
                 config: d(c),
+                config_size: 0,
                 layers: vec![],
                 created: None,
                 platform: None,

@@ -11,6 +11,10 @@ use super::names::NameBuffer;
 use crate::reference::{Digest, RepositoryName, Tag};
 use crate::registry::{MediaType, Platform};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::SystemTime;
+
+mod usage;
+pub use usage::{LayerUsage, RepositoryUsage, StorageReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoId(u32);
@@ -28,6 +32,8 @@ pub enum IndexedManifest {
     Image {
         media_type: MediaType,
         config: Digest,
+        /// Size of the config blob.
+        config_size: u64,
         layers: Vec<IndexedLayer>,
         created: Option<String>,
         platform: Option<Platform>,
@@ -51,6 +57,8 @@ struct RepoEntry {
     tags: BTreeMap<Tag, DigestId>,
     /// The last refresh of this repository failed; its data is the last good one.
     stale: bool,
+    /// When a notification last told of a push here (the registry API has no push times).
+    last_push: Option<SystemTime>,
 }
 
 #[derive(Debug)]
@@ -59,6 +67,7 @@ enum Entry {
         media_type: u8,
         config: DigestId,
         layers: Box<[DigestId]>,
+        /// Config plus layers.
         size: u64,
         created: Option<Box<str>>,
         platform: u16,
@@ -121,6 +130,17 @@ pub struct TagInfo {
     pub platforms: Vec<String>,
     /// The last layer of the image (the top of its filesystem).
     pub top_layer: Option<Digest>,
+    /// For a list/index: its per-platform images.
+    pub children: Vec<ChildInfo>,
+}
+
+/// One per-platform image of a manifest list / OCI index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildInfo {
+    pub digest: Digest,
+    pub image_id: Option<Digest>,
+    pub platform: String,
+    pub size: u64,
 }
 
 #[derive(Debug, Default)]
@@ -248,6 +268,7 @@ impl IndexData {
             IndexedManifest::Image {
                 media_type,
                 config,
+                config_size,
                 layers,
                 created,
                 platform,
@@ -256,7 +277,7 @@ impl IndexData {
                     return;
                 };
                 let mut layer_ids = Vec::with_capacity(layers.len());
-                let mut size = 0;
+                let mut size = *config_size;
                 for layer in layers {
                     let Some(lid) = self.digests.intern(&layer.digest) else {
                         continue;
@@ -317,6 +338,7 @@ impl IndexData {
             name: name.clone(),
             tags: BTreeMap::new(),
             stale: false,
+            last_push: None,
         };
         let id = match self.free_repo_ids.pop() {
             Some(id) => {
@@ -415,6 +437,13 @@ impl IndexData {
     /// Records that a notification changed `name`.
     pub fn bump(&mut self, name: &RepositoryName) {
         *self.versions.entry(name.clone()).or_default() += 1;
+    }
+
+    /// Records that a notification told of a push to `name` just now.
+    pub fn note_push(&mut self, name: &RepositoryName) {
+        if let Some(&id) = self.repo_ids.get(name) {
+            self.repo_mut(id).last_push = Some(SystemTime::now());
+        }
     }
 
     pub fn mark_stale(&mut self, name: &RepositoryName) {
@@ -557,6 +586,7 @@ impl IndexData {
             created: None,
             platforms: Vec::new(),
             top_layer: None,
+            children: Vec::new(),
         };
         match self.manifests.get(&digest) {
             Some(Entry::Image {
@@ -584,14 +614,22 @@ impl IndexData {
                         size,
                         platform,
                         created,
+                        config,
                         ..
                     }) = self.manifests.get(c)
                     {
                         info.size += size;
-                        info.platforms.push(self.strings.get(*platform).to_owned());
+                        let platform = self.strings.get(*platform).to_owned();
+                        info.platforms.push(platform.clone());
                         if info.created.is_none() {
                             info.created = created.as_deref().map(str::to_owned);
                         }
+                        info.children.push(ChildInfo {
+                            digest: self.digests.digest(*c),
+                            image_id: Some(self.digests.digest(*config)),
+                            platform,
+                            size: *size,
+                        });
                     }
                 }
             }
@@ -609,22 +647,23 @@ impl IndexData {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn d(s: &str) -> Digest {
+    pub fn d(s: &str) -> Digest {
         Digest::sha256_of(s.as_bytes())
     }
-    fn r(s: &str) -> RepositoryName {
+    pub fn r(s: &str) -> RepositoryName {
         RepositoryName::parse(s).unwrap()
     }
-    fn t(s: &str) -> Tag {
+    pub fn t(s: &str) -> Tag {
         Tag::parse(s).unwrap()
     }
-    fn image(config: &str, layers: &[&str]) -> IndexedManifest {
+    pub fn image(config: &str, layers: &[&str]) -> IndexedManifest {
         IndexedManifest::Image {
             media_type: MediaType::OciManifest,
             config: d(config),
+            config_size: 0,
             layers: layers
                 .iter()
                 .map(|l| IndexedLayer {

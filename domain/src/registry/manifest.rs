@@ -79,6 +79,18 @@ impl RawManifest {
     pub fn parse(&self) -> Result<Manifest, serde_json::Error> {
         Manifest::parse(&self.media_type, &self.bytes)
     }
+
+    /// The manifest's OCI annotations (empty when it has none or they are not strings).
+    pub fn annotations(&self) -> std::collections::BTreeMap<String, String> {
+        #[derive(serde::Deserialize)]
+        struct Annotated {
+            #[serde(default)]
+            annotations: std::collections::BTreeMap<String, String>,
+        }
+        serde_json::from_slice::<Annotated>(&self.bytes)
+            .map(|a| a.annotations)
+            .unwrap_or_default()
+    }
 }
 
 /// A pointer to content, as in manifests and indexes.

@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod detail;
+pub use detail::*;
+
 /// Page size when the URL does not say.
 pub const DEFAULT_PER_PAGE: u32 = 25;
 /// The largest page anyone may ask for.
@@ -133,6 +136,21 @@ pub struct TagRow {
     pub platforms: Vec<String>,
     /// For digest searches: "manifest", "image id" or "layer", and the full digest matched.
     pub matched: Option<(String, String)>,
+    /// For a manifest list / OCI index: its per-platform images.
+    pub children: Vec<ChildRow>,
+    /// Other tags of the same repository on this digest (deleting the digest removes them too).
+    pub same_digest: Vec<String>,
+    /// The OpenShift image stream tag for it, when Regent is connected to a cluster.
+    pub image_stream: Option<String>,
+}
+
+/// One platform image of a manifest list / OCI index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildRow {
+    pub digest: String,
+    pub image_id: Option<String>,
+    pub platform: String,
+    pub size: u64,
 }
 
 /// What the Images page shows below the search box.
@@ -167,16 +185,111 @@ pub struct ImagesView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RepositoryView {
     Found {
-        name: String,
+        summary: RepositorySummary,
         stale: bool,
+        /// One page of tags, in `sort` order.
         rows: Vec<TagRow>,
+        sort: TagSort,
+        paging: Paging,
+        /// `docker pull <pull_host>/<name>:<tag>`
+        pull_host: String,
         status: IndexStatusView,
     },
     NotFound {
         name: String,
         status: IndexStatusView,
     },
-    BadName(String),
+    /// The name, sort or page in the URL makes no sense; the message says why.
+    BadRequest(String),
+}
+
+/// The header of a repository page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositorySummary {
+    pub name: String,
+    pub tags: usize,
+    /// Compressed bytes of its distinct blobs, each counted once.
+    pub total: u64,
+    /// Bytes only this repository's tags reach: what deleting it would free.
+    pub unique: u64,
+    pub shared: u64,
+    /// HTTP date of the last push a notification told of.
+    pub last_push: Option<String>,
+    pub newest_created: Option<String>,
+    /// The tag the header's pull command names: `latest` if there is one, else the newest.
+    pub pull_tag: String,
+}
+
+/// Order of a repository's tags: `?sort=name|-name|created|-created|size|-size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TagSort {
+    #[default]
+    Name,
+    NameDesc,
+    Created,
+    CreatedDesc,
+    Size,
+    SizeDesc,
+}
+
+impl TagSort {
+    pub const ALL: [TagSort; 6] = [
+        TagSort::Name,
+        TagSort::NameDesc,
+        TagSort::Created,
+        TagSort::CreatedDesc,
+        TagSort::Size,
+        TagSort::SizeDesc,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagSort::Name => "name",
+            TagSort::NameDesc => "-name",
+            TagSort::Created => "created",
+            TagSort::CreatedDesc => "-created",
+            TagSort::Size => "size",
+            TagSort::SizeDesc => "-size",
+        }
+    }
+
+    /// Absent or empty means by name.
+    pub fn parse(input: Option<&str>) -> Result<Self, String> {
+        let text = input.map(str::trim).unwrap_or_default();
+        if text.is_empty() {
+            return Ok(TagSort::Name);
+        }
+        Self::ALL.into_iter().find(|s| s.as_str() == text).ok_or_else(|| {
+            let shown: String = text.chars().take(40).collect();
+            format!("sort must be one of name, -name, created, -created, size, -size (a leading - is descending); \"{shown}\" is not.")
+        })
+    }
+
+    /// The column this sorts by, and whether descending.
+    pub fn column(self) -> (&'static str, bool) {
+        let s = self.as_str();
+        (s.trim_start_matches('-'), s.starts_with('-'))
+    }
+}
+
+/// `/images/<repository>?sort=…&page=…&per_page=…` with defaults left out.
+pub fn repository_page_href(name: &str, sort: TagSort, paging: &Paging, page: u32) -> String {
+    let mut parts = Vec::new();
+    if sort != TagSort::Name {
+        parts.push(format!("sort={}", sort.as_str()));
+    }
+    if page != 1 {
+        parts.push(format!("page={page}"));
+    }
+    if paging.per_page != DEFAULT_PER_PAGE {
+        parts.push(format!("per_page={}", paging.per_page));
+    }
+    let base = repository_href(name);
+    if parts.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", parts.join("&"))
+    }
 }
 
 /// `/images?q=…&page=…&per_page=…` with defaults left out.
@@ -201,6 +314,48 @@ pub fn images_href(query: &str, paging: &Paging, page: u32) -> String {
 /// `/images/<repository>`; repository names are URL-safe as they are.
 pub fn repository_href(name: &str) -> String {
     format!("/images/{name}")
+}
+
+/// `/images/<repository>/tags/<tag>`; tags are URL-safe as they are.
+pub fn tag_href(repository: &str, tag: &str) -> String {
+    format!("/images/{repository}/tags/{tag}")
+}
+
+/// `/images/<repository>/manifests/<digest>`: a manifest by digest (a platform image, say).
+pub fn manifest_href(repository: &str, digest: &str) -> String {
+    format!("/images/{repository}/manifests/{digest}")
+}
+
+/// `/layers/<digest>`
+pub fn layer_href(digest: &str) -> String {
+    format!("/layers/{digest}")
+}
+
+/// What a path below `/images/` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImagePath {
+    Repository(String),
+    /// Repository and a tag or digest.
+    Reference(String, String),
+}
+
+impl ImagePath {
+    /// `a/b` → repository; `a/b/tags/t` → tag `t` of `a/b`; `a/b/manifests/sha256:…` →
+    /// that manifest. A repository whose own name ends in `…/tags/x` is still found: the tag
+    /// page falls back to it when `…` has no tag `x`.
+    pub fn parse(path: &str) -> Self {
+        let path = path.trim_matches('/');
+        for marker in ["/tags/", "/manifests/"] {
+            if let Some((repository, reference)) = path.rsplit_once(marker)
+                && !repository.is_empty()
+                && !reference.is_empty()
+                && !reference.contains('/')
+            {
+                return ImagePath::Reference(repository.to_owned(), reference.to_owned());
+            }
+        }
+        ImagePath::Repository(path.to_owned())
+    }
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
@@ -267,6 +422,30 @@ mod tests {
         assert_eq!(
             images_href("demo/base:1.0", &Paging { page: 1, per_page: 10 }, 4),
             "/images?q=demo%2Fbase%3A1.0&page=4&per_page=10"
+        );
+    }
+
+    #[test]
+    fn image_paths_name_repositories_tags_and_manifests() {
+        assert_eq!(ImagePath::parse("demo/base"), ImagePath::Repository("demo/base".into()));
+        assert_eq!(
+            ImagePath::parse("demo/base/tags/1.0"),
+            ImagePath::Reference("demo/base".into(), "1.0".into())
+        );
+        assert_eq!(
+            ImagePath::parse("a/manifests/sha256:ab"),
+            ImagePath::Reference("a".into(), "sha256:ab".into())
+        );
+        assert_eq!(ImagePath::parse("tags/x"), ImagePath::Repository("tags/x".into()));
+        assert_eq!(TagSort::parse(None), Ok(TagSort::Name));
+        assert_eq!(TagSort::parse(Some("-created")), Ok(TagSort::CreatedDesc));
+        assert!(TagSort::parse(Some("age")).unwrap_err().contains("\"age\""));
+        assert_eq!(TagSort::SizeDesc.column(), ("size", true));
+        let p = Paging::default();
+        assert_eq!(repository_page_href("a/b", TagSort::Name, &p, 1), "/images/a/b");
+        assert_eq!(
+            repository_page_href("a/b", TagSort::SizeDesc, &p, 2),
+            "/images/a/b?sort=-size&page=2"
         );
     }
 

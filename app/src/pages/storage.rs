@@ -1,0 +1,182 @@
+//! The storage page, `/storage`: which repositories hold the registry's bytes, drawn as a bar
+//! chart in SVG on the server (no chart library reaches the browser).
+//!
+//! Each bar is a repository's distinct blobs: the solid part only it uses (freed by deleting
+//! it and collecting garbage), the light part shared with other repositories. The totals say
+//! what the registry stores with every blob counted once, and how much sharing saves.
+
+use crate::components::index_status::IndexStatusNotice;
+use crate::components::pagination::Pagination;
+use crate::dto::{Paging, StorageReportView, StorageRow, StorageView, human_bytes, repository_href};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[server]
+pub async fn storage(page: u32, per_page: u32) -> Result<StorageView, ServerFnError> {
+    let state = crate::state::AppState::get()?;
+    let status = crate::convert::status(&state.index);
+    let paging = match Paging::new(page, per_page) {
+        Ok(p) => p,
+        Err(m) => return Ok(StorageView::BadRequest(m)),
+    };
+    let report = state.index.read().storage(&|n| state.may_read(n));
+    let largest = report.repositories.first().map_or(0, |r| r.total);
+    Ok(StorageView::Found(Box::new(StorageReportView {
+        total: report.total,
+        sum_of_repositories: report.sum_of_repositories,
+        blobs: report.blobs,
+        repositories: report.repositories.len(),
+        rows: report
+            .repositories
+            .into_iter()
+            .skip(paging.offset())
+            .take(paging.per_page as usize)
+            .map(|r| StorageRow {
+                name: r.name.to_string(),
+                tags: r.tags,
+                total: r.total,
+                unique: r.unique,
+            })
+            .collect(),
+        largest,
+        paging,
+        status,
+    })))
+}
+
+#[component]
+pub fn StoragePage() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || query.with(|q| Paging::from_query(q.get_str("page"), q.get_str("per_page"))),
+        |paging| async move {
+            match paging {
+                Ok(p) => storage(p.page, p.per_page)
+                    .await
+                    .unwrap_or_else(|e| StorageView::BadRequest(format!("Regent could not load this page: {e}"))),
+                Err(m) => StorageView::BadRequest(m),
+            }
+        },
+    );
+    view! {
+        <Title text="Storage" />
+        <h1>"Storage"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    StorageView::Found(report) => {
+                        let StorageReportView { total, sum_of_repositories, blobs, repositories, rows, largest, paging, status } = *report;
+                        let pages = paging.page_count(repositories);
+                        let href = move |n: u32| {
+                            if n == 1 && paging.per_page == crate::dto::DEFAULT_PER_PAGE {
+                                "/storage".to_owned()
+                            } else {
+                                format!("/storage?page={n}&per_page={}", paging.per_page)
+                            }
+                        };
+                        let saved = sum_of_repositories.saturating_sub(total);
+                        view! {
+                            <IndexStatusNotice status />
+                            <dl class="facts">
+                                <div><dt>"Registry total"</dt><dd data-fact="total">{human_bytes(total)}</dd></div>
+                                <div><dt>"Blobs"</dt><dd>{blobs}</dd></div>
+                                <div><dt>"Repositories"</dt><dd>{repositories}</dd></div>
+                                <div>
+                                    <dt>"Saved by sharing"</dt>
+                                    <dd title="what the repositories' sizes add up to, minus the registry total">{human_bytes(saved)}</dd>
+                                </div>
+                            </dl>
+                            <p class="muted">
+                                "Compressed config and layer blobs reached from tags, each counted once. Blobs no tag reaches \
+                                 (waiting for the registry's garbage collection) and manifests themselves are not counted."
+                            </p>
+                            <Chart rows largest offset=paging.offset() />
+                            <Pagination paging pages href />
+                        }
+                        .into_any()
+                    }
+                    StorageView::BadRequest(message) => {
+                        #[cfg(feature = "ssr")]
+                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                            r.set_status(http::StatusCode::BAD_REQUEST);
+                        }
+                        view! {
+                            <p class="notice warning" role="alert">{message}</p>
+                            <p><a href="/storage">"Show the first page"</a></p>
+                        }
+                        .into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Height of one bar row, in SVG units.
+const ROW: f64 = 28.0;
+/// Where bars start and how wide the widest is (the name column is to the left).
+const BAR_X: f64 = 260.0;
+const BAR_WIDTH: f64 = 480.0;
+
+/// Horizontal stacked bars, one per repository: unique bytes solid, shared bytes light.
+#[component]
+fn Chart(rows: Vec<StorageRow>, largest: u64, offset: usize) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p>"The registry has no repositories with tags yet."</p> }.into_any();
+    }
+    let scale = |bytes: u64| {
+        if largest == 0 {
+            0.0
+        } else {
+            bytes as f64 / largest as f64 * BAR_WIDTH
+        }
+    };
+    let height = ROW * rows.len() as f64 + 30.0;
+    let bars = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let y = ROW * i as f64;
+            let unique = scale(r.unique);
+            let shared = scale(r.total - r.unique);
+            let label = format!("{}. {}", offset + i + 1, r.name);
+            let title = format!(
+                "{}: {} in {} tag{} — {} only here, {} shared",
+                r.name,
+                human_bytes(r.total),
+                r.tags,
+                if r.tags == 1 { "" } else { "s" },
+                human_bytes(r.unique),
+                human_bytes(r.total - r.unique)
+            );
+            view! {
+                <a href=repository_href(&r.name)>
+                    <g class="bar-row" data-repository=r.name.clone()>
+                        <title>{title}</title>
+                        <text x="0" y=y + 18.0 class="label">{label}</text>
+                        <rect x=BAR_X y=y + 5.0 width=format!("{unique:.1}") height="18" class="unique"></rect>
+                        <rect x=BAR_X + unique y=y + 5.0 width=format!("{shared:.1}") height="18" class="shared-bytes"></rect>
+                        <text x=BAR_X + unique + shared + 6.0 y=y + 18.0 class="value">{human_bytes(r.total)}</text>
+                    </g>
+                </a>
+            }
+        })
+        .collect_view();
+    let legend_y = height - 10.0;
+    view! {
+        <svg
+            class="storage-chart"
+            viewBox=format!("0 0 {} {height}", BAR_X + BAR_WIDTH + 90.0)
+            role="img"
+            aria-label="Repositories by size: unique bytes solid, shared bytes light"
+        >
+            {bars}
+            <rect x=BAR_X y=legend_y - 10.0 width="12" height="12" class="unique"></rect>
+            <text x=BAR_X + 18.0 y=legend_y class="legend">"only in this repository"</text>
+            <rect x=BAR_X + 200.0 y=legend_y - 10.0 width="12" height="12" class="shared-bytes"></rect>
+            <text x=BAR_X + 218.0 y=legend_y class="legend">"shared with others"</text>
+        </svg>
+    }
+    .into_any()
+}

@@ -1,0 +1,597 @@
+//! The tag page, `/images/<repository>/tags/<tag>` (and `/manifests/<digest>`): everything
+//! about one image before anyone pulls or deletes it.
+//!
+//! Read live from the registry, so it shows what a pull gets right now: the manifest (for a
+//! list/index, its platforms with a switcher, `?platform=linux/arm64`), the config (command,
+//! environment with secret-looking values masked until clicked, labels, annotations, build
+//! history) and the layers, each with its share of the image and how many repositories use
+//! it (from the index), linking to the layer page.
+
+use crate::components::copy::CopyText;
+use crate::components::registry_problem::RegistryProblemNotice;
+use crate::dto::{
+    ImageDetails, TagDetails, TagView, human_bytes, layer_href, manifest_href, repository_href, short_hex, tag_href,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[server]
+pub async fn tag_page_data(
+    repository: String,
+    reference: String,
+    platform: Option<String>,
+) -> Result<TagView, ServerFnError> {
+    let state = crate::state::AppState::get()?;
+    Ok(load::tag_view(&state, &repository, &reference, platform.as_deref()).await)
+}
+
+#[cfg(feature = "ssr")]
+mod load {
+    use crate::dto::{
+        EnvVar, HistoryRow, ImageDetails, LayerRow, PlatformChoice, RegistryProblem, TagDetails, TagView, looks_secret,
+    };
+    use crate::state::AppState;
+    use regent_domain::reference::{Reference, RepositoryName};
+    use regent_domain::registry::{Descriptor, Manifest, RawManifest, RegistryError};
+
+    pub async fn tag_view(state: &AppState, repository: &str, reference: &str, platform: Option<&str>) -> TagView {
+        let name = match RepositoryName::parse(repository) {
+            Ok(n) => n,
+            Err(e) => return TagView::BadRequest(e.to_string()),
+        };
+        let reference_parsed = match Reference::parse(reference) {
+            Ok(r) => r,
+            Err(e) => return TagView::BadRequest(e.to_string()),
+        };
+        let not_found = |what: String| {
+            // `…/tags/x` may be a repository whose name ends that way.
+            let whole = format!("{repository}/tags/{reference}");
+            match RepositoryName::parse(&whole) {
+                Ok(n) if state.may_read(&n) && state.index.read().has_repository(&n) => TagView::Repository(whole),
+                _ => TagView::NotFound {
+                    repository: repository.to_owned(),
+                    reference: reference.to_owned(),
+                    what,
+                },
+            }
+        };
+        if !state.may_read(&name) {
+            return not_found(format!("There is no repository named \"{name}\"."));
+        }
+        let problem =
+            |e: &RegistryError| TagView::Unavailable(RegistryProblem::from_error(state.registry.url().as_str(), e));
+        let raw = match state.registry.manifest(&name, &reference_parsed).await {
+            Ok(raw) => raw,
+            Err(e) if e.is_not_found() => {
+                let what = match &reference_parsed {
+                    Reference::Tag(t) => format!("The repository \"{name}\" has no tag \"{t}\"."),
+                    Reference::Digest(d) => format!("The repository \"{name}\" has no manifest {d}."),
+                };
+                return not_found(what);
+            }
+            Err(e) => return problem(&e),
+        };
+        let manifest = match raw.parse() {
+            Ok(m) => m,
+            Err(e) => return problem(&protocol(state, &raw, e)),
+        };
+        let host = state.pull_host.as_ref();
+        let mut pull_commands = Vec::new();
+        if let Reference::Tag(t) = &reference_parsed {
+            for tool in ["docker", "podman"] {
+                pull_commands.push((format!("{tool}, by tag"), format!("{tool} pull {host}/{name}:{t}")));
+            }
+        }
+        for tool in ["docker", "podman"] {
+            pull_commands.push((
+                format!("{tool}, by digest"),
+                format!("{tool} pull {host}/{name}@{}", raw.digest),
+            ));
+        }
+        let same_digest = match &reference_parsed {
+            Reference::Tag(t) => state
+                .index
+                .read()
+                .repository_tags(&name)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(other, d)| *d == raw.digest && other != t)
+                .map(|(other, _)| other.to_string())
+                .collect(),
+            Reference::Digest(_) => Vec::new(),
+        };
+        let mut details = TagDetails {
+            repository: name.to_string(),
+            reference: reference.to_owned(),
+            is_tag: matches!(reference_parsed, Reference::Tag(_)),
+            digest: raw.digest.to_string(),
+            media_type: raw.media_type.as_str().to_owned(),
+            manifest_size: raw.bytes.len() as u64,
+            platforms: Vec::new(),
+            image: None,
+            image_problem: None,
+            pull_commands,
+            same_digest,
+        };
+        match manifest {
+            Manifest::Image { config, layers } => match image(state, &name, &raw, &config, &layers).await {
+                Ok(image) => details.image = Some(image),
+                Err(e) => return problem(&e),
+            },
+            Manifest::Index { manifests } => {
+                let wanted = platform.map(str::trim).filter(|p| !p.is_empty());
+                let choice = manifests
+                    .iter()
+                    .position(|m| wanted.is_some_and(|w| m.platform.as_ref().is_some_and(|p| p.to_string() == w)))
+                    .or_else(|| {
+                        manifests.iter().position(|m| {
+                            m.platform
+                                .as_ref()
+                                .is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
+                        })
+                    })
+                    .unwrap_or(0);
+                if let Some(w) = wanted
+                    && !manifests
+                        .iter()
+                        .any(|m| m.platform.as_ref().is_some_and(|p| p.to_string() == w))
+                {
+                    details.image_problem = Some(format!(
+                        "This image has no platform \"{w}\"; showing {} instead.",
+                        platform_name(&manifests[choice])
+                    ));
+                }
+                details.platforms = manifests
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| PlatformChoice {
+                        platform: platform_name(m),
+                        digest: m.digest.to_string(),
+                        size: m.size,
+                        selected: i == choice,
+                    })
+                    .collect();
+                if let Some(child) = manifests.get(choice) {
+                    let child_raw = match state
+                        .registry
+                        .manifest(&name, &Reference::Digest(child.digest.clone()))
+                        .await
+                    {
+                        Ok(r) => r,
+                        Err(e) if e.is_not_found() => {
+                            details.image_problem = Some(format!(
+                                "The platform image {} is missing from the registry.",
+                                child.digest
+                            ));
+                            return TagView::Found(Box::new(details));
+                        }
+                        Err(e) => return problem(&e),
+                    };
+                    match child_raw.parse() {
+                        Ok(Manifest::Image { config, layers }) => {
+                            match image(state, &name, &child_raw, &config, &layers).await {
+                                Ok(image) => details.image = Some(image),
+                                Err(e) => return problem(&e),
+                            }
+                        }
+                        Ok(Manifest::Index { .. }) => {
+                            details.image_problem = Some(
+                                "This platform entry is itself an index; Regent shows one level of nesting.".into(),
+                            );
+                        }
+                        Err(e) => return problem(&protocol(state, &child_raw, e)),
+                    }
+                }
+            }
+        }
+        TagView::Found(Box::new(details))
+    }
+
+    fn platform_name(m: &Descriptor) -> String {
+        m.platform
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "unknown platform".into())
+    }
+
+    fn protocol(state: &AppState, raw: &RawManifest, e: impl std::fmt::Display) -> RegistryError {
+        RegistryError::Protocol {
+            url: state.registry.url().to_string(),
+            detail: format!("manifest {} cannot be read: {e}", raw.digest),
+        }
+    }
+
+    async fn image(
+        state: &AppState,
+        name: &RepositoryName,
+        raw: &RawManifest,
+        config: &Descriptor,
+        layers: &[Descriptor],
+    ) -> Result<ImageDetails, RegistryError> {
+        let c = state.registry.image_config(name, &config.digest).await?;
+        let layer_bytes: u64 = layers.iter().map(|l| l.size).sum();
+        let visible = |n: &RepositoryName| state.may_read(n);
+        let layer_rows = {
+            let data = state.index.read();
+            layers
+                .iter()
+                .map(|l| LayerRow {
+                    digest: l.digest.to_string(),
+                    media_type: l.media_type.clone(),
+                    size: l.size,
+                    share: if layer_bytes == 0 {
+                        0.0
+                    } else {
+                        l.size as f64 * 100.0 / layer_bytes as f64
+                    },
+                    repositories: data
+                        .layer_usage(&l.digest, &visible)
+                        .map_or(0, |u| u.repositories.len()),
+                })
+                .collect()
+        };
+        let runtime = c.config.unwrap_or_default();
+        let mut layer_no = 0;
+        let history = c
+            .history
+            .into_iter()
+            .map(|h| {
+                let layer = (!h.empty_layer).then(|| {
+                    layer_no += 1;
+                    layer_no
+                });
+                HistoryRow {
+                    created: h.created,
+                    created_by: h.created_by.unwrap_or_default(),
+                    empty_layer: h.empty_layer,
+                    layer,
+                }
+            })
+            .collect();
+        let platform = match (&c.os, &c.architecture) {
+            (Some(os), Some(arch)) => Some(match &c.variant {
+                Some(v) => format!("{os}/{arch}/{v}"),
+                None => format!("{os}/{arch}"),
+            }),
+            _ => None,
+        };
+        let words = |v: Option<Vec<String>>| v.filter(|v| !v.is_empty()).map(|v| shell_words(&v));
+        Ok(ImageDetails {
+            digest: raw.digest.to_string(),
+            media_type: raw.media_type.as_str().to_owned(),
+            config_digest: config.digest.to_string(),
+            config_size: config.size,
+            size: config.size + layer_bytes,
+            created: c.created,
+            author: c.author,
+            platform,
+            user: runtime.user.filter(|s| !s.is_empty()),
+            working_dir: runtime.working_dir.filter(|s| !s.is_empty()),
+            entrypoint: words(runtime.entrypoint),
+            cmd: words(runtime.cmd),
+            exposed_ports: runtime.exposed_ports.unwrap_or_default().into_keys().collect(),
+            volumes: runtime.volumes.unwrap_or_default().into_keys().collect(),
+            env: runtime
+                .env
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| {
+                    let (name, value) = e.split_once('=').unwrap_or((e.as_str(), ""));
+                    EnvVar {
+                        secret: looks_secret(name),
+                        name: name.to_owned(),
+                        value: value.to_owned(),
+                    }
+                })
+                .collect(),
+            labels: runtime.labels.unwrap_or_default().into_iter().collect(),
+            annotations: raw.annotations().into_iter().collect(),
+            history,
+            layers: layer_rows,
+        })
+    }
+
+    /// `["/bin/sh", "-c", "echo hi"]` → `/bin/sh -c 'echo hi'`, as one would type it.
+    fn shell_words(words: &[String]) -> String {
+        words
+            .iter()
+            .map(|w| {
+                if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.=:,@%+".contains(c)) {
+                    w.clone()
+                } else {
+                    format!("'{}'", w.replace('\'', r"'\''"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn commands_read_as_typed() {
+            let w = |v: &[&str]| super::shell_words(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(w(&["/app/run", "v1"]), "/app/run v1");
+            assert_eq!(w(&["/bin/sh", "-c", "echo it's"]), r"/bin/sh -c 'echo it'\''s'");
+        }
+    }
+}
+
+#[component]
+pub fn TagPage(#[prop(into)] repository: Signal<String>, #[prop(into)] reference: Signal<String>) -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || (repository.get(), reference.get(), query.with(|q| q.get("platform"))),
+        |(repository, reference, platform)| async move {
+            tag_page_data(repository, reference, platform)
+                .await
+                .unwrap_or_else(|e| TagView::BadRequest(format!("Regent could not load this page: {e}")))
+        },
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    TagView::Found(details) => view! { <Details details=*details /> }.into_any(),
+                    TagView::Repository(name) => view! {
+                        <crate::pages::repository::RepositoryPage name=name />
+                    }
+                    .into_any(),
+                    TagView::NotFound { repository, reference, what } => {
+                        #[cfg(feature = "ssr")]
+                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                            r.set_status(http::StatusCode::NOT_FOUND);
+                        }
+                        view! {
+                            <Title text=format!("Not found: {repository}:{reference}") />
+                            <h1>"Image not found"</h1>
+                            <p>{what}</p>
+                            <p>
+                                <a href=repository_href(&repository)>{format!("Open {repository}")}</a>
+                                " · "
+                                <a href=format!("/images?q={}", crate::dto::encode_query_value(&reference))>"Search for it"</a>
+                            </p>
+                        }
+                        .into_any()
+                    }
+                    TagView::BadRequest(message) => {
+                        #[cfg(feature = "ssr")]
+                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                            r.set_status(http::StatusCode::BAD_REQUEST);
+                        }
+                        view! {
+                            <Title text="Bad address" />
+                            <h1>"This address cannot be shown"</h1>
+                            <p class="notice warning" role="alert">{message}</p>
+                            <p><a href="/images">"Go to Images"</a></p>
+                        }
+                        .into_any()
+                    }
+                    TagView::Unavailable(problem) => view! {
+                        <Title text="Registry unavailable" />
+                        <RegistryProblemNotice problem />
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Details(details: TagDetails) -> impl IntoView {
+    let TagDetails {
+        repository,
+        reference,
+        is_tag,
+        digest,
+        media_type,
+        manifest_size,
+        platforms,
+        image,
+        image_problem,
+        pull_commands,
+        same_digest,
+    } = details;
+    let heading = if is_tag {
+        format!("{repository}:{reference}")
+    } else {
+        format!("{repository}@{}", short_hex(&reference))
+    };
+    let base = if is_tag {
+        tag_href(&repository, &reference)
+    } else {
+        manifest_href(&repository, &reference)
+    };
+    let switcher = (!platforms.is_empty()).then(|| {
+        let links = platforms
+            .iter()
+            .map(|p| {
+                let href = format!("{base}?platform={}", crate::dto::encode_query_value(&p.platform));
+                let current = p.selected.then_some("page");
+                view! {
+                    <li>
+                        <a href=href aria-current=current class:current=p.selected>{p.platform.clone()}</a>
+                        " "<code title=p.digest.clone()>{short_hex(&p.digest).to_owned()}</code>
+                        " "<span class="muted">{human_bytes(p.size)}" manifest"</span>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <nav class="platforms-switcher" aria-label="Platforms">
+                <h2>"Platforms"</h2>
+                <ul>{links}</ul>
+            </nav>
+        }
+    });
+    let pulls = pull_commands
+        .into_iter()
+        .map(|(label, command)| {
+            view! { <li><span class="muted">{label.clone()}": "</span><CopyText text=command label=format!("Copy: {label}") /></li> }
+        })
+        .collect_view();
+    let group = (!same_digest.is_empty()).then(|| {
+        view! {
+            <p class="shared">{format!("Same digest as {}: deleting this digest removes those tags too.", same_digest.join(", "))}</p>
+        }
+    });
+    view! {
+        <Title text=heading.clone() />
+        <p class="breadcrumb"><a href=repository_href(&repository)>{repository.clone()}</a></p>
+        <h1 class="tag-name">{heading}</h1>
+        <section class="manifest">
+            <h2>"Manifest"</h2>
+            <dl class="facts">
+                <div><dt>"Digest"</dt><dd><CopyText text=digest.clone() label="Copy the digest" /></dd></div>
+                <div><dt>"Media type"</dt><dd><code>{media_type}</code></dd></div>
+                <div><dt>"Manifest size"</dt><dd>{human_bytes(manifest_size)}</dd></div>
+            </dl>
+            {group}
+        </section>
+        {switcher}
+        {image_problem.map(|p| view! { <p class="notice warning" role="status">{p}</p> })}
+        <section class="pull">
+            <h2>"Pull"</h2>
+            <ul class="pull-commands">{pulls}</ul>
+        </section>
+        {image.map(|image| view! { <Image image manifest=digest.clone() /> })}
+    }
+    .into_any()
+}
+
+#[component]
+fn Image(
+    image: ImageDetails,
+    /// The digest the page is about; the image's own is shown only when it differs (a platform).
+    manifest: String,
+) -> impl IntoView {
+    let fact = |label: &'static str, value: Option<String>| {
+        value.map(|v| view! { <div><dt>{label}</dt><dd><code>{v}</code></dd></div> }.into_any())
+    };
+    let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.join(", "));
+    let env = (!image.env.is_empty()).then(|| {
+        let rows = image
+            .env
+            .iter()
+            .map(|e| {
+                let value = if e.secret {
+                    view! {
+                        <details class="secret">
+                            <summary title="looks like a secret: click to show">"•••••• (show)"</summary>
+                            <code>{e.value.clone()}</code>
+                        </details>
+                    }
+                    .into_any()
+                } else {
+                    view! { <code>{e.value.clone()}</code> }.into_any()
+                };
+                view! { <tr><th scope="row"><code>{e.name.clone()}</code></th><td>{value}</td></tr> }
+            })
+            .collect_view();
+        view! {
+            <h3>"Environment"</h3>
+            <div class="table-scroll"><table class="env"><tbody>{rows}</tbody></table></div>
+        }
+        .into_any()
+    });
+    let pairs = |title: &'static str, class: &'static str, items: &Vec<(String, String)>| {
+        (!items.is_empty()).then(|| {
+            let rows = items
+                .iter()
+                .map(|(k, v)| view! { <tr><th scope="row"><code>{k.clone()}</code></th><td>{v.clone()}</td></tr> })
+                .collect_view();
+            view! {
+                <h3>{title}</h3>
+                <div class="table-scroll"><table class=class><tbody>{rows}</tbody></table></div>
+            }
+            .into_any()
+        })
+    };
+    let history = (!image.history.is_empty()).then(|| {
+        let rows = image
+            .history
+            .iter()
+            .map(|h| {
+                let layer = h.layer.map_or_else(|| "empty".to_owned(), |n| format!("layer {n}"));
+                view! {
+                    <tr class:empty=h.empty_layer>
+                        <td class="muted">{layer}</td>
+                        <td><code class="created-by">{h.created_by.clone()}</code></td>
+                        <td class="created">{h.created.clone().unwrap_or_default()}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <h3>"Build history"</h3>
+            <div class="table-scroll"><table class="history"><tbody>{rows}</tbody></table></div>
+        }
+        .into_any()
+    });
+    let layers = image
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let width = format!("width: {:.1}%", l.share.max(0.5));
+            let used = match l.repositories {
+                0 | 1 => "this repository only".to_owned(),
+                n => format!("{n} repositories"),
+            };
+            view! {
+                <tr data-layer=l.digest.clone()>
+                    <td class="num">{i + 1}</td>
+                    <td><a href=layer_href(&l.digest)><code title=l.digest.clone()>{short_hex(&l.digest).to_owned()}</code></a></td>
+                    <td class="media-type"><code>{l.media_type.clone()}</code></td>
+                    <td class="num">{human_bytes(l.size)}</td>
+                    <td class="share">
+                        <span class="bar" title=format!("{:.1}% of the image's layer bytes", l.share)><span style=width></span></span>
+                    </td>
+                    <td class="muted">{used}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="image">
+            <h2>"Image"</h2>
+            <dl class="facts">
+                <div><dt>"Image id"</dt><dd><code title=image.config_digest.clone()>{short_hex(&image.config_digest).to_owned()}</code></dd></div>
+                <div><dt>"Size"</dt><dd data-fact="size">{human_bytes(image.size)}</dd></div>
+                {fact("Platform", image.platform.clone())}
+                {fact("Created", image.created.clone())}
+                {fact("Author", image.author.clone())}
+                {fact("User", image.user.clone())}
+                {fact("Working dir", image.working_dir.clone())}
+                {fact("Entrypoint", image.entrypoint.clone())}
+                {fact("Cmd", image.cmd.clone())}
+                {fact("Exposed ports", list(&image.exposed_ports))}
+                {fact("Volumes", list(&image.volumes))}
+                {fact("Image manifest", (image.digest != manifest).then(|| image.digest.clone()))}
+            </dl>
+            {env}
+            {pairs("Labels", "labels", &image.labels)}
+            {pairs("Annotations", "annotations", &image.annotations)}
+            {history}
+            <h3>"Layers"</h3>
+            <div class="table-scroll">
+                <table class="layers">
+                    <thead>
+                        <tr>
+                            <th scope="col" class="num">"#"</th>
+                            <th scope="col">"Digest"</th>
+                            <th scope="col">"Media type"</th>
+                            <th scope="col" class="num">"Size"</th>
+                            <th scope="col">"Share of image"</th>
+                            <th scope="col">"Used by"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{layers}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,253 @@
+//! Storage: how many bytes each repository holds, how many only it holds, and the registry's
+//! total, with every blob counted once.
+//!
+//! Sizes are compressed blob sizes from manifests (configs and layers); manifests themselves
+//! (a few KB each) are not counted. A repository's unique bytes are what deleting all of its
+//! tags and running the registry's garbage collection would free; its shared bytes stay,
+//! because another repository's tags still reach them. Janitors read these numbers before
+//! they delete, so they are computed from the same reverse edges the searches use.
+
+use super::{Entry, IndexData, RepoId};
+use crate::index::digests::DigestId;
+use crate::reference::{Digest, RepositoryName};
+use std::collections::{HashMap, HashSet};
+use std::time::SystemTime;
+
+/// One repository's storage, as the repository page and the storage view show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryUsage {
+    pub name: RepositoryName,
+    pub tags: usize,
+    /// Distinct blobs its tags reach, each counted once.
+    pub total: u64,
+    /// Of `total`, the bytes no other repository's tags reach.
+    pub unique: u64,
+    /// When a notification last told of a push (none seen since Regent started: `None`).
+    pub last_push: Option<SystemTime>,
+    /// The newest `created` time among its images.
+    pub newest_created: Option<String>,
+}
+
+impl RepositoryUsage {
+    /// Bytes also reached from other repositories.
+    pub fn shared(&self) -> u64 {
+        self.total - self.unique
+    }
+}
+
+/// Storage over every repository a viewer may read, largest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageReport {
+    pub repositories: Vec<RepositoryUsage>,
+    /// Distinct blobs over those repositories, each counted once: what the registry stores.
+    pub total: u64,
+    /// What the repositories' totals add up to (shared blobs counted in each).
+    pub sum_of_repositories: u64,
+    /// How many distinct blobs `total` is made of.
+    pub blobs: usize,
+}
+
+/// What the index knows about one layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerUsage {
+    pub size: u64,
+    pub media_type: String,
+    /// Image manifests that contain it (per-platform children included).
+    pub images: usize,
+    /// Repositories (readable by the viewer) with a tag that reaches it.
+    pub repositories: Vec<RepositoryName>,
+}
+
+impl IndexData {
+    /// Storage of one repository; `None` when it is not indexed.
+    pub fn repository_usage(&self, name: &RepositoryName) -> Option<RepositoryUsage> {
+        let id = *self.repo_ids.get(name)?;
+        let blobs = self.repository_blobs(id);
+        let total = blobs.values().sum();
+        let unique = blobs
+            .iter()
+            .filter(|(b, _)| !self.reached_from_elsewhere(**b, id))
+            .map(|(_, size)| size)
+            .sum();
+        Some(self.usage(id, total, unique))
+    }
+
+    /// Storage of every repository `visible` lets through. Whether a blob is unique is
+    /// decided over all repositories, so a blob shared with a repository the viewer cannot
+    /// see is still reported as shared (deleting this one would not free it).
+    pub fn storage(&self, visible: &dyn Fn(&RepositoryName) -> bool) -> StorageReport {
+        // blob → (size, first repository reaching it, reached by another one too)
+        let mut owners: HashMap<DigestId, (u64, RepoId, bool)> = HashMap::new();
+        let mut shown = Vec::new();
+        for (name, &id) in &self.repo_ids {
+            let blobs = self.repository_blobs(id);
+            for (&b, &size) in &blobs {
+                owners
+                    .entry(b)
+                    .and_modify(|o| o.2 |= o.1 != id)
+                    .or_insert((size, id, false));
+            }
+            if visible(name) {
+                shown.push((id, blobs));
+            }
+        }
+        let mut counted: HashSet<DigestId> = HashSet::new();
+        let mut report = StorageReport::default();
+        for (id, blobs) in shown {
+            let mut total = 0;
+            let mut unique = 0;
+            for (b, size) in blobs {
+                total += size;
+                if owners.get(&b).is_some_and(|o| !o.2) {
+                    unique += size;
+                }
+                if counted.insert(b) {
+                    report.total += size;
+                }
+            }
+            report.sum_of_repositories += total;
+            report.repositories.push(self.usage(id, total, unique));
+        }
+        report.blobs = counted.len();
+        report
+            .repositories
+            .sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.name.cmp(&b.name)));
+        report
+    }
+
+    /// Size, media type and spread of a layer; `None` when no indexed image has it.
+    pub fn layer_usage(&self, digest: &Digest, visible: &dyn Fn(&RepositoryName) -> bool) -> Option<LayerUsage> {
+        let id = self.digests.get(digest)?;
+        let layer = self.layers.get(&id)?;
+        let mut repositories: HashSet<RepoId> = HashSet::new();
+        let mut images = 0;
+        for m in self.layer_manifests.get(id) {
+            images += 1;
+            repositories.extend(self.manifest_repos.get(m));
+            for parent in self.parents.get(m) {
+                repositories.extend(self.manifest_repos.get(parent));
+            }
+        }
+        let mut repositories: Vec<RepositoryName> = repositories
+            .into_iter()
+            .map(|r| self.repo(r).name.clone())
+            .filter(|n| visible(n))
+            .collect();
+        repositories.sort();
+        Some(LayerUsage {
+            size: layer.size,
+            media_type: self.strings.get(layer.media_type as u16).to_owned(),
+            images,
+            repositories,
+        })
+    }
+
+    fn usage(&self, id: RepoId, total: u64, unique: u64) -> RepositoryUsage {
+        let repo = self.repo(id);
+        RepositoryUsage {
+            name: repo.name.clone(),
+            tags: repo.tags.len(),
+            total,
+            unique,
+            last_push: repo.last_push,
+            newest_created: repo.tags.values().filter_map(|d| self.created(*d)).max(),
+        }
+    }
+
+    /// The image's `created`; for a list/index, the newest of its children.
+    fn created(&self, m: DigestId) -> Option<String> {
+        match self.manifests.get(&m)? {
+            Entry::Image { created, .. } => created.as_deref().map(str::to_owned),
+            Entry::Index { children, .. } => children.iter().filter_map(|c| self.created(*c)).max(),
+        }
+    }
+
+    /// Config and layer blobs (with sizes) of the images the repository's tags reach.
+    fn repository_blobs(&self, id: RepoId) -> HashMap<DigestId, u64> {
+        let mut blobs = HashMap::new();
+        let manifests: HashSet<DigestId> = self.repo(id).tags.values().copied().collect();
+        for m in manifests {
+            self.manifest_blobs(m, &mut blobs);
+        }
+        blobs
+    }
+
+    fn manifest_blobs(&self, m: DigestId, out: &mut HashMap<DigestId, u64>) {
+        match self.manifests.get(&m) {
+            Some(Entry::Image {
+                config, layers, size, ..
+            }) => {
+                let mut layer_bytes = 0;
+                for l in layers.iter() {
+                    let s = self.layers.get(l).map_or(0, |e| e.size);
+                    layer_bytes += s;
+                    out.insert(*l, s);
+                }
+                // The entry's size is config plus layers (each occurrence).
+                out.insert(*config, size.saturating_sub(layer_bytes));
+            }
+            Some(Entry::Index { children, .. }) => {
+                for c in children.iter() {
+                    self.manifest_blobs(*c, out);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Whether a tag in a repository other than `id` reaches blob `b`, as layer or config.
+    fn reached_from_elsewhere(&self, b: DigestId, id: RepoId) -> bool {
+        let other = |m: DigestId| self.manifest_repos.get(m).any(|r| r != id);
+        self.layer_manifests
+            .get(b)
+            .chain(self.config_manifests.get(b))
+            .any(|m| other(m) || self.parents.get(m).any(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{d, image, r, t};
+    use super::*;
+
+    #[test]
+    fn shared_base_layers_count_once_and_only_private_bytes_are_unique() {
+        let mut x = IndexData::default();
+        // Layers are 10 bytes each, configs 0 (see the test helper).
+        x.insert_manifest(&d("m1"), &image("c1", &["base", "a1"]));
+        x.insert_manifest(&d("m2"), &image("c2", &["base", "a2"]));
+        x.insert_manifest(&d("m3"), &image("c3", &["base", "b1"]));
+        x.set_repository(
+            &r("team/a"),
+            &[(t("1"), d("m1")), (t("2"), d("m2")), (t("latest"), d("m2"))],
+        );
+        x.set_repository(&r("team/b"), &[(t("1"), d("m3"))]);
+
+        let a = x.repository_usage(&r("team/a")).unwrap();
+        assert_eq!((a.tags, a.total, a.unique, a.shared()), (3, 30, 20, 10));
+        let b = x.repository_usage(&r("team/b")).unwrap();
+        assert_eq!((b.total, b.unique), (20, 10));
+
+        let all = x.storage(&|_| true);
+        assert_eq!(all.total, 40, "base counted once: base, a1, a2, b1");
+        assert_eq!(all.sum_of_repositories, 50);
+        assert_eq!(all.repositories[0].name, r("team/a"), "largest first");
+
+        // A viewer who only sees team/b still learns its base layer is shared.
+        let only_b = x.storage(&|n| n.as_str() == "team/b");
+        assert_eq!(only_b.repositories.len(), 1);
+        assert_eq!((only_b.total, only_b.repositories[0].unique), (20, 10));
+
+        let base = x.layer_usage(&d("base"), &|_| true).unwrap();
+        assert_eq!((base.size, base.images), (10, 3));
+        assert_eq!(base.repositories, [r("team/a"), r("team/b")]);
+        assert_eq!(
+            x.layer_usage(&d("base"), &|n| n.as_str() == "team/b")
+                .unwrap()
+                .repositories
+                .len(),
+            1
+        );
+        assert!(x.layer_usage(&d("nowhere"), &|_| true).is_none());
+    }
+}
