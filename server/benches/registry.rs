@@ -7,7 +7,11 @@
 //!    of connections as the crawl's concurrency.
 //! 3. Cold crawl of the whole registry by a fresh `CatalogIndex`, same concurrency; reports
 //!    registry requests/s (compare with wrk) and tags/s.
-//! 4. Starts the `regent` binary with notifications from the registry, pushes 30 new tags one
+//! 4. Second baseline: `wrk` replays the crawl's own requests (every tag list, manifest by tag,
+//!    config blob and platform manifest, in a loop) with the same connections. Blob GETs cost
+//!    the registry about twice a manifest GET, so this is the rate the registry can serve
+//!    the crawl's work at; crawl ÷ this is how much of it the crawl uses.
+//! 5. Starts the `regent` binary with notifications from the registry, pushes 30 new tags one
 //!    at a time and measures push-complete → visible in search (polling every 10 ms).
 //!
 //! Run: `cargo bench -p regent --bench registry` (needs wrk: apt-get install wrk).
@@ -23,19 +27,77 @@ use std::time::{Duration, Instant};
 const CONCURRENCY: usize = 8;
 const SECRET: &str = "benchmark-notification-secret";
 
+const ACCEPT: &str = "Accept: application/vnd.docker.distribution.manifest.v2+json, \
+                      application/vnd.docker.distribution.manifest.list.v2+json, \
+                      application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+
 fn wrk_rate(url: &str, connections: usize) -> f64 {
-    let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json, \
-                  application/vnd.docker.distribution.manifest.list.v2+json, \
-                  application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
     let out = Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), "-d10s", "-H", accept, url])
+        .args(["-t2", &format!("-c{connections}"), "-d10s", "-H", ACCEPT, url])
         .output()
         .expect("wrk is installed (apt-get install wrk)");
-    let text = String::from_utf8_lossy(&out.stdout);
+    requests_per_second(&out.stdout)
+}
+
+fn requests_per_second(stdout: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(stdout);
+    assert!(
+        !text.contains("Non-2xx"),
+        "wrk got error answers; the rate would be wrong:\n{text}"
+    );
     text.lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no rate in wrk output:\n{text}"))
+}
+
+/// Cycles through the paths in the file given after `--`, each thread from its own start.
+const REPLAY_LUA: &str = r#"
+local paths = {}
+local i = 0
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  i = math.random(#paths)
+end
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"#;
+
+fn wrk_replay(url: &str, connections: usize, script: &std::path::Path, list: &std::path::Path) -> f64 {
+    let out = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), "-d10s", "-H", ACCEPT, "-s"])
+        .arg(script)
+        .arg(url)
+        .arg("--")
+        .arg(list)
+        .output()
+        .expect("wrk is installed (apt-get install wrk)");
+    requests_per_second(&out.stdout)
+}
+
+/// Every request a cold crawl makes, except the catalog pages: tag lists, manifests by tag,
+/// config blobs, and the per-platform manifests of lists/indexes.
+fn crawl_paths(index: &CatalogIndex) -> Vec<String> {
+    let data = index.read();
+    let mut paths = Vec::new();
+    for (name, _, _) in data.repositories() {
+        paths.push(format!("/v2/{name}/tags/list"));
+        for tag in data.repository_tag_infos(name).unwrap_or_default() {
+            paths.push(format!("/v2/{name}/manifests/{}", tag.tag));
+            if let Some(config) = &tag.image_id {
+                paths.push(format!("/v2/{name}/blobs/{config}"));
+            }
+            for child in &tag.children {
+                paths.push(format!("/v2/{name}/manifests/{}", child.digest));
+                if let Some(config) = &child.image_id {
+                    paths.push(format!("/v2/{name}/blobs/{config}"));
+                }
+            }
+        }
+    }
+    paths
 }
 
 #[tokio::main]
@@ -83,6 +145,23 @@ async fn main() {
         status.repositories_done as f64 / elapsed,
     );
     println!("ratio     crawl requests/s ÷ wrk manifest GET/s = {:.2}", rate / wrk);
+
+    // Baseline 2: the registry serving exactly the crawl's requests.
+    let paths = crawl_paths(&index);
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("paths.txt");
+    std::fs::write(&list, paths.join("\n")).unwrap();
+    let script = dir.path().join("replay.lua");
+    std::fs::write(&script, REPLAY_LUA).unwrap();
+    let replay = wrk_replay(seeded.registry.url().as_str(), CONCURRENCY, &script, &list);
+    println!(
+        "baseline  wrk replaying the crawl's {} distinct requests, {CONCURRENCY} connections: {replay:.0} req/s",
+        paths.len()
+    );
+    println!(
+        "ratio     crawl requests/s ÷ wrk replay of the same requests/s = {:.2}",
+        rate / replay
+    );
 
     // Push → searchable through notifications, with the real regent binary.
     let port = free_port();

@@ -6,10 +6,17 @@
 use leptos::prelude::*;
 
 #[component]
-pub fn CopyText(#[prop(into)] text: String, #[prop(optional, into)] label: String) -> impl IntoView {
+pub fn CopyText(
+    #[prop(into)] text: String,
+    #[prop(optional, into)] label: String,
+    /// Show only these characters (the full text is the tooltip and what is copied).
+    #[prop(optional, into)]
+    shown: Option<String>,
+) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let label = if label.is_empty() { "Copy".to_owned() } else { label };
     let to_copy = text.clone();
+    let compact = shown.is_some();
     let copy = move |_| {
         if write_clipboard(&to_copy) {
             set_copied.set(true);
@@ -17,13 +24,14 @@ pub fn CopyText(#[prop(into)] text: String, #[prop(optional, into)] label: Strin
         }
     };
     view! {
-        <span class="copy-text">
-            <code>{text.clone()}</code>
+        <span class="copy-text" class:compact=compact>
+            <code title=text.clone()>{shown.unwrap_or_else(|| text.clone())}</code>
             <button type="button" class="copy" data-copy=text aria-label=label.clone() on:click=copy>
                 {move || if copied.get() { "Copied" } else { "Copy" }}
             </button>
         </span>
     }
+    .into_any()
 }
 
 /// `navigator.clipboard.writeText(text)`, looked up at run time so no extra web-sys

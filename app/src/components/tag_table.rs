@@ -5,6 +5,7 @@
 //! together. A manifest list / OCI index row unfolds (`<details>`, no JavaScript needed) to
 //! its per-platform images. On the repository page the column headers sort.
 
+use crate::components::copy::CopyText;
 use crate::dto::{
     Paging, TagRow, TagSort, human_bytes, layer_href, manifest_href, repository_href, repository_page_href, short_hex,
     tag_href,
@@ -115,7 +116,10 @@ pub fn TagTable(
                     {repo_cell}
                     <td class="tag"><a href=tag_link>{row.tag.clone()}</a></td>
                     {matched}
-                    <td class="digest"><code title=row.digest.clone()>{short_hex(&row.digest).to_owned()}</code> {group}</td>
+                    <td class="digest">
+                        <CopyText text=row.digest.clone() shown=short_hex(&row.digest).to_owned() label="Copy the digest" />
+                        {group}
+                    </td>
                     <td class="image-id"><code title=image_id_title>{image_id}</code></td>
                     <td class="top-layer">{top_layer.map(IntoAny::into_any).unwrap_or_else(|| "—".into_any())}</td>
                     <td class="num">{human_bytes(row.size)}</td>
@@ -151,4 +155,6 @@ pub fn TagTable(
             </table>
         </div>
     }
+    // Erased: the table is nested in several pages and its full type would be in all of them.
+    .into_any()
 }

@@ -28,28 +28,29 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         (Ok(s), Ok(p)) => (s, p),
         (Err(m), _) | (_, Err(m)) => return Ok(RepositoryView::BadRequest(m)),
     };
+    let (order, descending) = crate::convert::tag_order(sort);
     let found = if state.may_read(&name) {
         let data = state.index.read();
-        data.repository_tag_infos(&name)
+        data.repository_tags_page(&name, order, descending, paging.offset(), paging.per_page as usize)
             .zip(data.repository_usage(&name))
-            .map(|(infos, usage)| (infos, usage, data.is_stale(&name)))
+            .map(|(listing, usage)| (listing, usage, data.is_stale(&name)))
     } else {
         None
     };
-    let Some((infos, usage, stale)) = found else {
+    let Some((listing, usage, stale)) = found else {
         return Ok(RepositoryView::NotFound {
             name: name.to_string(),
             status,
         });
     };
-    let mut rows: Vec<_> = infos.into_iter().map(crate::convert::tag_row).collect();
-    crate::convert::group_by_digest(&mut rows);
-    let summary = crate::convert::repository_summary(usage, &rows);
-    crate::convert::sort_tags(&mut rows, sort);
-    let rows = rows
+    let summary = crate::convert::repository_summary(usage);
+    let rows = listing
+        .rows
         .into_iter()
-        .skip(paging.offset())
-        .take(paging.per_page as usize)
+        .map(|(info, same_digest)| crate::dto::TagRow {
+            same_digest: same_digest.iter().map(ToString::to_string).collect(),
+            ..crate::convert::tag_row(info)
+        })
         .collect();
     Ok(RepositoryView::Found {
         summary,

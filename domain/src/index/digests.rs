@@ -11,6 +11,13 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DigestId(u32);
 
+impl DigestId {
+    /// Position in the table: ids are dense, from 0 to `DigestTable::len()`.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct DigestTable {
     by_bytes: BTreeMap<[u8; 32], DigestId>,
@@ -28,6 +35,11 @@ impl DigestTable {
         self.bytes.push(bytes);
         self.by_bytes.insert(bytes, id);
         Some(id)
+    }
+
+    /// How many digests are interned (every id is below this).
+    pub fn len(&self) -> usize {
+        self.bytes.len()
     }
 
     pub fn get(&self, digest: &Digest) -> Option<DigestId> {

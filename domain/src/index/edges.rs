@@ -6,21 +6,21 @@
 //! get a `Vec`. That keeps these reverse maps at a few bytes per edge instead of a `Vec`
 //! allocation each, which is most of what keeps the index under 1 KiB per tag.
 
-use std::collections::HashMap;
+use super::idhash::IdMap;
 use std::collections::hash_map::Entry;
 use std::hash::Hash;
 
 #[derive(Debug)]
 pub struct Edges<K, V> {
-    first: HashMap<K, V>,
-    more: HashMap<K, Vec<V>>,
+    first: IdMap<K, V>,
+    more: IdMap<K, Vec<V>>,
 }
 
 impl<K, V> Default for Edges<K, V> {
     fn default() -> Self {
         Self {
-            first: HashMap::new(),
-            more: HashMap::new(),
+            first: IdMap::default(),
+            more: IdMap::default(),
         }
     }
 }

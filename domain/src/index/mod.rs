@@ -10,6 +10,7 @@ mod crawl;
 mod digests;
 mod edges;
 pub mod events;
+mod idhash;
 mod names;
 pub mod search;
 pub mod store;
@@ -17,7 +18,7 @@ pub mod store;
 pub use search::{NameRank, RepositoryHit, SearchQuery, SearchResults, TagHit};
 pub use store::{
     ChildInfo, DigestMatch, IndexData, IndexedLayer, IndexedManifest, LayerUsage, RepositoryUsage, StorageReport,
-    TagInfo,
+    TagInfo, TagListing, TagOrder,
 };
 
 use crate::registry::{RegistryClient, RegistryError};

@@ -14,6 +14,8 @@ pub struct NameBuffer {
     /// Offset of each name in `text`, in name order.
     starts: Vec<u32>,
     ids: Vec<RepoId>,
+    /// Position of each repository in name order, by repository id.
+    positions: Vec<u32>,
 }
 
 impl NameBuffer {
@@ -26,7 +28,17 @@ impl NameBuffer {
             buffer.text.extend_from_slice(name.as_bytes());
             buffer.ids.push(id);
         }
+        let slots = buffer.ids.iter().map(|id| id.index() + 1).max().unwrap_or(0);
+        buffer.positions = vec![u32::MAX; slots];
+        for (position, id) in buffer.ids.iter().enumerate() {
+            buffer.positions[id.index()] = position as u32;
+        }
         buffer
+    }
+
+    /// Where `id` comes in name order (repositories added since the build come last).
+    pub fn position(&self, id: RepoId) -> u32 {
+        self.positions.get(id.index()).copied().unwrap_or(u32::MAX)
     }
 
     /// Repositories whose name contains `finder`'s needle (which has no `\n`), in name order.

@@ -7,9 +7,11 @@
 //! Every query goes through `visible`, the one place access control filters results.
 
 use super::digests::DigestId;
+use super::idhash::IdHash;
 use super::store::{DigestMatch, IndexData, RepoId, TagInfo};
-use crate::reference::{Digest, RepositoryName, Tag};
+use crate::reference::{Digest, RepositoryName};
 use memchr::memmem;
+use std::collections::HashMap;
 
 /// Shortest digest prefix searched: shorter ones match too much to be useful.
 pub const MIN_DIGEST_PREFIX: usize = 8;
@@ -326,66 +328,75 @@ impl IndexData {
         } else {
             vec![]
         };
-        // (order of the repository name, tag, role, matched digest)
-        let mut found: Vec<(RepoId, &Tag, DigestMatch, DigestId)> = Vec::new();
-        let mut scratch = Vec::new();
+        // The manifests tags must point at, each with its best match (roles order by quality).
+        let mut targets: HashMap<DigestId, (DigestMatch, DigestId), IdHash> = HashMap::default();
         for (d, rs) in &matched {
             for role in rs {
-                scratch.clear();
-                self.tags_containing(*d, *role, &mut scratch);
-                found.extend(scratch.drain(..).map(|(repo, tag)| (repo, tag, *role, *d)));
+                self.manifests_containing(*d, *role, &mut |m| {
+                    targets
+                        .entry(m)
+                        .and_modify(|best| {
+                            if *role < best.0 {
+                                *best = (*role, *d);
+                            }
+                        })
+                        .or_insert((*role, *d));
+                });
             }
         }
-        found.retain(|(repo, _, _, _)| visible(self.repo_name(*repo)));
-        // Sort by (repository name, tag, best role); dedup then keeps each tag's best match.
-        // Many hits: compare precomputed name positions; few: compare the names themselves,
-        // which spares computing every repository's position.
-        if found.len() > 512 {
-            let order = self.repo_order();
-            found.sort_unstable_by(|a, b| (order[repo_index(a.0)], a.1, a.2).cmp(&(order[repo_index(b.0)], b.1, b.2)));
-        } else {
-            found.sort_unstable_by(|a, b| (self.repo_name(a.0), a.1, a.2).cmp(&(self.repo_name(b.0), b.1, b.2)));
+        // Membership by bit: the walk below asks once per tag of every matching repository.
+        let mut is_target = vec![0u64; self.digests().len().div_ceil(64)];
+        for m in targets.keys() {
+            is_target[m.index() / 64] |= 1 << (m.index() % 64);
         }
-        found.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
-        let total = found.len();
-        let hits = found
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(repo, tag, role, d)| {
-                let manifest = self.tags_of(repo)[tag];
-                TagHit {
-                    info: self.tag_info(repo, tag, manifest),
-                    matched: Some((role, self.digests().digest(d))),
+        let is_target = |m: &DigestId| is_target[m.index() / 64] & (1 << (m.index() % 64)) != 0;
+        let mut repos: Vec<RepoId> = targets.keys().flat_map(|m| self.repos_tagging(*m)).collect();
+        repos.sort_unstable();
+        repos.dedup();
+        repos.retain(|r| visible(self.repo_name(*r)));
+        // Name order. Many repositories: compare precomputed name positions; few: compare the
+        // names themselves, which spares computing every repository's position.
+        if repos.len() > 512 {
+            let names = self.names();
+            repos.sort_unstable_by_key(|r| names.position(*r));
+        } else {
+            repos.sort_unstable_by(|a, b| self.repo_name(*a).cmp(self.repo_name(*b)));
+        }
+        // Each repository's tags come in name order: the walk yields (repository, tag) order,
+        // every tag once, and builds full rows only for the requested page. Outside the page
+        // only the digests are read, which spares loading every tag name.
+        let mut total = 0;
+        let mut hits = Vec::new();
+        for repo in repos {
+            let tags = self.tags_of(repo);
+            if total + tags.len() <= offset || hits.len() == limit {
+                total += tags.values().filter(|m| is_target(m)).count();
+                continue;
+            }
+            for (tag, manifest) in tags {
+                if !is_target(manifest) {
+                    continue;
                 }
-            })
-            .collect();
+                let Some((role, d)) = targets.get(manifest) else {
+                    continue;
+                };
+                if total >= offset && hits.len() < limit {
+                    hits.push(TagHit {
+                        info: self.tag_info(repo, tag, *manifest),
+                        matched: Some((*role, self.digests().digest(*d))),
+                    });
+                }
+                total += 1;
+            }
+        }
         SearchResults::Tags { total, hits, ambiguous }
     }
-
-    /// Position of each repository in name order, by repository id.
-    fn repo_order(&self) -> Vec<u32> {
-        let max = self
-            .repo_ids()
-            .values()
-            .map(|id| repo_index(*id))
-            .max()
-            .map_or(0, |m| m + 1);
-        let mut order = vec![0u32; max];
-        for (i, id) in self.repo_ids().values().enumerate() {
-            order[repo_index(*id)] = i as u32;
-        }
-        order
-    }
-}
-
-fn repo_index(id: RepoId) -> usize {
-    id.index()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reference::Tag;
 
     #[test]
     fn the_query_decides_the_mode_and_qualifiers_override() {
@@ -475,5 +486,68 @@ mod tests {
         assert_eq!(rank("other", "skyfield", &f), None);
         assert!(contains_ignore_case("Release-RC1", "rc1"));
         assert!(!contains_ignore_case("v1", "v12"));
+    }
+
+    #[test]
+    fn layer_results_page_through_every_tag_once_in_name_order() {
+        use crate::index::store::{IndexedLayer, IndexedManifest};
+        use crate::registry::{MediaType, Platform};
+        let d = |s: &str| Digest::sha256_of(s.as_bytes());
+        let image = |n: usize| IndexedManifest::Image {
+            media_type: MediaType::OciManifest,
+            config: d(&format!("config {n}")),
+            config_size: 1,
+            layers: vec![IndexedLayer {
+                digest: d("base"),
+                size: 10,
+                media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+            }],
+            created: None,
+            platform: Some(Platform {
+                os: "linux".into(),
+                architecture: format!("arch{n}"),
+                variant: None,
+            }),
+        };
+        let mut x = IndexData::default();
+        for n in 0..40 {
+            x.insert_manifest(&d(&format!("m{n}")), &image(n));
+        }
+        // An index whose two children both have the layer: its tag must still come once.
+        x.insert_manifest(
+            &d("index"),
+            &IndexedManifest::Index {
+                media_type: MediaType::OciIndex,
+                children: vec![(d("m0"), None), (d("m1"), None)],
+            },
+        );
+        let mut expected = Vec::new();
+        for repo in 0..7 {
+            let name = RepositoryName::parse(&format!("team/r{repo}")).unwrap();
+            let mut tags = Vec::new();
+            for t in 0..repo + 1 {
+                let tag = Tag::parse(&format!("t{t}")).unwrap();
+                tags.push((tag.clone(), d(&format!("m{}", (repo * 5 + t) % 40))));
+                expected.push(format!("{name}:{tag}"));
+            }
+            if repo == 3 {
+                tags.push((Tag::parse("multi").unwrap(), d("index")));
+                expected.push(format!("{name}:multi"));
+            }
+            x.set_repository(&name, &tags);
+        }
+        expected.sort();
+        let q = SearchQuery::parse(&format!("layer:{}", d("base"))).unwrap().unwrap();
+        for per_page in [1, 3, 7, 100] {
+            let mut seen = Vec::new();
+            for page in 0..expected.len().div_ceil(per_page) {
+                let SearchResults::Tags { total, hits, .. } = x.search(&q, &|_| true, page * per_page, per_page) else {
+                    panic!()
+                };
+                assert_eq!(total, expected.len());
+                seen.extend(hits.iter().map(|h| format!("{}:{}", h.info.repository, h.info.tag)));
+            }
+            assert_eq!(seen, expected, "{per_page} per page");
+        }
     }
 }

@@ -7,13 +7,16 @@
 
 use super::digests::{DigestId, DigestTable};
 use super::edges::Edges;
+use super::idhash::IdMap;
 use super::names::NameBuffer;
 use crate::reference::{Digest, RepositoryName, Tag};
 use crate::registry::{MediaType, Platform};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::SystemTime;
 
+mod listing;
 mod usage;
+pub use listing::{TagListing, TagOrder};
 pub use usage::{LayerUsage, RepositoryUsage, StorageReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -150,8 +153,8 @@ pub struct IndexData {
     repo_ids: BTreeMap<RepositoryName, RepoId>,
     repos: Vec<Option<RepoEntry>>,
     free_repo_ids: Vec<RepoId>,
-    manifests: HashMap<DigestId, Entry>,
-    layers: HashMap<DigestId, LayerEntry>,
+    manifests: IdMap<DigestId, Entry>,
+    layers: IdMap<DigestId, LayerEntry>,
     /// Top-level manifest → repositories with a tag on it.
     manifest_repos: Edges<DigestId, RepoId>,
     /// Child manifest → the lists/indexes that contain it.
@@ -543,31 +546,43 @@ impl IndexData {
         roles
     }
 
-    /// Every (repository, tag) whose image contains `d` in the given role.
-    pub(super) fn tags_containing<'a>(&'a self, d: DigestId, role: DigestMatch, out: &mut Vec<(RepoId, &'a Tag)>) {
+    /// The manifests a tag may point at to contain `d` in the given role: the images with it,
+    /// and every list/index that contains one of those images.
+    pub(super) fn manifests_containing(&self, d: DigestId, role: DigestMatch, found: &mut dyn FnMut(DigestId)) {
+        let mut image = |m: DigestId| {
+            found(m);
+            self.parents.get(m).for_each(&mut *found);
+        };
         match role {
-            DigestMatch::Manifest => self.tags_of_image(d, out),
-            DigestMatch::ImageId => self.config_manifests.get(d).for_each(|m| self.tags_of_image(m, out)),
-            DigestMatch::Layer => self.layer_manifests.get(d).for_each(|m| self.tags_of_image(m, out)),
+            DigestMatch::Manifest => image(d),
+            DigestMatch::ImageId => self.config_manifests.get(d).for_each(image),
+            DigestMatch::Layer => self.layer_manifests.get(d).for_each(image),
         }
     }
 
-    /// Tags on image manifest `m` itself and on every list/index that contains it.
-    fn tags_of_image<'a>(&'a self, m: DigestId, out: &mut Vec<(RepoId, &'a Tag)>) {
-        self.tags_on_manifest(m, out);
-        for parent in self.parents.get(m) {
-            self.tags_on_manifest(parent, out);
-        }
+    /// Repositories with a tag on manifest `m`.
+    pub(super) fn repos_tagging(&self, m: DigestId) -> impl Iterator<Item = RepoId> + '_ {
+        self.manifest_repos.get(m)
     }
 
-    fn tags_on_manifest<'a>(&'a self, m: DigestId, out: &mut Vec<(RepoId, &'a Tag)>) {
-        for repo in self.manifest_repos.get(m) {
-            for (t, d) in &self.repo(repo).tags {
-                if *d == m {
-                    out.push((repo, t));
-                }
-            }
+    /// Every (repository, tag) whose image contains `d` in the given role.
+    #[cfg(test)]
+    fn tags_containing(&self, d: DigestId, role: DigestMatch) -> Vec<(RepoId, &Tag)> {
+        let mut manifests = HashSet::new();
+        self.manifests_containing(d, role, &mut |m| {
+            manifests.insert(m);
+        });
+        let mut out = Vec::new();
+        for id in self.repo_ids.values() {
+            out.extend(
+                self.repo(*id)
+                    .tags
+                    .iter()
+                    .filter(|(_, m)| manifests.contains(*m))
+                    .map(|(t, _)| (*id, t)),
+            );
         }
+        out
     }
 
     pub(super) fn repo_name(&self, id: RepoId) -> &RepositoryName {
@@ -611,19 +626,12 @@ impl IndexData {
                 info.media_type = self.strings.get(*media_type as u16).to_owned();
                 for c in children.iter() {
                     if let Some(Entry::Image {
-                        size,
-                        platform,
-                        created,
-                        config,
-                        ..
+                        size, platform, config, ..
                     }) = self.manifests.get(c)
                     {
                         info.size += size;
                         let platform = self.strings.get(*platform).to_owned();
                         info.platforms.push(platform.clone());
-                        if info.created.is_none() {
-                            info.created = created.as_deref().map(str::to_owned);
-                        }
                         info.children.push(ChildInfo {
                             digest: self.digests.digest(*c),
                             image_id: Some(self.digests.digest(*config)),
@@ -632,10 +640,19 @@ impl IndexData {
                         });
                     }
                 }
+                info.created = self.created_of(digest).map(str::to_owned);
             }
             None => {}
         }
         info
+    }
+
+    /// `created` of an image; for a list/index, the newest of its children's.
+    fn created_of(&self, m: DigestId) -> Option<&str> {
+        match self.manifests.get(&m)? {
+            Entry::Image { created, .. } => created.as_deref(),
+            Entry::Index { children, .. } => children.iter().filter_map(|c| self.created_of(*c)).max(),
+        }
     }
 
     /// Size and media type of a layer, if indexed.
@@ -690,9 +707,7 @@ pub(super) mod tests {
         x.set_repository(&r("team/b"), &[(t("1"), d("m2"))]);
         assert_eq!(x.tag_count(), 3);
         let base = x.digests().get(&d("base")).unwrap();
-        let mut out = vec![];
-        x.tags_containing(base, DigestMatch::Layer, &mut out);
-        assert_eq!(out.len(), 3);
+        assert_eq!(x.tags_containing(base, DigestMatch::Layer).len(), 3);
         assert_eq!(
             x.layer(&d("base")),
             Some((10, "application/vnd.oci.image.layer.v1.tar+gzip"))
@@ -702,9 +717,10 @@ pub(super) mod tests {
         assert_eq!(x.remove_manifest_tags(&r("team/a"), &d("m1")).len(), 2);
         assert!(!x.has_repository(&r("team/a")));
         assert_eq!(x.collect_garbage(), 1);
-        let mut out = vec![];
-        x.tags_containing(base, DigestMatch::Layer, &mut out);
-        assert_eq!(out, vec![(x.repo_ids()[&r("team/b")], &t("1"))]);
+        assert_eq!(
+            x.tags_containing(base, DigestMatch::Layer),
+            vec![(x.repo_ids()[&r("team/b")], &t("1"))]
+        );
     }
 
     #[test]
@@ -720,9 +736,11 @@ pub(super) mod tests {
         x.set_repository(&r("multi/arch"), &[(t("latest"), d("idx"))]);
         assert!(x.has_manifest(&d("idx")));
         let child = x.digests().get(&d("arm")).unwrap();
-        let mut out = vec![];
-        x.tags_containing(child, DigestMatch::Manifest, &mut out);
-        assert_eq!(out.len(), 1, "the child is found under its parent's tag");
+        assert_eq!(
+            x.tags_containing(child, DigestMatch::Manifest).len(),
+            1,
+            "the child is found under its parent's tag"
+        );
         let info = x.repository_tag_infos(&r("multi/arch")).unwrap().remove(0);
         assert_eq!(info.platforms, ["linux/amd64", "linux/amd64"]);
         assert_eq!(info.size, 40);

@@ -9,8 +9,9 @@
 
 use super::{Entry, IndexData, RepoId};
 use crate::index::digests::DigestId;
-use crate::reference::{Digest, RepositoryName};
-use std::collections::{HashMap, HashSet};
+use crate::index::idhash::IdMap;
+use crate::reference::{Digest, RepositoryName, Tag};
+use std::collections::HashSet;
 use std::time::SystemTime;
 
 /// One repository's storage, as the repository page and the storage view show it.
@@ -26,6 +27,8 @@ pub struct RepositoryUsage {
     pub last_push: Option<SystemTime>,
     /// The newest `created` time among its images.
     pub newest_created: Option<String>,
+    /// The tag to name in a pull command: `latest` if present, else the newest image's tag.
+    pub default_tag: Option<Tag>,
 }
 
 impl RepositoryUsage {
@@ -77,7 +80,7 @@ impl IndexData {
     /// see is still reported as shared (deleting this one would not free it).
     pub fn storage(&self, visible: &dyn Fn(&RepositoryName) -> bool) -> StorageReport {
         // blob → (size, first repository reaching it, reached by another one too)
-        let mut owners: HashMap<DigestId, (u64, RepoId, bool)> = HashMap::new();
+        let mut owners: IdMap<DigestId, (u64, RepoId, bool)> = IdMap::default();
         let mut shown = Vec::new();
         for (name, &id) in &self.repo_ids {
             let blobs = self.repository_blobs(id);
@@ -144,27 +147,29 @@ impl IndexData {
 
     fn usage(&self, id: RepoId, total: u64, unique: u64) -> RepositoryUsage {
         let repo = self.repo(id);
+        let newest = repo
+            .tags
+            .iter()
+            .filter_map(|(t, d)| self.created_of(*d).map(|c| (c, t)))
+            .max_by(|a, b| a.0.cmp(b.0));
+        let latest = repo.tags.keys().find(|t| t.as_str() == "latest");
         RepositoryUsage {
             name: repo.name.clone(),
             tags: repo.tags.len(),
             total,
             unique,
             last_push: repo.last_push,
-            newest_created: repo.tags.values().filter_map(|d| self.created(*d)).max(),
-        }
-    }
-
-    /// The image's `created`; for a list/index, the newest of its children.
-    fn created(&self, m: DigestId) -> Option<String> {
-        match self.manifests.get(&m)? {
-            Entry::Image { created, .. } => created.as_deref().map(str::to_owned),
-            Entry::Index { children, .. } => children.iter().filter_map(|c| self.created(*c)).max(),
+            default_tag: latest
+                .or(newest.as_ref().map(|n| n.1))
+                .or(repo.tags.keys().next())
+                .cloned(),
+            newest_created: newest.map(|n| n.0.to_owned()),
         }
     }
 
     /// Config and layer blobs (with sizes) of the images the repository's tags reach.
-    fn repository_blobs(&self, id: RepoId) -> HashMap<DigestId, u64> {
-        let mut blobs = HashMap::new();
+    fn repository_blobs(&self, id: RepoId) -> IdMap<DigestId, u64> {
+        let mut blobs = IdMap::default();
         let manifests: HashSet<DigestId> = self.repo(id).tags.values().copied().collect();
         for m in manifests {
             self.manifest_blobs(m, &mut blobs);
@@ -172,7 +177,7 @@ impl IndexData {
         blobs
     }
 
-    fn manifest_blobs(&self, m: DigestId, out: &mut HashMap<DigestId, u64>) {
+    fn manifest_blobs(&self, m: DigestId, out: &mut IdMap<DigestId, u64>) {
         match self.manifests.get(&m) {
             Some(Entry::Image {
                 config, layers, size, ..
