@@ -5,6 +5,7 @@
 //! index of the registry with its search (`index`). Keeping it apart from `app` means it
 //! never reaches the WASM bundle and its tests run against a real registry without a browser.
 
+pub mod access;
 pub mod index;
 pub mod reference;
 pub mod registry;
