@@ -14,6 +14,8 @@ pub struct AppState {
     pub index: Arc<CatalogIndex>,
     /// `host[:port]` for pull commands.
     pub pull_host: Arc<str>,
+    /// Users, groups, grants and the audit log.
+    pub store: regent_domain::store::Store,
 }
 
 impl AppState {

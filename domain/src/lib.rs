@@ -1,11 +1,13 @@
 //! Regent's domain, free of any web framework.
 //!
 //! Everything here is plain async Rust that the Leptos server functions call: the names a
-//! registry uses (`reference`), the Distribution / OCI v2 client (`registry`) and Regent's own
-//! index of the registry with its search (`index`). Keeping it apart from `app` means it
+//! registry uses (`reference`), the Distribution / OCI v2 client (`registry`), Regent's own
+//! index of the registry with its search (`index`), who may do what (`access`) and the SQL
+//! store of users, groups, grants and the audit log (`store`). Keeping it apart from `app` means it
 //! never reaches the WASM bundle and its tests run against a real registry without a browser.
 
 pub mod access;
 pub mod index;
 pub mod reference;
 pub mod registry;
+pub mod store;

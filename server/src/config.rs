@@ -25,7 +25,7 @@ use url::Url;
 pub struct Cli {
     /// TOML settings file. Keys: listen, data_dir, site_root, [registry] url, username,
     /// password, password_file, token, timeout_seconds.
-    #[arg(long, env = "REGENT_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "REGENT_CONFIG", value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
     /// Address and port Regent serves on [default: 127.0.0.1:8080].
@@ -69,7 +69,7 @@ pub struct Cli {
     pub registry_timeout_seconds: Option<String>,
 
     /// Directory for Regent's own data; created if missing [default: ./regent-data].
-    #[arg(long, env = "REGENT_DATA_DIR", value_name = "DIR")]
+    #[arg(long, env = "REGENT_DATA_DIR", value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
     /// Directory with the built web assets (pkg/regent.js, .wasm, .css) [default: target/site].
@@ -95,9 +95,45 @@ pub struct Cli {
     )]
     pub notifications_secret: Option<String>,
 
+    /// Password for the `admin` user created on the first start with an empty store
+    /// (at least 10 characters). Unset: a random one is printed once to the log.
+    #[arg(long, env = "REGENT_ADMIN_PASSWORD", value_name = "SECRET", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Manage Regent's users from the shell (works without the registry).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (one line).
+    Add {
+        name: String,
+        /// Make the user a global admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a user's password, read from standard input (one line).
+    Password { name: String },
+    /// Make a user a global admin (or, with --revoke, no longer one).
+    Admin {
+        name: String,
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// List users with their groups.
+    List,
 }
 
 /// The TOML file. Unknown keys are errors, so a typo never silently does nothing.
@@ -148,6 +184,8 @@ pub struct Settings {
     /// `host[:port]` shown in pull commands.
     pub pull_host: String,
     pub data_dir: PathBuf,
+    /// For the first `admin` user; `None`: a random one.
+    pub admin_password: Option<String>,
     pub site_root: PathBuf,
     pub index: IndexSettings,
     /// `None`: the notification endpoint is off.
@@ -228,6 +266,12 @@ setting!(
 );
 setting!(DATA_DIR, "data_dir", "REGENT_DATA_DIR", "--data-dir");
 setting!(
+    ADMIN_PASSWORD,
+    "(environment only)",
+    "REGENT_ADMIN_PASSWORD",
+    "--admin-password"
+);
+setting!(
     CRAWL_CONCURRENCY,
     "index.crawl_concurrency",
     "REGENT_INDEX_CRAWL_CONCURRENCY",
@@ -285,18 +329,19 @@ fn bad(setting: &'static Setting, message: impl Into<String>) -> ConfigError {
 impl Settings {
     /// Reads the file named by `cli.config` (if any) and merges it under the CLI/env values.
     pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
-        let file = match &cli.config {
-            None => FileSettings::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| bad(&CONFIG, format!("cannot read {}: {e}", path.display())))?;
-                toml::from_str(&text).map_err(|e| bad(&CONFIG, format!("{} is not valid: {e}", path.display())))?
-            }
-        };
-        Self::merge(cli, file)
+        Self::merge(cli, read_file(cli)?)
+    }
+
+    /// Only the data directory (for `regent user`, which needs no registry).
+    pub fn data_dir_only(cli: &Cli) -> Result<PathBuf, ConfigError> {
+        let file = read_file(cli)?;
+        let data_dir = resolve_data_dir(cli, &file);
+        prepare_data_dir(&data_dir)?;
+        Ok(data_dir)
     }
 
     fn merge(cli: &Cli, file: FileSettings) -> Result<Self, ConfigError> {
+        let data_dir = resolve_data_dir(cli, &file);
         let listen_text = cli
             .listen
             .clone()
@@ -394,12 +439,16 @@ impl Settings {
             other => other.map(|s| s.trim().to_owned()),
         };
 
-        let data_dir = cli
-            .data_dir
-            .clone()
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("regent-data"));
         prepare_data_dir(&data_dir)?;
+        let admin_password = match cli.admin_password.clone() {
+            Some(p) if p.chars().count() < 10 => {
+                return Err(bad(
+                    &ADMIN_PASSWORD,
+                    "is shorter than 10 characters; choose a longer one (or unset it to get a random one)",
+                ));
+            }
+            other => other,
+        };
         let site_root = cli
             .site_root
             .clone()
@@ -419,6 +468,7 @@ impl Settings {
             registry,
             pull_host,
             data_dir,
+            admin_password,
             site_root,
             index,
             notifications_secret,
@@ -518,6 +568,24 @@ fn read_secret(path: &Path) -> Result<String, ConfigError> {
         return Err(bad(&REGISTRY_PASSWORD_FILE, format!("{} is empty", path.display())));
     }
     Ok(secret)
+}
+
+fn read_file(cli: &Cli) -> Result<FileSettings, ConfigError> {
+    match &cli.config {
+        None => Ok(FileSettings::default()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| bad(&CONFIG, format!("cannot read {}: {e}", path.display())))?;
+            toml::from_str(&text).map_err(|e| bad(&CONFIG, format!("{} is not valid: {e}", path.display())))
+        }
+    }
+}
+
+fn resolve_data_dir(cli: &Cli, file: &FileSettings) -> PathBuf {
+    cli.data_dir
+        .clone()
+        .or(file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("regent-data"))
 }
 
 fn prepare_data_dir(path: &Path) -> Result<(), ConfigError> {

@@ -4,17 +4,19 @@
 mod config;
 mod events;
 mod health;
+mod users;
 
 use axum::Router;
 use axum::routing::{get, post};
 use clap::Parser;
-use config::{Cli, Settings};
+use config::{Cli, Command, Settings};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use regent_app::state::AppState;
 use regent_app::{App, shell};
 use regent_domain::index::CatalogIndex;
 use regent_domain::registry::RegistryClient;
+use regent_domain::store::Store;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
@@ -22,6 +24,22 @@ use tower_http::trace::TraceLayer;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::User(command)) = cli.command.clone() {
+        let done = match Settings::data_dir_only(&cli) {
+            Ok(dir) => users::run(&dir, command).await,
+            Err(e) => Err(e.to_string()),
+        };
+        return match done {
+            Ok(message) => {
+                println!("{message}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("regent: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let settings = match Settings::load(&cli) {
         Ok(s) => s,
         Err(e) => {
@@ -52,12 +70,25 @@ async fn main() -> ExitCode {
 async fn serve(settings: Settings) -> Result<(), String> {
     let registry_url = settings.registry.url.to_string();
     let registry = Arc::new(RegistryClient::new(settings.registry.clone()).map_err(|e| e.to_string())?);
+    let store_path = settings.data_dir.join(users::STORE_FILE);
+    let store = Store::open(&store_path).await.map_err(|e| e.to_string())?;
+    if let Some(password) = store
+        .ensure_admin(settings.admin_password.as_deref())
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        tracing::warn!(
+            "created the first user \"admin\" with the password {password} — sign in and change it; \
+             this is the only time it is shown (set REGENT_ADMIN_PASSWORD to choose it)"
+        );
+    }
     let index = CatalogIndex::new(registry.clone(), settings.index.clone());
     index.spawn();
     let state = AppState {
         registry: registry.clone(),
         index: index.clone(),
         pull_host: settings.pull_host.clone().into(),
+        store,
     };
     let secret: Option<Arc<str>> = settings.notifications_secret.as_deref().map(Arc::from);
 

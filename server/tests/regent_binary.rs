@@ -423,3 +423,108 @@ async fn detail_pages_read_without_javascript_and_say_what_was_not_found() {
         assert!(html.contains(says), "{path} should say {says:?}:\n{html}");
     }
 }
+
+/// Starts `regent` against an unreachable registry, returns its first `lines` log lines.
+fn first_log_lines(data: &std::path::Path, env: &[(&str, &str)], lines: usize) -> Vec<String> {
+    use std::io::BufRead;
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = regent(
+        &[
+            "--listen",
+            &listen,
+            "--registry-url",
+            "http://127.0.0.1:9",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        env,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .take(lines)
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap()
+}
+
+#[test]
+fn the_first_start_creates_an_admin_and_the_shell_manages_users() {
+    let data = tempfile::tempdir().unwrap();
+    let log = first_log_lines(data.path(), &[], 20).join("\n");
+    let line = log
+        .lines()
+        .find(|l| l.contains("created the first user"))
+        .unwrap_or_else(|| panic!("no admin password in the log:\n{log}"));
+    let password = line
+        .split("password ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(password.len(), 20, "{line}");
+    let again = first_log_lines(data.path(), &[], 20).join("\n");
+    assert!(!again.contains("created the first user"), "shown only once:\n{again}");
+
+    let dir = data.path().to_str().unwrap();
+    let with_stdin = |args: &[&str], input: &str| {
+        use std::io::Write;
+        let mut child = regent(args, &[])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let added = with_stdin(&["--data-dir", dir, "user", "add", "jane"], "a long enough password\n");
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert_eq!(String::from_utf8_lossy(&added.stdout).trim(), "created user jane");
+    let capital = with_stdin(&["--data-dir", dir, "user", "add", "Jane"], "a long enough password\n");
+    assert!(!capital.status.success());
+    assert!(String::from_utf8_lossy(&capital.stderr).contains("did you mean \"jane\""));
+    let short = with_stdin(&["--data-dir", dir, "user", "add", "greg"], "short\n");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10"));
+    let twice = with_stdin(&["--data-dir", dir, "user", "add", "jane"], "a long enough password\n");
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("exists already"));
+    let admin = output(&["--data-dir", dir, "user", "admin", "jane"], &[]);
+    assert!(admin.status.success(), "{}", String::from_utf8_lossy(&admin.stderr));
+    let list = output(&["--data-dir", dir, "user", "list"], &[]);
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.contains("admin [admin]") && list.contains("jane [admin]"),
+        "{list}"
+    );
+}
+
+#[test]
+fn a_chosen_admin_password_is_used_and_a_short_one_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let log = first_log_lines(data.path(), &[("REGENT_ADMIN_PASSWORD", "chosen-admin-password")], 20).join("\n");
+    assert!(!log.contains("created the first user"), "{log}");
+    let list = output(&["--data-dir", data.path().to_str().unwrap(), "user", "list"], &[]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("admin [admin]"));
+    let short = output(
+        &[
+            "--registry-url",
+            "http://127.0.0.1:9",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+        ],
+        &[("REGENT_ADMIN_PASSWORD", "short")],
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("REGENT_ADMIN_PASSWORD"));
+}

@@ -1,0 +1,441 @@
+//! Users, groups and memberships, and checking passwords.
+//!
+//! Passwords are stored as argon2id hashes; hashing runs off the async threads. A check for a
+//! user that does not exist (or is disabled) does the same work as a wrong password, so the
+//! time taken never tells whether a name exists.
+
+use super::audit::{Actor, record};
+use super::{Result, Store, StoreError, conflict, now};
+use crate::access::{Name, Viewer};
+use argon2::Argon2;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use sqlx::Row;
+
+/// Passwords shorter than this are refused.
+pub const MIN_PASSWORD: usize = 10;
+/// And longer than this (argon2 would take them, but nobody types them).
+pub const MAX_PASSWORD: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub name: Name,
+    pub admin: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+    /// Groups, and whether the user owns each.
+    pub groups: Vec<(Name, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub name: Name,
+    pub created_at: i64,
+    /// Members, and whether each owns the group.
+    pub members: Vec<(Name, bool)>,
+}
+
+/// What deleting a user or group took with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Removed {
+    pub memberships: u64,
+    pub grants: u64,
+}
+
+fn check_password(password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD {
+        return Err(StoreError::Invalid(format!(
+            "the password is {n} characters; use at least {MIN_PASSWORD}"
+        )));
+    }
+    if n > MAX_PASSWORD {
+        return Err(StoreError::Invalid(format!(
+            "the password is longer than {MAX_PASSWORD} characters"
+        )));
+    }
+    Ok(())
+}
+
+async fn hash(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| StoreError::Database(format!("hashing a password failed: {e}")))
+    })
+    .await
+    .map_err(|e| StoreError::Database(format!("hashing a password failed: {e}")))?
+}
+
+/// A hash of a random password nobody has, checked when the user is unknown so that the
+/// answer takes as long as for a known user.
+static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn verify(password: &str, stored: Option<String>) -> bool {
+    let password = password.to_owned();
+    let known = stored.is_some();
+    let stored = match stored {
+        Some(s) => s,
+        None => match DUMMY_HASH
+            .get_or_try_init(|| async { hash(&random_password()).await })
+            .await
+        {
+            Ok(h) => h.clone(),
+            Err(_) => return false,
+        },
+    };
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false);
+    ok && known
+}
+
+/// A random password for the first admin: 20 characters from an unambiguous alphabet.
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+impl Store {
+    /// On an empty store, creates the `admin` user with `password`, or a random one that is
+    /// returned so it can be shown once. Does nothing when any user exists.
+    pub async fn ensure_admin(&self, password: Option<&str>) -> Result<Option<String>> {
+        let users: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(self.pool())
+            .await?
+            .get("n");
+        if users > 0 {
+            return Ok(None);
+        }
+        let (password, generated) = match password {
+            Some(p) => (p.to_owned(), None),
+            None => {
+                let p = random_password();
+                (p.clone(), Some(p))
+            }
+        };
+        let admin = Name::parse("admin").expect("a valid name");
+        self.create_user(&Actor::system(), &admin, &password, true).await?;
+        Ok(generated)
+    }
+
+    pub async fn create_user(&self, actor: &Actor, name: &Name, password: &str, admin: bool) -> Result<UserInfo> {
+        check_password(password)?;
+        let hash = hash(password).await?;
+        let created_at = now();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO users (name, password_hash, admin, disabled, created_at) VALUES ($1, $2, $3, FALSE, $4)",
+        )
+        .bind(name.as_str())
+        .bind(&hash)
+        .bind(admin)
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, || format!("a user named \"{name}\" exists already")))?;
+        let detail = if admin { "global admin" } else { "" };
+        record(&mut tx, actor, "user.create", &format!("user:{name}"), "ok", detail).await?;
+        tx.commit().await?;
+        Ok(UserInfo {
+            name: name.clone(),
+            admin,
+            disabled: false,
+            created_at,
+            groups: vec![],
+        })
+    }
+
+    pub async fn set_password(&self, actor: &Actor, name: &Name, password: &str) -> Result<()> {
+        check_password(password)?;
+        let hash = hash(password).await?;
+        self.update_user(actor, name, "user.password", "", |q| {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+                .bind(hash.clone())
+                .bind(q)
+        })
+        .await
+    }
+
+    /// Gives or takes the global `admin` role.
+    pub async fn set_admin(&self, actor: &Actor, name: &Name, admin: bool) -> Result<()> {
+        let detail = if admin { "granted" } else { "revoked" };
+        self.update_user(actor, name, "user.admin", detail, |q| {
+            sqlx::query("UPDATE users SET admin = $1 WHERE name = $2")
+                .bind(admin)
+                .bind(q)
+        })
+        .await
+    }
+
+    /// A disabled user cannot sign in; their grants and memberships stay.
+    pub async fn set_disabled(&self, actor: &Actor, name: &Name, disabled: bool) -> Result<()> {
+        let action = if disabled { "user.disable" } else { "user.enable" };
+        self.update_user(actor, name, action, "", |q| {
+            sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
+                .bind(disabled)
+                .bind(q)
+        })
+        .await
+    }
+
+    async fn update_user<'q, F>(
+        &self,
+        actor: &Actor,
+        name: &'q Name,
+        action: &str,
+        detail: &str,
+        query: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(&'q str) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    {
+        let mut tx = self.pool().begin().await?;
+        let changed = query(name.as_str()).execute(&mut *tx).await?.rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("there is no user named \"{name}\"")));
+        }
+        record(&mut tx, actor, action, &format!("user:{name}"), "ok", detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a user with their memberships and the grants made to them.
+    pub async fn delete_user(&self, actor: &Actor, name: &Name) -> Result<Removed> {
+        let mut tx = self.pool().begin().await?;
+        let memberships = sqlx::query("DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = $1)")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let grants = sqlx::query("DELETE FROM grants WHERE subject = $1")
+            .bind(format!("user:{name}"))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let gone = sqlx::query("DELETE FROM users WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if gone == 0 {
+            return Err(StoreError::NotFound(format!("there is no user named \"{name}\"")));
+        }
+        let detail = format!("{memberships} memberships, {grants} grants removed");
+        record(&mut tx, actor, "user.delete", &format!("user:{name}"), "ok", &detail).await?;
+        tx.commit().await?;
+        Ok(Removed { memberships, grants })
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserInfo>> {
+        let rows = sqlx::query("SELECT id, name, admin, disabled, created_at FROM users ORDER BY name")
+            .fetch_all(self.pool())
+            .await?;
+        let memberships = sqlx::query(
+            "SELECT m.user_id, g.name, m.owner FROM memberships m JOIN groups g ON g.id = m.group_id ORDER BY g.name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let id: i64 = r.get("id");
+                UserInfo {
+                    name: stored_name(r.get("name")),
+                    admin: r.get("admin"),
+                    disabled: r.get("disabled"),
+                    created_at: r.get("created_at"),
+                    groups: memberships
+                        .iter()
+                        .filter(|m| m.get::<i64, _>("user_id") == id)
+                        .map(|m| (stored_name(m.get("name")), m.get("owner")))
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
+    pub async fn user(&self, name: &Name) -> Result<Option<UserInfo>> {
+        Ok(self.users().await?.into_iter().find(|u| &u.name == name))
+    }
+
+    /// The viewer behind a name and password; `None` for a wrong password, an unknown or a
+    /// disabled user (all alike, so a caller cannot tell them apart).
+    pub async fn verify_password(&self, name: &str, password: &str) -> Result<Option<Viewer>> {
+        let row = match Name::parse(name) {
+            Ok(n) => {
+                sqlx::query("SELECT password_hash, disabled FROM users WHERE name = $1")
+                    .bind(n.as_str())
+                    .fetch_optional(self.pool())
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let usable = row.filter(|r| !r.get::<bool, _>("disabled"));
+        let stored = usable.map(|r| r.get::<String, _>("password_hash"));
+        if !verify(password, stored).await {
+            return Ok(None);
+        }
+        self.viewer(&Name::parse(name).expect("checked above")).await
+    }
+
+    /// What the policy needs to know about a user; `None` if unknown or disabled.
+    pub async fn viewer(&self, name: &Name) -> Result<Option<Viewer>> {
+        Ok(self.user(name).await?.filter(|u| !u.disabled).map(|u| Viewer {
+            user: Some(u.name),
+            admin: u.admin,
+            groups: u.groups,
+        }))
+    }
+
+    pub async fn create_group(&self, actor: &Actor, name: &Name) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO groups (name, created_at) VALUES ($1, $2)")
+            .bind(name.as_str())
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, || format!("a group named \"{name}\" exists already")))?;
+        record(&mut tx, actor, "group.create", &format!("group:{name}"), "ok", "").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a group with its memberships and the grants made to it.
+    pub async fn delete_group(&self, actor: &Actor, name: &Name) -> Result<Removed> {
+        let mut tx = self.pool().begin().await?;
+        let memberships =
+            sqlx::query("DELETE FROM memberships WHERE group_id = (SELECT id FROM groups WHERE name = $1)")
+                .bind(name.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        let grants = sqlx::query("DELETE FROM grants WHERE subject = $1")
+            .bind(format!("group:{name}"))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let gone = sqlx::query("DELETE FROM groups WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if gone == 0 {
+            return Err(StoreError::NotFound(format!("there is no group named \"{name}\"")));
+        }
+        let detail = format!("{memberships} memberships, {grants} grants removed");
+        record(&mut tx, actor, "group.delete", &format!("group:{name}"), "ok", &detail).await?;
+        tx.commit().await?;
+        Ok(Removed { memberships, grants })
+    }
+
+    /// Adds `user` to `group` (or changes whether they own it).
+    pub async fn add_member(&self, actor: &Actor, group: &Name, user: &Name, owner: bool) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let ids = sqlx::query(
+            "SELECT (SELECT id FROM groups WHERE name = $1) AS g, (SELECT id FROM users WHERE name = $2) AS u",
+        )
+        .bind(group.as_str())
+        .bind(user.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let (Some(g), Some(u)) = (ids.get::<Option<i64>, _>("g"), ids.get::<Option<i64>, _>("u")) else {
+            return Err(StoreError::NotFound(format!(
+                "both must exist: group \"{group}\" and user \"{user}\""
+            )));
+        };
+        sqlx::query(
+            "INSERT INTO memberships (group_id, user_id, owner) VALUES ($1, $2, $3) \
+             ON CONFLICT (group_id, user_id) DO UPDATE SET owner = excluded.owner",
+        )
+        .bind(g)
+        .bind(u)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        let detail = if owner { "as owner" } else { "" };
+        record(
+            &mut tx,
+            actor,
+            "group.add_member",
+            &format!("group:{group}"),
+            "ok",
+            format!("user:{user} {detail}").trim(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn remove_member(&self, actor: &Actor, group: &Name, user: &Name) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let gone = sqlx::query(
+            "DELETE FROM memberships WHERE group_id = (SELECT id FROM groups WHERE name = $1) \
+             AND user_id = (SELECT id FROM users WHERE name = $2)",
+        )
+        .bind(group.as_str())
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if gone == 0 {
+            return Err(StoreError::NotFound(format!(
+                "\"{user}\" is not a member of \"{group}\""
+            )));
+        }
+        record(
+            &mut tx,
+            actor,
+            "group.remove_member",
+            &format!("group:{group}"),
+            "ok",
+            &format!("user:{user}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn groups(&self) -> Result<Vec<GroupInfo>> {
+        let groups = sqlx::query("SELECT id, name, created_at FROM groups ORDER BY name")
+            .fetch_all(self.pool())
+            .await?;
+        let members = sqlx::query(
+            "SELECT m.group_id, u.name, m.owner FROM memberships m JOIN users u ON u.id = m.user_id ORDER BY u.name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(groups
+            .into_iter()
+            .map(|g| {
+                let id: i64 = g.get("id");
+                GroupInfo {
+                    name: stored_name(g.get("name")),
+                    created_at: g.get("created_at"),
+                    members: members
+                        .iter()
+                        .filter(|m| m.get::<i64, _>("group_id") == id)
+                        .map(|m| (stored_name(m.get("name")), m.get("owner")))
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+}
+
+/// A name read back from the store, where only checked names are written.
+fn stored_name(s: String) -> Name {
+    Name::parse(&s).unwrap_or_else(|e| panic!("the store holds a name it never accepted ({e}); was it edited by hand?"))
+}

@@ -1,0 +1,89 @@
+//! `regent user …`: managing users from the server's shell, for the first admin, a lost
+//! password, or scripts. Passwords come from standard input so they never show in the
+//! process list or the shell history.
+
+use crate::config::UserCommand;
+use regent_domain::access::Name;
+use regent_domain::store::{Actor, Store};
+use std::io::BufRead;
+use std::path::Path;
+
+/// The file in the data directory that holds Regent's store.
+pub const STORE_FILE: &str = "regent.db";
+
+pub async fn run(data_dir: &Path, command: UserCommand) -> Result<String, String> {
+    let store = Store::open(&data_dir.join(STORE_FILE))
+        .await
+        .map_err(|e| e.to_string())?;
+    let actor = Actor::cli();
+    let name = |n: &str| Name::parse(n).map_err(|e| format!("user name: {e}"));
+    match command {
+        UserCommand::Add { name: n, admin } => {
+            let user = name(&n)?;
+            let password = read_password()?;
+            store
+                .create_user(&actor, &user, &password, admin)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "created user {user}{}",
+                if admin { " (global admin)" } else { "" }
+            ))
+        }
+        UserCommand::Password { name: n } => {
+            let user = name(&n)?;
+            let password = read_password()?;
+            store
+                .set_password(&actor, &user, &password)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("password of {user} changed"))
+        }
+        UserCommand::Admin { name: n, revoke } => {
+            let user = name(&n)?;
+            store
+                .set_admin(&actor, &user, !revoke)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(if revoke {
+                format!("{user} is no longer a global admin")
+            } else {
+                format!("{user} is now a global admin")
+            })
+        }
+        UserCommand::List => {
+            let users = store.users().await.map_err(|e| e.to_string())?;
+            Ok(users
+                .iter()
+                .map(|u| {
+                    let groups: Vec<String> = u
+                        .groups
+                        .iter()
+                        .map(|(g, owner)| if *owner { format!("{g} (owner)") } else { g.to_string() })
+                        .collect();
+                    format!(
+                        "{}{}{}\t{}",
+                        u.name,
+                        if u.admin { " [admin]" } else { "" },
+                        if u.disabled { " [disabled]" } else { "" },
+                        groups.join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+    }
+}
+
+fn read_password() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("give the password on standard input, e.g. `echo \"$PASSWORD\" | regent user add jane`".into());
+    }
+    Ok(password)
+}
