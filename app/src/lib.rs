@@ -11,7 +11,11 @@ pub mod convert;
 pub mod dto;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -55,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <a class="brand" href="/">"Regent"</a>
                     <A href="/images">"Images"</A>
                     <A href="/storage">"Storage"</A>
+                    <pages::login::UserBox />
                 </nav>
                 <main>
                     <Routes fallback=pages::not_found::NotFound>
@@ -65,6 +70,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/images/*repository") view=pages::ImagePathPage ssr=SsrMode::Async />
                         <Route path=path!("/layers/:digest") view=pages::layer::LayerPage ssr=SsrMode::Async />
                         <Route path=path!("/storage") view=pages::storage::StoragePage ssr=SsrMode::Async />
+                        <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
             </div>

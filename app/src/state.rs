@@ -16,6 +16,10 @@ pub struct AppState {
     pub pull_host: Arc<str>,
     /// Users, groups, grants and the audit log.
     pub store: regent_domain::store::Store,
+    /// Slows repeated failed sign-ins.
+    pub throttle: Arc<crate::throttle::LoginThrottle>,
+    /// A session ends this long after sign-in, however much it is used.
+    pub session_max_age: std::time::Duration,
 }
 
 impl AppState {

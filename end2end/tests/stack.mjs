@@ -12,6 +12,8 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = join(ROOT, 'end2end', 'artifacts');
+/** The password of the first user, `admin`. */
+export const ADMIN_PASSWORD = 'end-to-end admin password';
 
 export async function freePort() {
   return new Promise((ok, fail) => {
@@ -95,7 +97,7 @@ export async function startStack({ repos = 260 } = {}) {
   const regent = start(
     join(ROOT, 'target/debug/regent'),
     ['--listen', `127.0.0.1:${port}`, '--registry-url', seeded.url, '--data-dir', join(dir, 'regent-data'),
-      '--site-root', join(ROOT, 'target/site')],
+      '--site-root', join(ROOT, 'target/site'), '--admin-password', ADMIN_PASSWORD],
     join(ARTIFACTS, 'regent.log'),
   );
   await waitForHttp(`${baseURL}/healthz`);

@@ -100,6 +100,20 @@ pub struct Cli {
     #[arg(long, env = "REGENT_ADMIN_PASSWORD", value_name = "SECRET", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// Minutes without use after which a sign-in session ends (5 to 10080) [default: 480].
+    #[arg(long, env = "REGENT_SESSION_IDLE_MINUTES", value_name = "MINUTES")]
+    pub session_idle_minutes: Option<String>,
+
+    /// Hours after signing in at which a session ends however much it is used (1 to 720)
+    /// [default: 168].
+    #[arg(long, env = "REGENT_SESSION_MAX_HOURS", value_name = "HOURS")]
+    pub session_max_hours: Option<String>,
+
+    /// Mark the session cookie `Secure` (set this when users reach Regent over HTTPS, e.g.
+    /// behind a TLS proxy) [default: false].
+    #[arg(long, env = "REGENT_SESSION_SECURE_COOKIE", value_name = "BOOL")]
+    pub session_secure_cookie: Option<bool>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -149,6 +163,16 @@ struct FileSettings {
     index: FileIndex,
     #[serde(default)]
     notifications: FileNotifications,
+    #[serde(default)]
+    session: FileSession,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSession {
+    idle_minutes: Option<u64>,
+    max_hours: Option<u64>,
+    secure_cookie: Option<bool>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -190,6 +214,11 @@ pub struct Settings {
     pub index: IndexSettings,
     /// `None`: the notification endpoint is off.
     pub notifications_secret: Option<String>,
+    /// A session unused this long ends.
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in.
+    pub session_max_age: Duration,
+    pub session_secure_cookie: bool,
 }
 
 /// A setting with a bad value: which one, and what is wrong.
@@ -282,6 +311,18 @@ setting!(
     "index.reconcile_interval_seconds",
     "REGENT_INDEX_RECONCILE_INTERVAL_SECONDS",
     "--index-reconcile-interval-seconds"
+);
+setting!(
+    SESSION_IDLE,
+    "session.idle_minutes",
+    "REGENT_SESSION_IDLE_MINUTES",
+    "--session-idle-minutes"
+);
+setting!(
+    SESSION_MAX,
+    "session.max_hours",
+    "REGENT_SESSION_MAX_HOURS",
+    "--session-max-hours"
 );
 setting!(
     NOTIFICATIONS_SECRET,
@@ -413,6 +454,26 @@ impl Settings {
             1..=600,
             "seconds",
         )?;
+        let session_idle = number(
+            &SESSION_IDLE,
+            cli.session_idle_minutes.as_deref(),
+            file.session.idle_minutes,
+            480,
+            5..=10_080,
+            "minutes",
+        )?;
+        let session_max = number(
+            &SESSION_MAX,
+            cli.session_max_hours.as_deref(),
+            file.session.max_hours,
+            168,
+            1..=720,
+            "hours",
+        )?;
+        let session_secure_cookie = cli
+            .session_secure_cookie
+            .or(file.session.secure_cookie)
+            .unwrap_or(false);
         let concurrency = number(
             &CRAWL_CONCURRENCY,
             cli.index_crawl_concurrency.as_deref(),
@@ -472,6 +533,9 @@ impl Settings {
             site_root,
             index,
             notifications_secret,
+            session_idle: Duration::from_secs(session_idle * 60),
+            session_max_age: Duration::from_secs(session_max * 3600),
+            session_secure_cookie,
         })
     }
 
@@ -479,7 +543,8 @@ impl Settings {
     pub fn describe(&self) -> String {
         format!(
             "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
-             [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n",
+             [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
+             [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n",
             self.listen,
             self.data_dir.display(),
             self.site_root.display(),
@@ -494,6 +559,9 @@ impl Settings {
             } else {
                 "(not set: endpoint off)"
             },
+            self.session_idle.as_secs() / 60,
+            self.session_max_age.as_secs() / 3600,
+            self.session_secure_cookie,
         )
     }
 }

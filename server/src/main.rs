@@ -2,6 +2,7 @@
 //! machine endpoints until it is told to stop.
 
 mod config;
+mod csrf;
 mod events;
 mod health;
 mod users;
@@ -20,6 +21,8 @@ use regent_domain::store::Store;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
+use tower_sessions::SessionManagerLayer;
+use tower_sessions_sqlx_store::SqliteStore;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -88,8 +91,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
         registry: registry.clone(),
         index: index.clone(),
         pull_host: settings.pull_host.clone().into(),
-        store,
+        store: store.clone(),
+        throttle: Default::default(),
+        session_max_age: settings.session_max_age,
     };
+    let sessions = sessions(&store, &settings).await?;
     let secret: Option<Arc<str>> = settings.notifications_secret.as_deref().map(Arc::from);
 
     if !settings.site_root.join("pkg").exists() {
@@ -132,6 +138,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(csrf::same_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(options);
 
@@ -142,10 +150,40 @@ async fn serve(settings: Settings) -> Result<(), String> {
         )
     })?;
     tracing::info!(listen = %settings.listen, registry = %registry_url, "Regent is serving on http://{}", settings.listen);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server stopped: {e}"))
+}
+
+/// Sign-in sessions, kept in Regent's database next to the users; the cookie holds only a
+/// random id. Expired sessions are swept every hour.
+async fn sessions(store: &Store, settings: &Settings) -> Result<SessionManagerLayer<SqliteStore>, String> {
+    use tower_sessions::cookie::{SameSite, time};
+    use tower_sessions::{ExpiredDeletion, Expiry};
+    let sessions = SqliteStore::new(store.sqlite_pool())
+        .with_table_name("sessions")
+        .map_err(|e| format!("session store: {e}"))?;
+    sessions
+        .migrate()
         .await
-        .map_err(|e| format!("server stopped: {e}"))
+        .map_err(|e| format!("creating the session table: {e}"))?;
+    tokio::spawn(
+        sessions
+            .clone()
+            .continuously_delete_expired(std::time::Duration::from_secs(3600)),
+    );
+    Ok(SessionManagerLayer::new(sessions)
+        .with_name("regent_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(settings.session_secure_cookie)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            settings.session_idle.as_secs() as i64,
+        ))))
 }
 
 async fn shutdown_signal() {

@@ -528,3 +528,152 @@ fn a_chosen_admin_password_is_used_and_a_short_one_refused() {
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("REGENT_ADMIN_PASSWORD"));
 }
+
+/// `POST path` as a form from Regent's own pages (same Origin), with an optional cookie.
+async fn post_form(
+    regent: &RegentProcess,
+    path: &str,
+    form: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client
+        .post(format!("{}{path}", regent.base()))
+        .header("origin", regent.base())
+        .header("accept", "text/html")
+        .form(form);
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_cookie_wrong_passwords_are_throttled_and_all_is_audited() {
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&[
+        "--registry-url",
+        "http://127.0.0.1:9",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--admin-password",
+        "the admin password",
+    ])
+    .await;
+
+    let ok = post_form(
+        &regent,
+        "/api/login",
+        &[
+            ("username", "admin"),
+            ("password", "the admin password"),
+            ("next", "/storage"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(ok.status(), 302);
+    assert_eq!(ok.headers()["location"], "/storage");
+    let set_cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for part in ["regent_session=", "HttpOnly", "SameSite=Strict"] {
+        assert!(set_cookie.contains(part), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let who = post_form(&regent, "/api/whoami", &[], Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        who.contains("\"user\":\"admin\"") && who.contains("\"admin\":true"),
+        "{who}"
+    );
+    let (_, page) = {
+        let client = reqwest::Client::new();
+        let r = client
+            .get(format!("{}/storage", regent.base()))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert!(
+        page.contains("data-user=\"admin\""),
+        "the sidebar names the user:\n{page}"
+    );
+
+    // Wrong password and unknown user read the same; the sixth failure in a row waits.
+    let wrong = |user: &'static str| {
+        let regent = &regent;
+        async move {
+            post_form(
+                regent,
+                "/api/login",
+                &[("username", user), ("password", "not the password")],
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap()
+        }
+    };
+    let unknown = wrong("nobody").await;
+    assert!(unknown.contains("Wrong user name or password."), "{unknown}");
+    for _ in 0..4 {
+        assert!(wrong("admin").await.contains("Wrong user name or password."));
+    }
+    assert!(wrong("admin").await.contains("Wrong user name or password."));
+    let throttled = wrong("admin").await;
+    assert!(throttled.contains("Too many failed sign-ins"), "{throttled}");
+
+    // Another site cannot post here.
+    let client = reqwest::Client::new();
+    let forged = client
+        .post(format!("{}/api/logout", regent.base()))
+        .header("origin", "https://evil.example")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let still = post_form(&regent, "/api/whoami", &[], Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(still.contains("\"user\":\"admin\""), "{still}");
+
+    let out = post_form(&regent, "/api/logout", &[], Some(&cookie)).await;
+    assert_eq!(out.status(), 302);
+    let gone = post_form(&regent, "/api/whoami", &[], Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(gone.contains("\"user\":null"), "{gone}");
+
+    let store = regent_domain::store::Store::open(&data.path().join("regent.db"))
+        .await
+        .unwrap();
+    let events = store
+        .audit_events(&regent_domain::store::AuditFilter {
+            action: Some("login".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let outcomes: Vec<(&str, &str)> = events.iter().map(|e| (e.actor.as_str(), e.outcome.as_str())).collect();
+    assert_eq!(
+        outcomes.iter().filter(|(_, o)| *o == "refused").count(),
+        7,
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&("nobody", "refused")) && outcomes.contains(&("admin", "ok")));
+    assert!(events.iter().all(|e| e.address == "127.0.0.1"));
+}

@@ -112,6 +112,13 @@ pub struct IndexStatusView {
     pub crawl_problem: Option<RegistryProblem>,
 }
 
+/// The signed-in user, as the sidebar shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Who {
+    pub user: Option<String>,
+    pub admin: bool,
+}
+
 /// A repository in a listing or name search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepositoryRow {

@@ -2,6 +2,7 @@
 
 pub mod images;
 pub mod layer;
+pub mod login;
 pub mod not_found;
 pub mod repository;
 pub mod storage;

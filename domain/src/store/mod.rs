@@ -120,6 +120,11 @@ impl Store {
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// The connection pool, for the web sessions kept in the same database.
+    pub fn sqlite_pool(&self) -> SqlitePool {
+        self.pool.clone()
+    }
 }
 
 /// Unix seconds now.

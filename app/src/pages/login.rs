@@ -1,0 +1,198 @@
+//! Signing in and out.
+//!
+//! `/login` posts the user name and password to the `login` server function (a plain form,
+//! so it works before the WASM loads). Success rotates the session id and goes to `next` (a
+//! path on this site only); failure says "wrong user name or password" whether or not the
+//! user exists, and repeated failures are throttled per account and per address. Every
+//! attempt is in the audit log.
+
+use crate::dto::Who;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// What a sign-in attempt came to (a refusal is an answer, not an error).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SignIn {
+    Welcome(String),
+    Refused(String),
+}
+
+/// The longest user name or password looked at; longer input is refused without hashing.
+#[cfg(feature = "ssr")]
+const MAX_INPUT: usize = 1024;
+
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<SignIn, ServerFnError> {
+    use crate::session::{SIGNED_IN_AT, USER, client_address, session, unix_now};
+    use regent_domain::store::Actor;
+    let state = crate::state::AppState::get()?;
+    let address = client_address().await;
+    let account: String = username.trim().chars().take(64).collect();
+    let actor = Actor::new(
+        if account.is_empty() {
+            "-".into()
+        } else {
+            account.clone()
+        },
+        address.clone(),
+    );
+    let target = format!("user:{account}");
+    if let Some(wait) = state.throttle.wait(&account, &address) {
+        let _ = state
+            .store
+            .record_event(&actor, "login", &target, "refused", "throttled")
+            .await;
+        return Ok(SignIn::Refused(format!(
+            "Too many failed sign-ins for this account or from this address. Wait {} seconds and try again.",
+            wait.as_secs().max(1)
+        )));
+    }
+    let viewer = if username.len() > MAX_INPUT || password.len() > MAX_INPUT {
+        None
+    } else {
+        state
+            .store
+            .verify_password(username.trim(), &password)
+            .await
+            .map_err(ServerFnError::new)?
+    };
+    let Some(viewer) = viewer.and_then(|v| v.user) else {
+        state.throttle.failed(&account, &address);
+        let _ = state
+            .store
+            .record_event(&actor, "login", &target, "refused", "wrong user name or password")
+            .await;
+        return Ok(SignIn::Refused("Wrong user name or password.".into()));
+    };
+    state.throttle.succeeded(&account);
+    let session = session().await?;
+    // A new id on sign-in: a session id planted before cannot be used afterwards.
+    session.cycle_id().await.map_err(ServerFnError::new)?;
+    session
+        .insert(USER, viewer.as_str())
+        .await
+        .map_err(ServerFnError::new)?;
+    session
+        .insert(SIGNED_IN_AT, unix_now())
+        .await
+        .map_err(ServerFnError::new)?;
+    state
+        .store
+        .record_event(&actor, "login", &target, "ok", "")
+        .await
+        .map_err(ServerFnError::new)?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(SignIn::Welcome(viewer.to_string()))
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    use regent_domain::store::Actor;
+    let state = crate::state::AppState::get()?;
+    let session = crate::session::session().await?;
+    let user: Option<String> = session.get(crate::session::USER).await.map_err(ServerFnError::new)?;
+    session.flush().await.map_err(ServerFnError::new)?;
+    if let Some(user) = user {
+        let actor = Actor::new(user.clone(), crate::session::client_address().await);
+        let _ = state
+            .store
+            .record_event(&actor, "logout", &format!("user:{user}"), "ok", "")
+            .await;
+    }
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "whoami")]
+pub async fn whoami() -> Result<Who, ServerFnError> {
+    let state = crate::state::AppState::get()?;
+    let viewer = crate::session::viewer(&state).await?;
+    Ok(Who {
+        user: viewer.user.map(|u| u.to_string()),
+        admin: viewer.admin,
+    })
+}
+
+/// Where to go after signing in: a path on this site, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next.map(str::trim) {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/images".to_owned(),
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.with(|q| q.get("next").unwrap_or_else(|| "/images".into()));
+    let outcome = move || {
+        action.value().get().map(|result| match result {
+            Ok(SignIn::Welcome(user)) => {
+                view! { <p class="notice info" role="status">{format!("Signed in as {user}.")}</p> }.into_any()
+            }
+            Ok(SignIn::Refused(message)) => view! { <p class="notice error" role="alert">{message}</p> }.into_any(),
+            Err(e) => view! { <p class="notice error" role="alert">{format!("Signing in failed: {e}")}</p> }.into_any(),
+        })
+    };
+    view! {
+        <Title text="Sign in" />
+        <h1>"Sign in"</h1>
+        {outcome}
+        <ActionForm action attr:class="login">
+            <label>"User name" <input name="username" autocomplete="username" required maxlength="64" /></label>
+            <label>"Password" <input type="password" name="password" autocomplete="current-password" required /></label>
+            <input type="hidden" name="next" prop:value=next />
+            <button type="submit">"Sign in"</button>
+        </ActionForm>
+    }
+}
+
+/// The signed-in user and a sign-out button, or a sign-in link; refreshed on every navigation.
+#[component]
+pub fn UserBox() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let logout = ServerAction::<Logout>::new();
+    let who = Resource::new(
+        move || (location.pathname.get(), logout.version().get()),
+        |_| async move { whoami().await.unwrap_or_default() },
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match who.await.user {
+                    Some(user) => view! {
+                        <div class="user-box">
+                            <span class="signed-in" data-user=user.clone()>{user.clone()}</span>
+                            <ActionForm action=logout>
+                                <button type="submit" class="link">"Sign out"</button>
+                            </ActionForm>
+                        </div>
+                    }
+                    .into_any(),
+                    None => view! { <div class="user-box"><a href="/login">"Sign in"</a></div> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn after_signing_in_only_paths_on_this_site_are_followed() {
+        use super::safe_next;
+        assert_eq!(safe_next(Some("/images/demo/base")), "/images/demo/base");
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "images",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/images", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/images");
+    }
+}
