@@ -4,6 +4,7 @@
 //! server functions take it with `AppState::get()`.
 
 use leptos::prelude::*;
+use regent_domain::access::{Access, Rules};
 use regent_domain::index::CatalogIndex;
 use regent_domain::registry::RegistryClient;
 use std::sync::Arc;
@@ -20,13 +21,18 @@ pub struct AppState {
     pub throttle: Arc<crate::throttle::LoginThrottle>,
     /// A session ends this long after sign-in, however much it is used.
     pub session_max_age: std::time::Duration,
+    /// The built-in namespace rules.
+    pub rules: Rules,
 }
 
 impl AppState {
-    /// Whether the current viewer may read `repository`. Every listing and search goes through
-    /// this one function; until access control lands, everyone reads everything.
-    pub fn may_read(&self, _repository: &regent_domain::reference::RepositoryName) -> bool {
-        true
+    /// What the viewer of the current request may do: their grants and the built-in rules,
+    /// read from the store on every request so a change applies at once. Every listing,
+    /// search and page filters through this.
+    pub async fn access(&self) -> Result<Access, ServerFnError> {
+        let viewer = crate::session::viewer(self).await?;
+        let policy = self.store.policy(self.rules).await.map_err(ServerFnError::new)?;
+        Ok(policy.for_viewer(&viewer))
     }
 
     /// The state provided by the server; a missing one is a wiring bug, reported as such.

@@ -47,6 +47,7 @@ async fn main() {
     println!("pushed {tags} tags in {:.0} s", t.elapsed().as_secs_f64());
 
     let data = tempfile::tempdir().unwrap();
+    regent_testkit::regent::make_public(env!("CARGO_BIN_EXE_regent"), data.path());
     let listen = format!("127.0.0.1:{}", free_port());
     let registry_url = registry.url().to_string();
     let args = [

@@ -172,6 +172,7 @@ async fn main() {
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
+    regent_testkit::regent::make_public(env!("CARGO_BIN_EXE_regent"), data.path());
     let listen = format!("127.0.0.1:{port}");
     let registry_url = seeded.registry.url().to_string();
     let args = [

@@ -127,6 +127,27 @@ pub enum Command {
     /// Manage Regent's users from the shell (works without the registry).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage grants from the shell: who may read, write, delete or administer what.
+    #[command(subcommand)]
+    Grant(GrantCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum GrantCommand {
+    /// Give a subject a level on a scope (replacing its earlier level there), e.g.
+    /// `regent grant add group:qa skyfield read` or `regent grant add anonymous 'public/*' read`.
+    Add {
+        /// user:<name>, group:<name>, anonymous or authenticated
+        subject: String,
+        /// a repository, a namespace `team/*`, or `*` for everything
+        scope: String,
+        /// read, write, delete or admin
+        level: String,
+    },
+    /// Remove a subject's grant on a scope.
+    Remove { subject: String, scope: String },
+    /// List every grant: scope, subject, level.
+    List,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

@@ -5,7 +5,7 @@ mod config;
 mod csrf;
 mod events;
 mod health;
-mod users;
+mod shell;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -27,9 +27,12 @@ use tower_sessions_sqlx_store::SqliteStore;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::User(command)) = cli.command.clone() {
+    if let Some(command) = cli.command.clone() {
         let done = match Settings::data_dir_only(&cli) {
-            Ok(dir) => users::run(&dir, command).await,
+            Ok(dir) => match command {
+                Command::User(c) => shell::user(&dir, c).await,
+                Command::Grant(c) => shell::grant(&dir, c).await,
+            },
             Err(e) => Err(e.to_string()),
         };
         return match done {
@@ -73,7 +76,7 @@ async fn main() -> ExitCode {
 async fn serve(settings: Settings) -> Result<(), String> {
     let registry_url = settings.registry.url.to_string();
     let registry = Arc::new(RegistryClient::new(settings.registry.clone()).map_err(|e| e.to_string())?);
-    let store_path = settings.data_dir.join(users::STORE_FILE);
+    let store_path = settings.data_dir.join(shell::STORE_FILE);
     let store = Store::open(&store_path).await.map_err(|e| e.to_string())?;
     if let Some(password) = store
         .ensure_admin(settings.admin_password.as_deref())
@@ -94,6 +97,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         store: store.clone(),
         throttle: Default::default(),
         session_max_age: settings.session_max_age,
+        rules: Default::default(),
     };
     let sessions = sessions(&store, &settings).await?;
     let secret: Option<Arc<str>> = settings.notifications_secret.as_deref().map(Arc::from);

@@ -1,7 +1,7 @@
 //! The `regent` binary as an operator meets it: flags, environment, file, and the pages it
 //! serves against a real registry (server-rendered HTML, no browser needed).
 
-use regent_testkit::regent::RegentProcess;
+use regent_testkit::regent::{RegentProcess, make_public};
 use regent_testkit::{RegistryAuth, RegistryOptions, SeededRegistry, TestRegistry, free_port};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -162,6 +162,7 @@ fn the_password_file_is_read_and_never_printed() {
 async fn the_images_page_is_rendered_on_the_server_readable_without_javascript() {
     let seeded = SeededRegistry::start(30).await.unwrap();
     let data = tempfile::tempdir().unwrap();
+    make_public(REGENT, data.path());
     let url = seeded.registry.url().to_string();
     let regent = start(&["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()]).await;
     regent.index_complete(60).await;
@@ -250,6 +251,7 @@ async fn notified_pair(bulk: usize) -> (SeededRegistry, RegentProcess, tempfile:
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
+    make_public(REGENT, data.path());
     let url = seeded.registry.url().to_string();
     let listen = format!("127.0.0.1:{port}");
     let regent = RegentProcess::start(
@@ -350,6 +352,7 @@ async fn unknown_addresses_get_a_404_page_with_a_way_back() {
 async fn detail_pages_read_without_javascript_and_say_what_was_not_found() {
     let seeded = SeededRegistry::start(0).await.unwrap();
     let data = tempfile::tempdir().unwrap();
+    make_public(REGENT, data.path());
     let url = seeded.registry.url().to_string();
     let regent = start(&[
         "--registry-url",
@@ -676,4 +679,91 @@ async fn signing_in_sets_a_strict_cookie_wrong_passwords_are_throttled_and_all_i
     );
     assert!(outcomes.contains(&("nobody", "refused")) && outcomes.contains(&("admin", "ok")));
     assert!(events.iter().all(|e| e.address == "127.0.0.1"));
+}
+
+#[tokio::test]
+async fn each_viewer_sees_only_the_repositories_granted_to_them() {
+    use regent_domain::access::{Grant, Level, Name, Scope, Subject};
+    use regent_domain::store::{Actor, Store};
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    {
+        // Sarah's set-up, straight in the store: Greg is in QA, QA reads demo/base.
+        let store = Store::open(&data.path().join("regent.db")).await.unwrap();
+        store.ensure_admin(Some("the admin password")).await.unwrap();
+        let sarah = Actor::new("admin", "127.0.0.1");
+        let n = |s: &str| Name::parse(s).unwrap();
+        store
+            .create_user(&sarah, &n("greg"), "greg's long password", false)
+            .await
+            .unwrap();
+        store.create_group(&sarah, &n("qa")).await.unwrap();
+        store.add_member(&sarah, &n("qa"), &n("greg"), false).await.unwrap();
+        let grant = Grant {
+            subject: Subject::parse("group:qa").unwrap(),
+            scope: Scope::parse("demo/base").unwrap(),
+            level: Level::Read,
+        };
+        store.put_grant(&sarah, &grant).await.unwrap();
+    }
+    let url = seeded.registry.url().to_string();
+    let regent = start(&["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()]).await;
+    regent.index_complete(60).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, cookie: Option<String>| {
+        let mut request = client.get(format!("{}{path}", regent.base()));
+        if let Some(c) = cookie {
+            request = request.header("cookie", c);
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let sign_in = |user: &'static str, password: &'static str| {
+        let regent = &regent;
+        async move {
+            let r = post_form(
+                regent,
+                "/api/login",
+                &[("username", user), ("password", password)],
+                None,
+            )
+            .await;
+            let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+            cookie.split(';').next().unwrap().to_owned()
+        }
+    };
+    let listed = |html: &str| {
+        ["demo/app", "demo/base", "multi/arch", "skopeo/oci"]
+            .into_iter()
+            .filter(|n| html.contains(&format!("<a href=\"/images/{n}\">{n}</a>")))
+            .collect::<Vec<_>>()
+    };
+
+    // A stranger sees nothing, and is told why.
+    let (_, html) = get("/images", None).await;
+    assert!(listed(&html).is_empty(), "{html}");
+    assert!(html.contains("You are not signed in"), "{html}");
+    assert_eq!(get("/images/demo/base", None).await.0, 404);
+
+    // Greg sees demo/base, nothing else, in listings, search, pages and the layer page.
+    let greg = sign_in("greg", "greg's long password").await;
+    let (_, html) = get("/images", Some(greg.clone())).await;
+    assert_eq!(listed(&html), ["demo/base"], "{html}");
+    assert_eq!(get("/images/demo/base/tags/1.0", Some(greg.clone())).await.0, 200);
+    assert_eq!(get("/images/demo/app", Some(greg.clone())).await.0, 404);
+    assert_eq!(get("/images/demo/app/tags/v1", Some(greg.clone())).await.0, 404);
+    let layer = format!("/layers/{}", seeded.report.shared_layer);
+    let (_, html) = get(&layer, Some(greg.clone())).await;
+    assert!(html.contains("across 1 repository"), "{html}");
+    let (_, html) = get(&format!("/images?q={}", seeded.report.shared_layer), Some(greg.clone())).await;
+    assert!(html.contains("Tags 1–3 of 3"), "{html}");
+    let (_, html) = get("/storage", Some(greg)).await;
+    assert!(html.contains("data-repository=\"demo/base\"") && !html.contains("data-repository=\"demo/app\""));
+
+    // The admin sees everything.
+    let admin = sign_in("admin", "the admin password").await;
+    let (_, html) = get("/images", Some(admin)).await;
+    assert_eq!(listed(&html).len(), 4, "{html}");
 }

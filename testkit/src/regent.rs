@@ -113,3 +113,17 @@ impl Drop for RegentProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Lets everyone read every repository (`regent grant add anonymous '*' read`), for tests and
+/// benchmarks about pages rather than about access. Run before or while Regent runs.
+pub fn make_public(binary: &str, data_dir: &std::path::Path) {
+    let dir = data_dir.to_str().expect("a UTF-8 path");
+    let out = command(binary, &["--data-dir", dir, "grant", "add", "anonymous", "*", "read"])
+        .output()
+        .expect("run regent grant");
+    assert!(
+        out.status.success(),
+        "regent grant failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -186,6 +186,8 @@ pub struct ImagesView {
     pub paging: Paging,
     pub status: IndexStatusView,
     pub body: ImagesBody,
+    /// Not signed in: an empty listing may only mean "sign in to see more".
+    pub anonymous: bool,
 }
 
 /// The repository page.

@@ -23,6 +23,8 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
     let state = crate::state::AppState::get()?;
     let index = &state.index;
     let status = crate::convert::status(index);
+    let access = state.access().await?;
+    let anonymous = !access.signed_in;
     let paging = match Paging::new(page, per_page) {
         Ok(p) => p,
         Err(message) => {
@@ -31,6 +33,7 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
                 paging: Paging::default(),
                 status,
                 body: ImagesBody::BadQuery(message),
+                anonymous,
             });
         }
     };
@@ -40,13 +43,15 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
             paging,
             status: status.clone(),
             body,
+            anonymous,
         })
     };
     let query = match SearchQuery::parse(&q) {
         Ok(query) => query,
         Err(message) => return view(ImagesBody::BadQuery(message)),
     };
-    let visible = |name: &regent_domain::reference::RepositoryName| state.may_read(name);
+    let visible =
+        |name: &regent_domain::reference::RepositoryName| access.may(regent_domain::access::Action::View, name);
     let data = index.read();
     if data.repository_count() == 0
         && !status.complete
@@ -115,6 +120,7 @@ pub fn ImagesPage() -> impl IntoView {
                 paging: Paging::default(),
                 status: IndexStatusView::default(),
                 body: ImagesBody::BadQuery(message),
+                anonymous: false,
             };
             match paging {
                 Ok(p) => images(q.clone(), p.page, p.per_page)
@@ -167,7 +173,7 @@ pub fn ImagesPage() -> impl IntoView {
                 let navigate = navigate.clone();
                 Suspend::new(async move {
                     let view = data.await;
-                    let ImagesView { query, paging, status, body } = view;
+                    let ImagesView { query, paging, status, body, anonymous } = view;
                     // A plain string, computed with the data: a title closure over the page's
                     // signals could be read after the page was disposed.
                     let title = match query.trim() {
@@ -193,7 +199,7 @@ pub fn ImagesPage() -> impl IntoView {
                         .into_any(),
                         ImagesBody::Unavailable(problem) => view! { <RegistryProblemNotice problem /> }.into_any(),
                         ImagesBody::Repositories { total, rows } => {
-                            view! { <RepositoryList query=query.clone() paging total rows /> }.into_any()
+                            view! { <RepositoryList query=query.clone() paging total rows anonymous /> }.into_any()
                         }
                         ImagesBody::Tags { total, rows, ambiguous } => {
                             view! { <TagResults query=query.clone() paging total rows ambiguous /> }.into_any()
@@ -233,14 +239,31 @@ fn capitalize(s: &str) -> String {
 }
 
 #[component]
-fn RepositoryList(query: String, paging: Paging, total: usize, rows: Vec<RepositoryRow>) -> impl IntoView {
+fn RepositoryList(
+    query: String,
+    paging: Paging,
+    total: usize,
+    rows: Vec<RepositoryRow>,
+    anonymous: bool,
+) -> impl IntoView {
     let pages = paging.page_count(total);
+    let sign_in = (total == 0 && anonymous).then(|| {
+        view! {
+            <p class="notice info sign-in-hint">
+                "You are not signed in, and nothing here is public. "
+                <a href="/login?next=/images">"Sign in"</a>
+                " to see the repositories you have access to."
+            </p>
+        }
+    });
     let summary = match (total, query.is_empty()) {
-        (0, true) => "The registry has no repositories yet.".to_owned(),
+        (0, true) if anonymous => String::new(),
+        (0, true) => "There are no repositories you have access to yet.".to_owned(),
         (0, false) => format!("No repository name contains \"{query}\"."),
         _ => range_summary(&paging, total, rows.len(), "repositories"),
     };
     view! {
+        {sign_in}
         <p class="summary" data-total=total>{summary}</p>
         {(!rows.is_empty()).then(|| view! {
             <table class="repositories">

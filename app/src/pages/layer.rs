@@ -24,7 +24,8 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
         Ok(p) => p,
         Err(m) => return Ok(LayerView::BadRequest(m)),
     };
-    let visible = |n: &regent_domain::reference::RepositoryName| state.may_read(n);
+    let access = state.access().await?;
+    let visible = |n: &regent_domain::reference::RepositoryName| access.may(regent_domain::access::Action::View, n);
     let data = state.index.read();
     let usage = data
         .layer_usage(&digest, &visible)

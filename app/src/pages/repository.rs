@@ -29,7 +29,8 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         (Err(m), _) | (_, Err(m)) => return Ok(RepositoryView::BadRequest(m)),
     };
     let (order, descending) = crate::convert::tag_order(sort);
-    let found = if state.may_read(&name) {
+    let access = state.access().await?;
+    let found = if access.may(regent_domain::access::Action::View, &name) {
         let data = state.index.read();
         data.repository_tags_page(&name, order, descending, paging.offset(), paging.per_page as usize)
             .zip(data.repository_usage(&name))

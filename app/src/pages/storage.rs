@@ -20,7 +20,11 @@ pub async fn storage(page: u32, per_page: u32) -> Result<StorageView, ServerFnEr
         Ok(p) => p,
         Err(m) => return Ok(StorageView::BadRequest(m)),
     };
-    let report = state.index.read().storage(&|n| state.may_read(n));
+    let access = state.access().await?;
+    let report = state
+        .index
+        .read()
+        .storage(&|n| access.may(regent_domain::access::Action::View, n));
     let largest = report.repositories.first().map_or(0, |r| r.total);
     Ok(StorageView::Found(Box::new(StorageReportView {
         total: report.total,

@@ -23,7 +23,8 @@ pub async fn tag_page_data(
     platform: Option<String>,
 ) -> Result<TagView, ServerFnError> {
     let state = crate::state::AppState::get()?;
-    Ok(load::tag_view(&state, &repository, &reference, platform.as_deref()).await)
+    let access = state.access().await?;
+    Ok(load::tag_view(&state, &access, &repository, &reference, platform.as_deref()).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -32,10 +33,18 @@ mod load {
         EnvVar, HistoryRow, ImageDetails, LayerRow, PlatformChoice, RegistryProblem, TagDetails, TagView, looks_secret,
     };
     use crate::state::AppState;
+    use regent_domain::access::{Access, Action};
     use regent_domain::reference::{Reference, RepositoryName};
     use regent_domain::registry::{Descriptor, Manifest, RawManifest, RegistryError};
 
-    pub async fn tag_view(state: &AppState, repository: &str, reference: &str, platform: Option<&str>) -> TagView {
+    pub async fn tag_view(
+        state: &AppState,
+        access: &Access,
+        repository: &str,
+        reference: &str,
+        platform: Option<&str>,
+    ) -> TagView {
+        let may_read = |n: &RepositoryName| access.may(Action::View, n);
         let name = match RepositoryName::parse(repository) {
             Ok(n) => n,
             Err(e) => return TagView::BadRequest(e.to_string()),
@@ -48,7 +57,7 @@ mod load {
             // `…/tags/x` may be a repository whose name ends that way.
             let whole = format!("{repository}/tags/{reference}");
             match RepositoryName::parse(&whole) {
-                Ok(n) if state.may_read(&n) && state.index.read().has_repository(&n) => TagView::Repository(whole),
+                Ok(n) if may_read(&n) && state.index.read().has_repository(&n) => TagView::Repository(whole),
                 _ => TagView::NotFound {
                     repository: repository.to_owned(),
                     reference: reference.to_owned(),
@@ -56,7 +65,7 @@ mod load {
                 },
             }
         };
-        if !state.may_read(&name) {
+        if !may_read(&name) {
             return not_found(format!("There is no repository named \"{name}\"."));
         }
         let problem =
@@ -115,7 +124,7 @@ mod load {
             same_digest,
         };
         match manifest {
-            Manifest::Image { config, layers } => match image(state, &name, &raw, &config, &layers).await {
+            Manifest::Image { config, layers } => match image(state, access, &name, &raw, &config, &layers).await {
                 Ok(image) => details.image = Some(image),
                 Err(e) => return problem(&e),
             },
@@ -170,7 +179,7 @@ mod load {
                     };
                     match child_raw.parse() {
                         Ok(Manifest::Image { config, layers }) => {
-                            match image(state, &name, &child_raw, &config, &layers).await {
+                            match image(state, access, &name, &child_raw, &config, &layers).await {
                                 Ok(image) => details.image = Some(image),
                                 Err(e) => return problem(&e),
                             }
@@ -204,6 +213,7 @@ mod load {
 
     async fn image(
         state: &AppState,
+        access: &Access,
         name: &RepositoryName,
         raw: &RawManifest,
         config: &Descriptor,
@@ -211,7 +221,7 @@ mod load {
     ) -> Result<ImageDetails, RegistryError> {
         let c = state.registry.image_config(name, &config.digest).await?;
         let layer_bytes: u64 = layers.iter().map(|l| l.size).sum();
-        let visible = |n: &RepositoryName| state.may_read(n);
+        let visible = |n: &RepositoryName| access.may(Action::View, n);
         let layer_rows = {
             let data = state.index.read();
             layers

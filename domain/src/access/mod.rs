@@ -293,6 +293,7 @@ impl Policy {
         }
         Access {
             admin: viewer.admin,
+            signed_in: viewer.user.is_some(),
             scopes,
         }
     }
@@ -307,6 +308,8 @@ impl Policy {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     pub admin: bool,
+    /// Whether the viewer is signed in (an anonymous viewer may see more after signing in).
+    pub signed_in: bool,
     scopes: Vec<(Scope, Level)>,
 }
 

@@ -1,9 +1,9 @@
-//! `regent user …`: managing users from the server's shell, for the first admin, a lost
-//! password, or scripts. Passwords come from standard input so they never show in the
-//! process list or the shell history.
+//! `regent user …` and `regent grant …`: managing users and access from the server's shell,
+//! for the first admin, a lost password, making sample data public, or scripts. Passwords
+//! come from standard input so they never show in the process list or the shell history.
 
-use crate::config::UserCommand;
-use regent_domain::access::Name;
+use crate::config::{GrantCommand, UserCommand};
+use regent_domain::access::{Grant, Level, Name, Scope, Subject};
 use regent_domain::store::{Actor, Store};
 use std::io::BufRead;
 use std::path::Path;
@@ -11,10 +11,44 @@ use std::path::Path;
 /// The file in the data directory that holds Regent's store.
 pub const STORE_FILE: &str = "regent.db";
 
-pub async fn run(data_dir: &Path, command: UserCommand) -> Result<String, String> {
-    let store = Store::open(&data_dir.join(STORE_FILE))
-        .await
-        .map_err(|e| e.to_string())?;
+async fn open(data_dir: &Path) -> Result<Store, String> {
+    Store::open(&data_dir.join(STORE_FILE)).await.map_err(|e| e.to_string())
+}
+
+pub async fn grant(data_dir: &Path, command: GrantCommand) -> Result<String, String> {
+    let store = open(data_dir).await?;
+    let actor = Actor::cli();
+    match command {
+        GrantCommand::Add { subject, scope, level } => {
+            let grant = Grant {
+                subject: Subject::parse(&subject)?,
+                scope: Scope::parse(&scope)?,
+                level: Level::parse(&level)?,
+            };
+            store.put_grant(&actor, &grant).await.map_err(|e| e.to_string())?;
+            Ok(format!("{} may now {} {}", grant.subject, grant.level, grant.scope))
+        }
+        GrantCommand::Remove { subject, scope } => {
+            let (subject, scope) = (Subject::parse(&subject)?, Scope::parse(&scope)?);
+            store
+                .remove_grant(&actor, &subject, &scope)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("removed the grant of {subject} on {scope}"))
+        }
+        GrantCommand::List => {
+            let grants = store.grants().await.map_err(|e| e.to_string())?;
+            Ok(grants
+                .iter()
+                .map(|g| format!("{}\t{}\t{}", g.scope, g.subject, g.level))
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+    }
+}
+
+pub async fn user(data_dir: &Path, command: UserCommand) -> Result<String, String> {
+    let store = open(data_dir).await?;
     let actor = Actor::cli();
     let name = |n: &str| Name::parse(n).map_err(|e| format!("user name: {e}"));
     match command {
