@@ -1,5 +1,6 @@
 //! Widgets shared by several screens.
 
+pub mod bad_address;
 pub mod copy;
 pub mod index_status;
 pub mod pagination;

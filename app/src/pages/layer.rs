@@ -2,6 +2,7 @@
 //! tag and manifest that contains it, from the index's reverse edges. This is the screen a
 //! security reviewer uses to see how far a leaked layer spread.
 
+use crate::components::bad_address::BadAddress;
 use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
 use crate::components::tag_table::TagTable;
@@ -141,19 +142,7 @@ pub fn LayerPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    LayerView::BadRequest(message) => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                            r.set_status(http::StatusCode::BAD_REQUEST);
-                        }
-                        view! {
-                            <Title text="Bad address" />
-                            <h1>"This address cannot be shown"</h1>
-                            <p class="notice warning" role="alert">{message}</p>
-                            <p><a href="/images">"Go to Images"</a></p>
-                        }
-                        .into_any()
-                    }
+                    LayerView::BadRequest(message) => view! { <BadAddress message /> }.into_any(),
                 }
             })}
         </Transition>

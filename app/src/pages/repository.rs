@@ -6,6 +6,7 @@
 //! sort by name, created or size and page through `?sort=&page=&per_page=`; tags on one
 //! digest are marked as a group.
 
+use crate::components::bad_address::BadAddress;
 use crate::components::copy::CopyText;
 use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
@@ -124,19 +125,7 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                         }
                         .into_any()
                     }
-                    RepositoryView::BadRequest(message) => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                            r.set_status(http::StatusCode::BAD_REQUEST);
-                        }
-                        view! {
-                            <Title text="Bad address" />
-                            <h1>"This address cannot be shown"</h1>
-                            <p class="notice warning" role="alert">{message}</p>
-                            <p><a href="/images">"Go to Images"</a></p>
-                        }
-                        .into_any()
-                    }
+                    RepositoryView::BadRequest(message) => view! { <BadAddress message /> }.into_any(),
                 }
             })}
         </Transition>

@@ -5,6 +5,7 @@
 //! it and collecting garbage), the light part shared with other repositories. The totals say
 //! what the registry stores with every blob counted once, and how much sharing saves.
 
+use crate::components::bad_address::BadAddress;
 use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
 use crate::dto::{Paging, StorageReportView, StorageRow, StorageView, human_bytes, repository_href};
@@ -100,17 +101,7 @@ pub fn StoragePage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    StorageView::BadRequest(message) => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                            r.set_status(http::StatusCode::BAD_REQUEST);
-                        }
-                        view! {
-                            <p class="notice warning" role="alert">{message}</p>
-                            <p><a href="/storage">"Show the first page"</a></p>
-                        }
-                        .into_any()
-                    }
+                    StorageView::BadRequest(message) => view! { <BadAddress message /> }.into_any(),
                 }
             })}
         </Transition>

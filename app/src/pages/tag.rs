@@ -7,6 +7,7 @@
 //! history) and the layers, each with its share of the image and how many repositories use
 //! it (from the index), linking to the layer page.
 
+use crate::components::bad_address::BadAddress;
 use crate::components::copy::CopyText;
 use crate::components::registry_problem::RegistryProblemNotice;
 use crate::dto::{
@@ -365,19 +366,7 @@ pub fn TagPage(#[prop(into)] repository: Signal<String>, #[prop(into)] reference
                         }
                         .into_any()
                     }
-                    TagView::BadRequest(message) => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-                            r.set_status(http::StatusCode::BAD_REQUEST);
-                        }
-                        view! {
-                            <Title text="Bad address" />
-                            <h1>"This address cannot be shown"</h1>
-                            <p class="notice warning" role="alert">{message}</p>
-                            <p><a href="/images">"Go to Images"</a></p>
-                        }
-                        .into_any()
-                    }
+                    TagView::BadRequest(message) => view! { <BadAddress message /> }.into_any(),
                     TagView::Unavailable(problem) => view! {
                         <Title text="Registry unavailable" />
                         <RegistryProblemNotice problem />

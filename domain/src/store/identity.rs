@@ -35,6 +35,13 @@ pub struct GroupInfo {
     pub members: Vec<(Name, bool)>,
 }
 
+/// Users and groups are deleted alike.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    User,
+    Group,
+}
+
 /// What deleting a user or group took with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Removed {
@@ -214,29 +221,7 @@ impl Store {
 
     /// Deletes a user with their memberships and the grants made to them.
     pub async fn delete_user(&self, actor: &Actor, name: &Name) -> Result<Removed> {
-        let mut tx = self.pool().begin().await?;
-        let memberships = sqlx::query("DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = $1)")
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let grants = sqlx::query("DELETE FROM grants WHERE subject = $1")
-            .bind(format!("user:{name}"))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let gone = sqlx::query("DELETE FROM users WHERE name = $1")
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if gone == 0 {
-            return Err(StoreError::NotFound(format!("there is no user named \"{name}\"")));
-        }
-        let detail = format!("{memberships} memberships, {grants} grants removed");
-        record(&mut tx, actor, "user.delete", &format!("user:{name}"), "ok", &detail).await?;
-        tx.commit().await?;
-        Ok(Removed { memberships, grants })
+        self.delete_subject(actor, Kind::User, name).await
     }
 
     pub async fn users(&self) -> Result<Vec<UserInfo>> {
@@ -315,28 +300,45 @@ impl Store {
 
     /// Deletes a group with its memberships and the grants made to it.
     pub async fn delete_group(&self, actor: &Actor, name: &Name) -> Result<Removed> {
+        self.delete_subject(actor, Kind::Group, name).await
+    }
+
+    async fn delete_subject(&self, actor: &Actor, kind: Kind, name: &Name) -> Result<Removed> {
+        let (table, column, word) = match kind {
+            Kind::User => ("users", "user_id", "user"),
+            Kind::Group => ("groups", "group_id", "group"),
+        };
         let mut tx = self.pool().begin().await?;
-        let memberships =
-            sqlx::query("DELETE FROM memberships WHERE group_id = (SELECT id FROM groups WHERE name = $1)")
-                .bind(name.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        let memberships = sqlx::query(&format!(
+            "DELETE FROM memberships WHERE {column} = (SELECT id FROM {table} WHERE name = $1)"
+        ))
+        .bind(name.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         let grants = sqlx::query("DELETE FROM grants WHERE subject = $1")
-            .bind(format!("group:{name}"))
+            .bind(format!("{word}:{name}"))
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let gone = sqlx::query("DELETE FROM groups WHERE name = $1")
+        let gone = sqlx::query(&format!("DELETE FROM {table} WHERE name = $1"))
             .bind(name.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();
         if gone == 0 {
-            return Err(StoreError::NotFound(format!("there is no group named \"{name}\"")));
+            return Err(StoreError::NotFound(format!("there is no {word} named \"{name}\"")));
         }
         let detail = format!("{memberships} memberships, {grants} grants removed");
-        record(&mut tx, actor, "group.delete", &format!("group:{name}"), "ok", &detail).await?;
+        record(
+            &mut tx,
+            actor,
+            &format!("{word}.delete"),
+            &format!("{word}:{name}"),
+            "ok",
+            &detail,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Removed { memberships, grants })
     }
