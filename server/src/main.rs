@@ -5,7 +5,7 @@ mod config;
 mod csrf;
 mod events;
 mod health;
-mod shell;
+mod commands;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -30,8 +30,8 @@ async fn main() -> ExitCode {
     if let Some(command) = cli.command.clone() {
         let done = match Settings::data_dir_only(&cli) {
             Ok(dir) => match command {
-                Command::User(c) => shell::user(&dir, c).await,
-                Command::Grant(c) => shell::grant(&dir, c).await,
+                Command::User(c) => commands::user(&dir, c).await,
+                Command::Grant(c) => commands::grant(&dir, c).await,
             },
             Err(e) => Err(e.to_string()),
         };
@@ -76,7 +76,7 @@ async fn main() -> ExitCode {
 async fn serve(settings: Settings) -> Result<(), String> {
     let registry_url = settings.registry.url.to_string();
     let registry = Arc::new(RegistryClient::new(settings.registry.clone()).map_err(|e| e.to_string())?);
-    let store_path = settings.data_dir.join(shell::STORE_FILE);
+    let store_path = settings.data_dir.join(commands::STORE_FILE);
     let store = Store::open(&store_path).await.map_err(|e| e.to_string())?;
     if let Some(password) = store
         .ensure_admin(settings.admin_password.as_deref())
