@@ -1,11 +1,11 @@
 //! The `regent` binary: reads settings, builds the domain services, serves the UI and the
 //! machine endpoints until it is told to stop.
 
+mod commands;
 mod config;
 mod csrf;
 mod events;
 mod health;
-mod commands;
 
 use axum::Router;
 use axum::routing::{get, post};

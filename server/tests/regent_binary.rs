@@ -746,6 +746,11 @@ async fn each_viewer_sees_only_the_repositories_granted_to_them() {
     assert!(listed(&html).is_empty(), "{html}");
     assert!(html.contains("You are not signed in"), "{html}");
     assert_eq!(get("/images/demo/base", None).await.0, 404);
+    let (_, html) = get("/storage", None).await;
+    assert!(
+        html.contains("You are not signed in") && !html.contains("data-repository="),
+        "{html}"
+    );
 
     // Greg sees demo/base, nothing else, in listings, search, pages and the layer page.
     let greg = sign_in("greg", "greg's long password").await;

@@ -5,4 +5,5 @@ pub mod copy;
 pub mod index_status;
 pub mod pagination;
 pub mod registry_problem;
+pub mod sign_in_hint;
 pub mod tag_table;

@@ -154,6 +154,8 @@ pub struct StorageReportView {
     pub largest: u64,
     pub paging: Paging,
     pub status: IndexStatusView,
+    /// Not signed in: an empty chart may only mean "sign in to see more".
+    pub anonymous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@
 use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
 use crate::components::registry_problem::RegistryProblemNotice;
+use crate::components::sign_in_hint::SignInHint;
 use crate::components::tag_table::TagTable;
 use crate::dto::{ImagesBody, ImagesView, IndexStatusView, Paging, RepositoryRow, images_href, repository_href};
 use leptos::prelude::*;
@@ -247,15 +248,7 @@ fn RepositoryList(
     anonymous: bool,
 ) -> impl IntoView {
     let pages = paging.page_count(total);
-    let sign_in = (total == 0 && anonymous).then(|| {
-        view! {
-            <p class="notice info sign-in-hint">
-                "You are not signed in, and nothing here is public. "
-                <a href="/login?next=/images">"Sign in"</a>
-                " to see the repositories you have access to."
-            </p>
-        }
-    });
+    let sign_in = (total == 0 && anonymous).then(|| view! { <SignInHint next="/images" /> });
     let summary = match (total, query.is_empty()) {
         (0, true) if anonymous => String::new(),
         (0, true) => "There are no repositories you have access to yet.".to_owned(),

@@ -8,6 +8,7 @@
 use crate::components::bad_address::BadAddress;
 use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
+use crate::components::sign_in_hint::SignInHint;
 use crate::dto::{Paging, StorageReportView, StorageRow, StorageView, human_bytes, repository_href};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -47,6 +48,7 @@ pub async fn storage(page: u32, per_page: u32) -> Result<StorageView, ServerFnEr
         largest,
         paging,
         status,
+        anonymous: !access.signed_in,
     })))
 }
 
@@ -71,7 +73,7 @@ pub fn StoragePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     StorageView::Found(report) => {
-                        let StorageReportView { total, sum_of_repositories, blobs, repositories, rows, largest, paging, status } = *report;
+                        let StorageReportView { total, sum_of_repositories, blobs, repositories, rows, largest, paging, status, anonymous } = *report;
                         let pages = paging.page_count(repositories);
                         let href = move |n: u32| {
                             if n == 1 && paging.per_page == crate::dto::DEFAULT_PER_PAGE {
@@ -96,6 +98,7 @@ pub fn StoragePage() -> impl IntoView {
                                 "Compressed config and layer blobs reached from tags, each counted once. Blobs no tag reaches \
                                  (waiting for the registry's garbage collection) and manifests themselves are not counted."
                             </p>
+                            {(repositories == 0 && anonymous).then(|| view! { <SignInHint next="/storage" /> })}
                             <Chart rows largest offset=paging.offset() />
                             <Pagination paging pages href />
                         }
@@ -118,7 +121,7 @@ const BAR_WIDTH: f64 = 480.0;
 #[component]
 fn Chart(rows: Vec<StorageRow>, largest: u64, offset: usize) -> impl IntoView {
     if rows.is_empty() {
-        return view! { <p>"The registry has no repositories with tags yet."</p> }.into_any();
+        return view! { <p>"No repository with tags that you have access to."</p> }.into_any();
     }
     let scale = |bytes: u64| {
         if largest == 0 {
