@@ -252,8 +252,33 @@ impl Store {
             .collect())
     }
 
+    /// One user with their groups (asked on every request of a signed-in user: two small
+    /// queries, not the whole user table).
     pub async fn user(&self, name: &Name) -> Result<Option<UserInfo>> {
-        Ok(self.users().await?.into_iter().find(|u| &u.name == name))
+        let Some(row) = sqlx::query("SELECT id, admin, disabled, created_at FROM users WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let groups = sqlx::query(
+            "SELECT g.name, m.owner FROM memberships m JOIN groups g ON g.id = m.group_id \
+             WHERE m.user_id = $1 ORDER BY g.name",
+        )
+        .bind(row.get::<i64, _>("id"))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(Some(UserInfo {
+            name: name.clone(),
+            admin: row.get("admin"),
+            disabled: row.get("disabled"),
+            created_at: row.get("created_at"),
+            groups: groups
+                .into_iter()
+                .map(|g| (stored_name(g.get("name")), g.get("owner")))
+                .collect(),
+        }))
     }
 
     /// The viewer behind a name and password; `None` for a wrong password, an unknown or a
