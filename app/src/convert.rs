@@ -90,3 +90,18 @@ pub fn tag_order(sort: TagSort) -> (TagOrder, bool) {
     };
     (order, descending)
 }
+
+/// The viewer's capabilities on `repository` (`None`: they may not see it).
+pub fn capabilities(
+    access: &regent_domain::access::Access,
+    repository: &regent_domain::reference::RepositoryName,
+) -> Option<crate::dto::Capabilities> {
+    use regent_domain::access::Action;
+    let level = access.level(repository)?;
+    Some(crate::dto::Capabilities {
+        level: level.to_string(),
+        push: access.may(Action::Push, repository),
+        delete: access.may(Action::Delete, repository),
+        manage: access.may(Action::ManageGrants, repository),
+    })
+}

@@ -71,6 +71,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/layers/:digest") view=pages::layer::LayerPage ssr=SsrMode::Async />
                         <Route path=path!("/storage") view=pages::storage::StoragePage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/access" /> } ssr=SsrMode::Async />
+                        <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/users/:name") view=pages::admin::users::UserPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/groups") view=pages::admin::groups::GroupsPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/access") view=pages::admin::access::AccessPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
             </div>

@@ -4,7 +4,7 @@
 //! server functions take it with `AppState::get()`.
 
 use leptos::prelude::*;
-use regent_domain::access::{Access, Rules};
+use regent_domain::access::{Access, Rules, Viewer};
 use regent_domain::index::CatalogIndex;
 use regent_domain::registry::RegistryClient;
 use std::sync::Arc;
@@ -31,8 +31,13 @@ impl AppState {
     /// search and page filters through this.
     pub async fn access(&self) -> Result<Access, ServerFnError> {
         let viewer = crate::session::viewer(self).await?;
+        self.access_of(&viewer).await
+    }
+
+    /// What `viewer` may do under the current grants.
+    pub async fn access_of(&self, viewer: &Viewer) -> Result<Access, ServerFnError> {
         let policy = self.store.policy(self.rules).await.map_err(ServerFnError::new)?;
-        Ok(policy.for_viewer(&viewer))
+        Ok(policy.for_viewer(viewer))
     }
 
     /// The state provided by the server; a missing one is a wiring bug, reported as such.

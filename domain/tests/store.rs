@@ -313,3 +313,29 @@ async fn a_process_killed_in_a_burst_of_grant_changes_loses_none_it_acknowledged
         "each grant has its audit event, no more"
     );
 }
+
+#[tokio::test]
+async fn the_last_administrator_cannot_be_disabled_demoted_or_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = sarahs_store(&dir.path().join("regent.db")).await;
+    let actor = Actor::new("admin", "127.0.0.1");
+    let admin = n("admin");
+    for refused in [
+        store.set_disabled(&actor, &admin, true).await,
+        store.set_admin(&actor, &admin, false).await,
+        store.delete_user(&actor, &admin).await.map(|_| ()),
+    ] {
+        let Err(StoreError::Invalid(message)) = refused else {
+            panic!("expected a refusal, got {refused:?}")
+        };
+        assert!(message.contains("last enabled administrator"), "{message}");
+    }
+    let still = store.user(&admin).await.unwrap().unwrap();
+    assert!(still.admin && !still.disabled);
+    // With a second administrator, the first may step down.
+    store.set_admin(&actor, &n("josh"), true).await.unwrap();
+    store.set_disabled(&actor, &admin, true).await.unwrap();
+    let refused = store.delete_user(&actor, &n("josh")).await;
+    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert!(store.user(&n("josh")).await.unwrap().is_some());
+}

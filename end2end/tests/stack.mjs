@@ -72,7 +72,7 @@ async function stop(child) {
  * Seeds a registry with `repos` bulk repositories plus the sample set, starts it and Regent.
  * Returns URLs and controls to stop and restart the registry on the same port and data.
  */
-export async function startStack({ repos = 260 } = {}) {
+export async function startStack({ repos = 260, everyoneReads = true, copies = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'regent-e2e-'));
   const seeded = JSON.parse(
     execFileSync(join(ROOT, 'target/debug/regent-sandbox'), ['seed', '--dir', dir, '--repos', String(repos)], {
@@ -92,10 +92,17 @@ export async function startStack({ repos = 260 } = {}) {
   };
   await startRegistry();
 
-  // These tests are about the pages, not about access: everyone may read everything.
-  // (login.test.mjs signs in; access rules have their own tests.)
-  execFileSync(join(ROOT, 'target/debug/regent'),
-    ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', 'anonymous', '*', 'read'], { stdio: 'ignore' });
+  // More images, copied by skopeo (the independent client) from the sample set: [from, to].
+  const host = new URL(seeded.url).host;
+  for (const [from, to] of copies) {
+    execFileSync('skopeo', ['copy', '--src-tls-verify=false', '--dest-tls-verify=false',
+      `docker://${host}/${from}`, `docker://${host}/${to}`], { stdio: 'ignore' });
+  }
+  // Most tests are about the pages, not about access: everyone may read everything.
+  if (everyoneReads) {
+    execFileSync(join(ROOT, 'target/debug/regent'),
+      ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', 'anonymous', '*', 'read'], { stdio: 'ignore' });
+  }
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
   const regent = start(

@@ -95,6 +95,18 @@ impl RegentProcess {
         panic!("{path} never showed {needle:?} within {limit:?}; last body:\n{body}");
     }
 
+    /// A visitor without a browser, not signed in yet.
+    pub fn visitor(&self) -> Visitor<'_> {
+        Visitor {
+            regent: self,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+            cookie: None,
+        }
+    }
+
     /// Status and body of `GET path`.
     pub async fn get(&self, path: &str) -> (u16, String) {
         self.try_get(path).await.unwrap_or_else(|| panic!("GET {path} failed"))
@@ -104,6 +116,86 @@ impl RegentProcess {
         let r = reqwest::get(format!("{}{path}", self.base)).await.ok()?;
         let status = r.status().as_u16();
         Some((status, r.text().await.ok()?))
+    }
+}
+
+/// Someone using Regent over plain HTTP, as a page without JavaScript would: forms posted from
+/// Regent's own origin, and the session cookie kept between requests.
+pub struct Visitor<'a> {
+    regent: &'a RegentProcess,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+impl Visitor<'_> {
+    /// Signs in through `/api/login`; returns whether Regent let them in (a session cookie
+    /// is set only then).
+    pub async fn sign_in(&mut self, user: &str, password: &str) -> bool {
+        let r = self
+            .post_form("/api/login", &[("username", user), ("password", password)])
+            .await;
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .filter(|c| c.starts_with("regent_session="))
+            .map(str::to_owned);
+        let welcome = cookie.is_some();
+        if welcome {
+            self.cookie = cookie;
+        }
+        welcome
+    }
+
+    /// The session cookie (`regent_session=…`), once signed in.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
+    /// Status and body of `GET path` with the session cookie.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .with_cookie(self.client.get(format!("{}{path}", self.regent.base)))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    /// `POST path` as an HTML form from Regent's own pages.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.with_cookie(self.client.post(format!("{}{path}", self.regent.base)))
+            .header("origin", &self.regent.base)
+            .header("accept", "text/html")
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// Calls the server function at `path` as the hydrated page does, returning its JSON answer.
+    pub async fn call(&self, path: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        let r = self
+            .with_cookie(self.client.post(format!("{}{path}", self.regent.base)))
+            .header("origin", &self.regent.base)
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        assert!(status.is_success(), "POST {path} {form:?}: {status}\n{body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("POST {path}: not JSON ({e}): {body}"))
+    }
+
+    fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => request.header("cookie", c),
+            None => request,
+        }
     }
 }
 

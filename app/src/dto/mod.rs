@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod admin;
 mod detail;
+pub use admin::*;
 pub use detail::*;
 
 /// Page size when the URL does not say.
@@ -117,6 +119,8 @@ pub struct IndexStatusView {
 pub struct Who {
     pub user: Option<String>,
     pub admin: bool,
+    /// Administers some scope (every user's own namespace counts): the Access screen is theirs.
+    pub manages: bool,
 }
 
 /// A repository in a listing or name search.
@@ -190,6 +194,17 @@ pub struct ImagesView {
     pub anonymous: bool,
 }
 
+/// What the viewer may do to a repository: the page shows push commands, delete buttons and
+/// the access link only to those who may use them (the server checks again on every change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// `read`, `write`, `delete` or `admin`.
+    pub level: String,
+    pub push: bool,
+    pub delete: bool,
+    pub manage: bool,
+}
+
 /// The repository page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RepositoryView {
@@ -203,6 +218,15 @@ pub enum RepositoryView {
         /// `docker pull <pull_host>/<name>:<tag>`
         pull_host: String,
         status: IndexStatusView,
+        you: Capabilities,
+    },
+    /// Created in Regent, nothing pushed yet.
+    Empty {
+        name: String,
+        created_by: String,
+        created: String,
+        pull_host: String,
+        you: Capabilities,
     },
     NotFound {
         name: String,
@@ -365,6 +389,14 @@ impl ImagePath {
         }
         ImagePath::Repository(path.to_owned())
     }
+}
+
+/// `s` with its first letter in capitals.
+pub fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.

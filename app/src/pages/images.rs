@@ -53,6 +53,20 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
     };
     let visible =
         |name: &regent_domain::reference::RepositoryName| access.may(regent_domain::access::Action::View, name);
+    // Repositories created in Regent and not pushed to yet: listed as empty.
+    let created: Vec<_> = if query.is_none() {
+        state
+            .store
+            .created_repositories()
+            .await
+            .map_err(ServerFnError::new)?
+            .into_iter()
+            .map(|c| c.name)
+            .filter(|n| visible(n))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let data = index.read();
     if data.repository_count() == 0
         && !status.complete
@@ -65,7 +79,12 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
         None => {
             let mut total = 0;
             let mut rows = Vec::new();
-            for (name, tags, stale) in data.repositories().filter(|(n, _, _)| visible(n)) {
+            let empty = created
+                .iter()
+                .filter(|n| !data.has_repository(n))
+                .map(|n| (n, 0, false));
+            let listed = data.repositories().filter(|(n, _, _)| visible(n));
+            for (name, tags, stale) in merge_by_name(listed, empty) {
                 if total >= paging.offset() && rows.len() < paging.per_page as usize {
                     rows.push(RepositoryRow {
                         name: name.to_string(),
@@ -100,6 +119,21 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
         },
     };
     view(body)
+}
+
+/// Two name-ordered listings as one, in name order.
+#[cfg(feature = "ssr")]
+fn merge_by_name<'a, T: 'a>(
+    a: impl Iterator<Item = (&'a regent_domain::reference::RepositoryName, T, bool)>,
+    b: impl Iterator<Item = (&'a regent_domain::reference::RepositoryName, T, bool)>,
+) -> impl Iterator<Item = (&'a regent_domain::reference::RepositoryName, T, bool)> {
+    let mut a = a.peekable();
+    let mut b = b.peekable();
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if y.0 < x.0 => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 #[component]
@@ -225,18 +259,11 @@ fn range_summary(paging: &Paging, total: usize, shown: usize, noun: &str) -> Str
     } else {
         format!(
             "{} {}–{} of {total}",
-            capitalize(noun),
+            crate::dto::capitalize(noun),
             paging.offset() + 1,
             paging.offset() + shown
         )
     }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
 }
 
 #[component]
@@ -275,7 +302,7 @@ fn RepositoryList(
                             view! {
                                 <tr>
                                     <td class="name"><a href=href>{row.name}</a> {stale}</td>
-                                    <td class="num">{row.tags}</td>
+                                    <td class="num">{if row.tags == 0 { "empty: created in Regent, nothing pushed yet".to_owned() } else { row.tags.to_string() }}</td>
                                 </tr>
                             }
                         })

@@ -108,7 +108,9 @@ pub async fn logout() -> Result<(), ServerFnError> {
 pub async fn whoami() -> Result<Who, ServerFnError> {
     let state = crate::state::AppState::get()?;
     let viewer = crate::session::viewer(&state).await?;
+    let access = state.access_of(&viewer).await?;
     Ok(Who {
+        manages: access.admin || !access.administered().is_empty(),
         user: viewer.user.map(|u| u.to_string()),
         admin: viewer.admin,
     })
@@ -161,8 +163,18 @@ pub fn UserBox() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                match who.await.user {
+                let who = who.await;
+                let links = view! {
+                    {who.admin.then(|| view! {
+                        <a href="/admin/users">"Users"</a>
+                        <a href="/admin/groups">"Groups"</a>
+                    })}
+                    {who.manages.then(|| view! { <a href="/admin/access">"Access"</a> })}
+                    {who.admin.then(|| view! { <a href="/admin/audit">"Audit log"</a> })}
+                };
+                match who.user {
                     Some(user) => view! {
+                        {links}
                         <div class="user-box">
                             <span class="signed-in" data-user=user.clone()>{user.clone()}</span>
                             <ActionForm action=logout>

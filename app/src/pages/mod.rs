@@ -1,5 +1,6 @@
 //! One module per screen; each holds its component and the server functions it calls.
 
+pub mod admin;
 pub mod images;
 pub mod layer;
 pub mod login;

@@ -31,15 +31,29 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
     };
     let (order, descending) = crate::convert::tag_order(sort);
     let access = state.access().await?;
-    let found = if access.may(regent_domain::access::Action::View, &name) {
+    let Some(you) = crate::convert::capabilities(&access, &name) else {
+        return Ok(RepositoryView::NotFound {
+            name: name.to_string(),
+            status,
+        });
+    };
+    let found = {
         let data = state.index.read();
         data.repository_tags_page(&name, order, descending, paging.offset(), paging.per_page as usize)
             .zip(data.repository_usage(&name))
             .map(|(listing, usage)| (listing, usage, data.is_stale(&name)))
-    } else {
-        None
     };
     let Some((listing, usage, stale)) = found else {
+        let created = state.store.created_repositories().await.map_err(ServerFnError::new)?;
+        if let Some(c) = created.into_iter().find(|c| c.name == name) {
+            return Ok(RepositoryView::Empty {
+                name: name.to_string(),
+                created_by: c.created_by,
+                created: crate::pages::admin::guard::date(c.created_at),
+                pull_host: state.pull_host.to_string(),
+                you,
+            });
+        }
         return Ok(RepositoryView::NotFound {
             name: name.to_string(),
             status,
@@ -62,6 +76,7 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         paging,
         pull_host: state.pull_host.to_string(),
         status,
+        you,
     })
 }
 
@@ -91,7 +106,7 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    RepositoryView::Found { summary, stale, rows, sort, paging, pull_host, status } => {
+                    RepositoryView::Found { summary, stale, rows, sort, paging, pull_host, status, you } => {
                         let pages = paging.page_count(summary.tags);
                         let name = summary.name.clone();
                         let href = move |n| repository_page_href(&name, sort, &paging, n);
@@ -100,9 +115,23 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                             <Title text=summary.name.clone() />
                             <IndexStatusNotice status />
                             <Header summary=summary.clone() stale pull_host />
+                            <YourAccess you name=summary.name.clone() />
                             <h2>"Tags"</h2>
                             <TagTable rows sorting />
                             <Pagination paging pages href />
+                        }
+                        .into_any()
+                    }
+                    RepositoryView::Empty { name, created_by, created, pull_host, you } => {
+                        let push = format!("podman push {pull_host}/{name}:<tag>");
+                        view! {
+                            <Title text=name.clone() />
+                            <h1 class="repository-name">{name.clone()}</h1>
+                            <p class="notice info" data-empty="true">
+                                {format!("Nothing pushed yet: {created_by} created this repository in Regent on {created}.")}
+                            </p>
+                            {you.push.then(|| view! { <p class="pull">"Push the first image: " <CopyText text=push label="Copy the push command" /></p> })}
+                            <YourAccess you name />
                         }
                         .into_any()
                     }
@@ -129,6 +158,29 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The viewer's level here, what it lets them do, and (for scope admins) who else has access.
+#[component]
+fn YourAccess(you: crate::dto::Capabilities, name: String) -> impl IntoView {
+    let mut can = vec!["pull"];
+    if you.push {
+        can.push("push");
+    }
+    if you.delete {
+        can.push("delete");
+    }
+    if you.manage {
+        can.push("manage access");
+    }
+    view! {
+        <p class="your-access" data-level=you.level.clone()>
+            {format!("Your access: {} ({})", you.level, can.join(", "))}
+            {you.manage.then(|| view! {
+                " · " <a href=format!("/admin/access?scope={}", crate::dto::encode_query_value(&name))>"Who has access"</a>
+            })}
+        </p>
     }
 }
 

@@ -271,23 +271,24 @@ impl Policy {
 
     /// The viewer's access, worked out once for a request that checks many repositories.
     pub fn for_viewer(&self, viewer: &Viewer) -> Access {
-        let mut scopes: Vec<(Scope, Level)> = self
+        let mut scopes: Vec<(Scope, Level, Origin)> = self
             .grants
             .iter()
             .filter(|g| viewer.is(&g.subject))
-            .map(|g| (g.scope.clone(), g.level))
+            .map(|g| (g.scope.clone(), g.level, Origin::Grant(g.subject.clone())))
             .collect();
         let namespace = |prefix: &str, name: &Name| RepositoryName::parse(&format!("{prefix}/{name}")).ok();
         if self.rules.user_namespaces
             && let Some(user) = &viewer.user
             && let Some(ns) = namespace("users", user)
         {
-            scopes.push((Scope::Namespace(ns), Level::Admin));
+            scopes.push((Scope::Namespace(ns), Level::Admin, Origin::OwnNamespace));
         }
         if self.rules.group_namespaces {
             for (group, owner) in &viewer.groups {
                 if let Some(ns) = namespace("groups", group) {
-                    scopes.push((Scope::Namespace(ns), if *owner { Level::Admin } else { Level::Write }));
+                    let level = if *owner { Level::Admin } else { Level::Write };
+                    scopes.push((Scope::Namespace(ns), level, Origin::GroupNamespace(group.clone())));
                 }
             }
         }
@@ -304,13 +305,34 @@ impl Policy {
     }
 }
 
+/// Why a scope applies to a viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// A grant to this subject (the viewer, a group of theirs, `authenticated`, `anonymous`).
+    Grant(Subject),
+    /// The built-in rule: `users/<name>/*` is the user's own.
+    OwnNamespace,
+    /// The built-in rule: `groups/<group>/*` belongs to the group's members.
+    GroupNamespace(Name),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Grant(subject) => write!(f, "grant to {subject}"),
+            Origin::OwnNamespace => f.write_str("built-in rule: own namespace"),
+            Origin::GroupNamespace(group) => write!(f, "built-in rule: namespace of group {group}"),
+        }
+    }
+}
+
 /// One viewer's access: the scopes that apply to them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     pub admin: bool,
     /// Whether the viewer is signed in (an anonymous viewer may see more after signing in).
     pub signed_in: bool,
-    scopes: Vec<(Scope, Level)>,
+    scopes: Vec<(Scope, Level, Origin)>,
 }
 
 impl Access {
@@ -321,9 +343,47 @@ impl Access {
         }
         self.scopes
             .iter()
-            .filter(|(s, _)| s.covers(repository))
-            .map(|(_, l)| *l)
+            .filter(|(s, _, _)| s.covers(repository))
+            .map(|(_, l, _)| *l)
             .max()
+    }
+
+    /// Every scope that gives the viewer something on `repository`, and why: the answer to
+    /// "why can Greg pull this?". Global admins have no entries; `admin` says it all.
+    pub fn explain(&self, repository: &RepositoryName) -> Vec<(Scope, Level, Origin)> {
+        self.scopes
+            .iter()
+            .filter(|(s, _, _)| s.covers(repository))
+            .cloned()
+            .collect()
+    }
+
+    /// Every scope that applies to the viewer, wherever it points.
+    pub fn scopes(&self) -> &[(Scope, Level, Origin)] {
+        &self.scopes
+    }
+
+    /// Whether the viewer may manage the grants on `scope` (and create repositories in it):
+    /// a global admin, or `admin` on a scope that contains it.
+    pub fn administers(&self, scope: &Scope) -> bool {
+        self.admin
+            || self
+                .scopes
+                .iter()
+                .any(|(s, l, _)| *l == Level::Admin && scope.within(s))
+    }
+
+    /// The scopes the viewer administers (empty for a global admin, who administers all).
+    pub fn administered(&self) -> Vec<Scope> {
+        let mut out: Vec<Scope> = self
+            .scopes
+            .iter()
+            .filter(|(_, l, _)| *l == Level::Admin)
+            .map(|(s, _, _)| s.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     pub fn may(&self, action: Action, repository: &RepositoryName) -> bool {

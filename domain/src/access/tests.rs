@@ -203,3 +203,50 @@ fn names_refuse_capitals_look_alikes_and_oversize_input() {
         assert!(Name::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn asking_why_greg_can_pull_names_the_group_grant() {
+    let policy = sarahs_policy();
+    let greg = policy.for_viewer(&member("greg", &[("qa", false)]));
+    let why = greg.explain(&repo("skyfield"));
+    assert_eq!(
+        why,
+        vec![(
+            Scope::parse("skyfield").unwrap(),
+            Level::Read,
+            Origin::Grant(Subject::Group(n("qa")))
+        )]
+    );
+    assert_eq!(why[0].2.to_string(), "grant to group:qa");
+    let own = greg.explain(&repo("users/greg/tools"));
+    assert_eq!(
+        own,
+        vec![(
+            Scope::parse("users/greg/*").unwrap(),
+            Level::Admin,
+            Origin::OwnNamespace
+        )]
+    );
+    assert!(greg.explain(&repo("secret")).is_empty());
+}
+
+#[test]
+fn scope_admins_manage_grants_only_inside_their_scopes() {
+    let policy = Policy::new(vec![grant("user:lead", "team/*", "admin")], Rules::default());
+    let lead = policy.for_viewer(&member("lead", &[("ops", true)]));
+    for inside in ["team/app", "team/*", "team/a/*", "users/lead/x", "groups/ops/*"] {
+        assert!(lead.administers(&Scope::parse(inside).unwrap()), "{inside}");
+    }
+    for outside in ["teamx", "team", "*", "other/*", "users/greg/*", "groups/qa/*"] {
+        assert!(!lead.administers(&Scope::parse(outside).unwrap()), "{outside}");
+    }
+    assert_eq!(
+        lead.administered().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["groups/ops/*", "team/*", "users/lead/*"]
+    );
+    let admin = policy.for_viewer(&Viewer {
+        admin: true,
+        ..member("root", &[])
+    });
+    assert!(admin.administers(&Scope::All));
+}

@@ -196,6 +196,11 @@ impl IndexData {
         self.repo_ids.contains_key(name)
     }
 
+    /// How many tags a repository has (0 when the index does not hold it).
+    pub fn repository_tag_count(&self, name: &RepositoryName) -> usize {
+        self.repo_ids.get(name).map_or(0, |id| self.repo(*id).tags.len())
+    }
+
     /// The tags of a repository and their digests.
     pub fn repository_tags(&self, name: &RepositoryName) -> Option<Vec<(Tag, Digest)>> {
         let repo = self.repo(*self.repo_ids.get(name)?);

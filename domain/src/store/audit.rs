@@ -54,6 +54,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// Substring of the target.
     pub target: Option<String>,
+    /// `ok`, `refused` or `failed`.
+    pub outcome: Option<String>,
     /// Only events older than this id (paging backwards).
     pub before: Option<i64>,
     pub limit: u32,
@@ -105,13 +107,14 @@ impl Store {
             "SELECT id, at, actor, address, action, target, outcome, detail FROM audit_events \
              WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2) \
              AND ($3 IS NULL OR target LIKE '%' || $3 || '%') AND ($4 IS NULL OR id < $4) \
-             ORDER BY id DESC LIMIT $5",
+             AND ($6 IS NULL OR outcome = $6) ORDER BY id DESC LIMIT $5",
         )
         .bind(&filter.actor)
         .bind(&filter.action)
         .bind(&filter.target)
         .bind(filter.before)
         .bind(limit)
+        .bind(&filter.outcome)
         .fetch_all(self.pool())
         .await?;
         Ok(rows

@@ -168,7 +168,7 @@ impl Store {
     pub async fn set_password(&self, actor: &Actor, name: &Name, password: &str) -> Result<()> {
         check_password(password)?;
         let hash = hash(password).await?;
-        self.update_user(actor, name, "user.password", "", |q| {
+        self.update_user(actor, name, "user.password", "", false, |q| {
             sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
                 .bind(hash.clone())
                 .bind(q)
@@ -179,7 +179,7 @@ impl Store {
     /// Gives or takes the global `admin` role.
     pub async fn set_admin(&self, actor: &Actor, name: &Name, admin: bool) -> Result<()> {
         let detail = if admin { "granted" } else { "revoked" };
-        self.update_user(actor, name, "user.admin", detail, |q| {
+        self.update_user(actor, name, "user.admin", detail, !admin, |q| {
             sqlx::query("UPDATE users SET admin = $1 WHERE name = $2")
                 .bind(admin)
                 .bind(q)
@@ -190,7 +190,7 @@ impl Store {
     /// A disabled user cannot sign in; their grants and memberships stay.
     pub async fn set_disabled(&self, actor: &Actor, name: &Name, disabled: bool) -> Result<()> {
         let action = if disabled { "user.disable" } else { "user.enable" };
-        self.update_user(actor, name, action, "", |q| {
+        self.update_user(actor, name, action, "", disabled, |q| {
             sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
                 .bind(disabled)
                 .bind(q)
@@ -204,6 +204,7 @@ impl Store {
         name: &'q Name,
         action: &str,
         detail: &str,
+        may_remove_admin: bool,
         query: F,
     ) -> Result<()>
     where
@@ -213,6 +214,9 @@ impl Store {
         let changed = query(name.as_str()).execute(&mut *tx).await?.rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound(format!("there is no user named \"{name}\"")));
+        }
+        if may_remove_admin {
+            keep_an_admin(&mut tx, name).await?;
         }
         record(&mut tx, actor, action, &format!("user:{name}"), "ok", detail).await?;
         tx.commit().await?;
@@ -354,6 +358,9 @@ impl Store {
         if gone == 0 {
             return Err(StoreError::NotFound(format!("there is no {word} named \"{name}\"")));
         }
+        if let Kind::User = kind {
+            keep_an_admin(&mut tx, name).await?;
+        }
         let detail = format!("{memberships} memberships, {grants} grants removed");
         record(
             &mut tx,
@@ -460,6 +467,21 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Refuses (by failing the transaction) a change that leaves no enabled administrator: nobody
+/// could manage users any more, short of the shell.
+async fn keep_an_admin(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, name: &Name) -> Result<()> {
+    let admins: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE admin AND NOT disabled")
+        .fetch_one(&mut **tx)
+        .await?
+        .get("n");
+    if admins == 0 {
+        return Err(StoreError::Invalid(format!(
+            "\"{name}\" is the last enabled administrator; make another user an administrator first"
+        )));
+    }
+    Ok(())
 }
 
 /// A name read back from the store, where only checked names are written.
