@@ -31,7 +31,7 @@ pub async fn viewer(state: &AppState) -> Result<Viewer, ServerFnError> {
         .await
         .map_err(ServerFnError::new)?
         .unwrap_or(0);
-    if unix_now() - since > state.session_max_age.as_secs() as i64 {
+    if outlived(since, unix_now(), state.session_max_age) {
         session.flush().await.map_err(ServerFnError::new)?;
         return Ok(Viewer::anonymous());
     }
@@ -59,4 +59,27 @@ pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Whether a session signed in at `since` has passed its absolute lifetime at `now` (a
+/// missing or future sign-in time counts as outlived: the session was not made by `login`).
+fn outlived(since: i64, now: i64, max_age: std::time::Duration) -> bool {
+    since <= 0 || since > now || now - since > max_age.as_secs() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outlived;
+    use std::time::Duration;
+
+    #[test]
+    fn a_session_ends_at_its_maximum_age_however_much_it_is_used() {
+        let week = Duration::from_secs(168 * 3600);
+        let signed_in = 1_800_000_000;
+        assert!(!outlived(signed_in, signed_in, week));
+        assert!(!outlived(signed_in, signed_in + 168 * 3600, week));
+        assert!(outlived(signed_in, signed_in + 168 * 3600 + 1, week));
+        assert!(outlived(0, signed_in, week), "no sign-in time");
+        assert!(outlived(signed_in + 60, signed_in, week), "signed in in the future");
+    }
 }

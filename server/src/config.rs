@@ -725,6 +725,41 @@ mod tests {
     }
 
     #[test]
+    fn session_lifetimes_come_from_file_or_flags_and_out_of_range_values_are_refused() {
+        let d = data_dir();
+        let base = ["--registry-url", "http://127.0.0.1:5000", "--data-dir", &d];
+        let defaults = Settings::merge(&cli(&base), FileSettings::default()).unwrap();
+        assert_eq!(defaults.session_idle, Duration::from_secs(480 * 60));
+        assert_eq!(defaults.session_max_age, Duration::from_secs(168 * 3600));
+        assert!(!defaults.session_secure_cookie);
+        let from_file = Settings::merge(
+            &cli(&base),
+            file("[session]\nidle_minutes = 30\nmax_hours = 12\nsecure_cookie = true\n"),
+        )
+        .unwrap();
+        assert_eq!(from_file.session_idle, Duration::from_secs(30 * 60));
+        assert_eq!(from_file.session_max_age, Duration::from_secs(12 * 3600));
+        assert!(from_file.session_secure_cookie);
+        let mut flags = base.to_vec();
+        flags.extend(["--session-idle-minutes", "60"]);
+        let overridden = Settings::merge(&cli(&flags), file("[session]\nidle_minutes = 30\n")).unwrap();
+        assert_eq!(overridden.session_idle, Duration::from_secs(3600));
+        for (flag, value, says) in [
+            ("--session-idle-minutes", "1", "session.idle_minutes"),
+            ("--session-idle-minutes", "forever", "--session-idle-minutes"),
+            ("--session-max-hours", "0", "REGENT_SESSION_MAX_HOURS"),
+            ("--session-max-hours", "721", "session.max_hours"),
+        ] {
+            let mut args = base.to_vec();
+            args.extend([flag, value]);
+            let e = Settings::merge(&cli(&args), FileSettings::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{flag} {value}: {e}");
+        }
+    }
+
+    #[test]
     fn pull_commands_use_the_registry_host_unless_told_otherwise() {
         let d = data_dir();
         let settings = |extra: &[&str]| {
