@@ -11,3 +11,4 @@ pub mod index;
 pub mod reference;
 pub mod registry;
 pub mod store;
+pub mod token;

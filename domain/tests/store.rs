@@ -110,10 +110,17 @@ async fn everything_survives_a_restart() {
     let path = dir.path().join("regent.db");
     let (store, admin_password) = sarahs_store(&path).await;
     let grants = store.grants().await.unwrap();
-    drop(store);
 
+    let generation = store.generation().await.unwrap();
+    assert!(generation > 10, "every change counted: {generation}");
+    drop(store);
     let reopened = Store::open(&path).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 1);
+    assert_eq!(reopened.schema_version().await.unwrap(), 2);
+    assert_eq!(
+        reopened.generation().await.unwrap(),
+        generation,
+        "no migration runs twice"
+    );
     assert_eq!(
         reopened.ensure_admin(None).await.unwrap(),
         None,

@@ -114,6 +114,20 @@ pub struct Cli {
     #[arg(long, env = "REGENT_SESSION_SECURE_COOKIE", value_name = "BOOL")]
     pub session_secure_cookie: Option<bool>,
 
+    /// The registry's `auth.token.service`: the audience of every token Regent signs
+    /// [default: regent-registry].
+    #[arg(long, env = "REGENT_TOKEN_SERVICE", value_name = "NAME")]
+    pub token_service: Option<String>,
+
+    /// The registry's `auth.token.issuer`: who Regent says signed the tokens [default: regent].
+    #[arg(long, env = "REGENT_TOKEN_ISSUER", value_name = "NAME")]
+    pub token_issuer: Option<String>,
+
+    /// How long a registry token is valid, in minutes (1 to 1440) [default: 15; long pushes
+    /// need tokens that outlast them].
+    #[arg(long, env = "REGENT_TOKEN_LIFETIME_MINUTES", value_name = "MINUTES")]
+    pub token_lifetime_minutes: Option<String>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -186,6 +200,16 @@ struct FileSettings {
     notifications: FileNotifications,
     #[serde(default)]
     session: FileSession,
+    #[serde(default)]
+    token: FileToken,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileToken {
+    service: Option<String>,
+    issuer: Option<String>,
+    lifetime_minutes: Option<u64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -240,6 +264,8 @@ pub struct Settings {
     /// A session ends this long after sign-in.
     pub session_max_age: Duration,
     pub session_secure_cookie: bool,
+    /// What the token service puts in every token.
+    pub token: regent_domain::token::TokenSettings,
 }
 
 /// A setting with a bad value: which one, and what is wrong.
@@ -344,6 +370,19 @@ setting!(
     "session.max_hours",
     "REGENT_SESSION_MAX_HOURS",
     "--session-max-hours"
+);
+setting!(
+    TOKEN_SERVICE,
+    "token.service",
+    "REGENT_TOKEN_SERVICE",
+    "--token-service"
+);
+setting!(TOKEN_ISSUER, "token.issuer", "REGENT_TOKEN_ISSUER", "--token-issuer");
+setting!(
+    TOKEN_LIFETIME,
+    "token.lifetime_minutes",
+    "REGENT_TOKEN_LIFETIME_MINUTES",
+    "--token-lifetime-minutes"
 );
 setting!(
     NOTIFICATIONS_SECRET,
@@ -495,6 +534,35 @@ impl Settings {
             .session_secure_cookie
             .or(file.session.secure_cookie)
             .unwrap_or(false);
+        let token_lifetime = number(
+            &TOKEN_LIFETIME,
+            cli.token_lifetime_minutes.as_deref(),
+            file.token.lifetime_minutes,
+            15,
+            1..=1440,
+            "minutes",
+        )?;
+        let token_name = |setting: &'static Setting, flag: &Option<String>, file: Option<String>, default: &str| {
+            let value = flag.clone().or(file).unwrap_or_else(|| default.to_owned());
+            let value = value.trim().to_owned();
+            if value.is_empty() || value.len() > 200 || value.chars().any(|c| c.is_control() || c == '"') {
+                return Err(bad(
+                    setting,
+                    format!("\"{value}\" cannot be used; write the same plain name as in the registry's config"),
+                ));
+            }
+            Ok(value)
+        };
+        let token = regent_domain::token::TokenSettings {
+            service: token_name(
+                &TOKEN_SERVICE,
+                &cli.token_service,
+                file.token.service,
+                "regent-registry",
+            )?,
+            issuer: token_name(&TOKEN_ISSUER, &cli.token_issuer, file.token.issuer, "regent")?,
+            lifetime: Duration::from_secs(token_lifetime * 60),
+        };
         let concurrency = number(
             &CRAWL_CONCURRENCY,
             cli.index_crawl_concurrency.as_deref(),
@@ -557,6 +625,7 @@ impl Settings {
             session_idle: Duration::from_secs(session_idle * 60),
             session_max_age: Duration::from_secs(session_max * 3600),
             session_secure_cookie,
+            token,
         })
     }
 
@@ -565,7 +634,8 @@ impl Settings {
         format!(
             "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
              [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
-             [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n",
+             [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n\
+             [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n",
             self.listen,
             self.data_dir.display(),
             self.site_root.display(),
@@ -583,6 +653,9 @@ impl Settings {
             self.session_idle.as_secs() / 60,
             self.session_max_age.as_secs() / 3600,
             self.session_secure_cookie,
+            self.token.service,
+            self.token.issuer,
+            self.token.lifetime.as_secs() / 60,
         )
     }
 }

@@ -6,6 +6,7 @@ mod config;
 mod csrf;
 mod events;
 mod health;
+mod token;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -18,6 +19,7 @@ use regent_app::{App, shell};
 use regent_domain::index::CatalogIndex;
 use regent_domain::registry::RegistryClient;
 use regent_domain::store::Store;
+use regent_domain::token::TokenService;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
@@ -88,6 +90,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
              this is the only time it is shown (set REGENT_ADMIN_PASSWORD to choose it)"
         );
     }
+    let tokens = Arc::new(
+        TokenService::open(store.clone(), Default::default(), settings.token.clone())
+            .await
+            .map_err(|e| format!("the registry token service cannot start: {e}"))?,
+    );
     let index = CatalogIndex::new(registry.clone(), settings.index.clone());
     index.spawn();
     let state = AppState {
@@ -125,6 +132,14 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 move || health::readyz(index.clone())
             }),
         )
+        .route(
+            "/auth/token",
+            get({
+                let tokens = tokens.clone();
+                move |uri, headers| token::token(tokens.clone(), uri, headers)
+            }),
+        )
+        .route("/auth/certs.pem", get(move || token::certs(tokens.clone())))
         .route(
             "/api/registry/events",
             post(move |headers, body| events::receive(index.clone(), secret.clone(), headers, body)),

@@ -55,6 +55,18 @@ pub fn inspect_raw(registry_host: &str, image: &str) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
+/// `skopeo <args>` as a user types it: whether it succeeded, and what it printed to stderr
+/// (where skopeo says why it failed).
+pub fn skopeo(args: &[&str]) -> (bool, String) {
+    match Command::new("skopeo").args(args).output() {
+        Ok(out) => (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        ),
+        Err(e) => (false, format!("cannot run skopeo (apt-get install skopeo): {e}")),
+    }
+}
+
 fn run(mut cmd: Command) -> Result<()> {
     let out = cmd
         .output()

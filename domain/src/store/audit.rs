@@ -96,7 +96,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         record(&mut tx, actor, action, target, outcome, detail).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

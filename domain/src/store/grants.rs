@@ -61,7 +61,7 @@ impl Store {
             None => format!("{} on {}: {}", grant.subject, grant.scope, grant.level),
         };
         record(&mut tx, actor, "grant.put", &grant.scope.to_string(), "ok", &detail).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -85,7 +85,7 @@ impl Store {
             &subject.to_string(),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -124,7 +124,7 @@ impl Store {
             .await
             .map_err(|e| conflict(e, || format!("the repository \"{name}\" was created already")))?;
         record(&mut tx, actor, "repository.create", name.as_str(), "ok", "").await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -155,7 +155,7 @@ impl Store {
         .map_err(|e| conflict(e, || format!("a user named \"{name}\" exists already")))?;
         let detail = if admin { "global admin" } else { "" };
         record(&mut tx, actor, "user.create", &format!("user:{name}"), "ok", detail).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(UserInfo {
             name: name.clone(),
             admin,
@@ -219,7 +219,7 @@ impl Store {
             keep_an_admin(&mut tx, name).await?;
         }
         record(&mut tx, actor, action, &format!("user:{name}"), "ok", detail).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -323,7 +323,7 @@ impl Store {
             .await
             .map_err(|e| conflict(e, || format!("a group named \"{name}\" exists already")))?;
         record(&mut tx, actor, "group.create", &format!("group:{name}"), "ok", "").await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -371,7 +371,7 @@ impl Store {
             &detail,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Removed { memberships, grants })
     }
 
@@ -409,7 +409,7 @@ impl Store {
             format!("user:{user} {detail}").trim(),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -438,7 +438,7 @@ impl Store {
             &format!("user:{user}"),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -11,6 +11,7 @@
 mod audit;
 mod grants;
 mod identity;
+mod keys;
 
 pub use audit::{Actor, AuditEvent, AuditFilter};
 pub use grants::CreatedRepository;
@@ -23,7 +24,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The schema, in order. Applied ones are recorded in `schema_migrations`; never edit one
 /// that was released, add the next.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_identity.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_identity.sql")),
+    (2, include_str!("migrations/0002_signing_keys.sql")),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -115,6 +119,24 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.get("v"))
+    }
+
+    /// The number of changes committed to the store, by any process (the shell's `regent user`
+    /// too): what was read at one generation is current while the generation stays.
+    pub async fn generation(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT generation FROM store_meta WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .get("generation"))
+    }
+
+    /// Counts the change and commits `tx`.
+    pub(crate) async fn commit(&self, mut tx: sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<()> {
+        sqlx::query("UPDATE store_meta SET generation = generation + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {

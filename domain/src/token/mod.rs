@@ -1,0 +1,225 @@
+//! Regent as the registry's token service (Docker token authentication).
+//!
+//! `docker`, `podman` and `skopeo` ask for a token naming the scopes they need, with a user's
+//! password or none; the answer carries what the access policy allows of them, so the
+//! registry obeys the same rules as Regent's screens. This module decides and signs; the
+//! server only turns HTTP into a [`TokenRequest`] and the result back into HTTP.
+//!
+//! Checking a password costs an argon2 hash, and a `docker pull` asks for several tokens in a
+//! row, so successful checks are cached briefly. The cache and the policy copy are keyed by
+//! the store's generation, which every committed change bumps (from the screens or the shell):
+//! a changed password, a disabled user or a removed grant applies to the very next token.
+//! Failures are never cached.
+
+mod scope;
+mod signer;
+
+pub use scope::{AccessEntry, MAX_SCOPE_LEN, MAX_SCOPES, Requested, allowed, parse_scopes};
+pub use signer::{KeyMaterial, Minted, Signer, TokenSettings, libtrust_kid, rfc3339};
+
+use crate::access::{Name, Policy, Rules, Viewer};
+use crate::store::Store;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a successful password check is reused (if nothing changed meanwhile).
+const CREDENTIAL_TTL: Duration = Duration::from_secs(60);
+/// At most this many cached checks; the cache is cleared when full.
+const CREDENTIAL_CACHE_SIZE: usize = 10_000;
+
+/// A token request as the HTTP layer parsed it.
+#[derive(Debug, Default, Clone)]
+pub struct TokenRequest {
+    pub service: Option<String>,
+    pub account: Option<String>,
+    /// Every `scope` parameter, as sent.
+    pub scopes: Vec<String>,
+    /// HTTP Basic user name and password.
+    pub basic: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// The request is malformed; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Wrong user name or password (never which of the two).
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A token and what the response says about it.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub minted: Minted,
+    pub subject: String,
+    pub access: Vec<AccessEntry>,
+}
+
+struct CachedCheck {
+    password: [u8; 32],
+    viewer: Viewer,
+    generation: i64,
+    at: Instant,
+}
+
+pub struct TokenService {
+    store: Store,
+    rules: Rules,
+    signer: Signer,
+    bundle: String,
+    /// Random per process: cached password digests are useless outside it.
+    salt: [u8; 16],
+    checks: Mutex<HashMap<String, CachedCheck>>,
+    policy: Mutex<Option<(i64, Arc<Policy>)>>,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService").field("signer", &self.signer).finish()
+    }
+}
+
+impl TokenService {
+    /// Loads the signing key from the store, making one (and its certificate) on first start.
+    pub async fn open(store: Store, rules: Rules, settings: TokenSettings) -> Result<Self, String> {
+        let mut keys = store.signing_keys().await.map_err(|e| e.to_string())?;
+        if keys.is_empty() {
+            let material = KeyMaterial::generate()?;
+            store.add_signing_key(&material).await.map_err(|e| e.to_string())?;
+            tracing::info!("made a new registry token signing key and certificate");
+            keys = vec![material];
+        }
+        let signer = Signer::new(&keys[0], settings)?;
+        let bundle = keys.iter().map(|k| k.cert_pem.as_str()).collect::<Vec<_>>().join("");
+        let mut salt = [0u8; 16];
+        {
+            use argon2::password_hash::rand_core::{OsRng, RngCore};
+            OsRng.fill_bytes(&mut salt);
+        }
+        Ok(Self {
+            store,
+            rules,
+            signer,
+            bundle,
+            salt,
+            checks: Mutex::new(HashMap::new()),
+            policy: Mutex::new(None),
+        })
+    }
+
+    /// The certificates the registry trusts (`auth.token.rootcertbundle`), PEM.
+    pub fn bundle_pem(&self) -> &str {
+        &self.bundle
+    }
+
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    pub async fn issue(&self, request: &TokenRequest) -> Result<Issued, TokenError> {
+        let service = &self.signer.settings().service;
+        if let Some(asked) = &request.service
+            && asked != service
+        {
+            return Err(TokenError::BadRequest(format!(
+                "this token service signs for the service \"{service}\", not \"{}\"; set the registry's auth.token.service to \"{service}\"",
+                asked.chars().take(100).collect::<String>()
+            )));
+        }
+        let requested = parse_scopes(request.scopes.iter().map(String::as_str)).map_err(TokenError::BadRequest)?;
+        // Read first: whatever is read below is current as of this generation or newer.
+        let generation = self
+            .store
+            .generation()
+            .await
+            .map_err(|e| TokenError::Internal(e.to_string()))?;
+        let viewer = match &request.basic {
+            None => Viewer::anonymous(),
+            Some((user, password)) => {
+                if let Some(account) = &request.account
+                    && account != user
+                {
+                    return Err(TokenError::BadRequest(
+                        "the account parameter names another user than the credentials".into(),
+                    ));
+                }
+                self.check(user, password, generation)
+                    .await?
+                    .ok_or_else(|| TokenError::Unauthorized("wrong user name or password".into()))?
+            }
+        };
+        let policy = self.policy(generation).await?;
+        let access = allowed(&policy.for_viewer(&viewer), &requested);
+        let subject = viewer.user.as_ref().map(ToString::to_string).unwrap_or_default();
+        let minted = self.signer.mint(&subject, &access).map_err(TokenError::Internal)?;
+        Ok(Issued {
+            minted,
+            subject,
+            access,
+        })
+    }
+
+    /// The viewer behind a user name and password, from the cache when nothing changed.
+    async fn check(&self, user: &str, password: &str, generation: i64) -> Result<Option<Viewer>, TokenError> {
+        if user.len() > 1024 || password.len() > 1024 {
+            return Ok(None);
+        }
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(self.salt)
+            .chain_update(password.as_bytes())
+            .finalize()
+            .into();
+        if let Some(hit) = self.checks.lock().expect("cache lock").get(user)
+            && hit.generation == generation
+            && hit.password == digest
+            && hit.at.elapsed() < CREDENTIAL_TTL
+        {
+            return Ok(Some(hit.viewer.clone()));
+        }
+        let viewer = self
+            .store
+            .verify_password(user, password)
+            .await
+            .map_err(|e| TokenError::Internal(e.to_string()))?;
+        if let Some(v) = &viewer
+            && Name::parse(user).is_ok()
+        {
+            let mut checks = self.checks.lock().expect("cache lock");
+            if checks.len() >= CREDENTIAL_CACHE_SIZE {
+                checks.clear();
+            }
+            checks.insert(
+                user.to_owned(),
+                CachedCheck {
+                    password: digest,
+                    viewer: v.clone(),
+                    generation,
+                    at: Instant::now(),
+                },
+            );
+        }
+        Ok(viewer)
+    }
+
+    /// The policy as of the store's current generation.
+    async fn policy(&self, generation: i64) -> Result<Arc<Policy>, TokenError> {
+        if let Some((g, p)) = &*self.policy.lock().expect("policy lock")
+            && *g == generation
+        {
+            return Ok(p.clone());
+        }
+        let policy = Arc::new(
+            self.store
+                .policy(self.rules)
+                .await
+                .map_err(|e| TokenError::Internal(e.to_string()))?,
+        );
+        *self.policy.lock().expect("policy lock") = Some((generation, policy.clone()));
+        Ok(policy)
+    }
+}

@@ -1,0 +1,114 @@
+//! `GET /auth/token` and `GET /auth/certs.pem`: Regent as the registry's token service.
+//!
+//! This module only speaks HTTP: it reads the query (`service`, `account`, repeated `scope`)
+//! and HTTP Basic credentials, hands them to the domain's `TokenService`, and writes the Docker
+//! token response, a 401 for wrong credentials, or a 400 saying what is malformed. A request
+//! that asks for more than the caller may do is not an error: the token carries what is
+//! allowed, and the registry refuses the rest.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use regent_domain::token::{TokenError, TokenRequest, TokenService, rfc3339};
+use serde_json::json;
+use std::sync::Arc;
+
+/// The longest query string looked at.
+const MAX_QUERY: usize = 64 * 1024;
+
+pub async fn token(service: Arc<TokenService>, uri: Uri, headers: HeaderMap) -> Response {
+    let request = match parse(uri.query().unwrap_or_default(), &headers) {
+        Ok(r) => r,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
+    };
+    match service.issue(&request).await {
+        Ok(issued) => {
+            let body = json!({
+                "token": issued.minted.token,
+                "access_token": issued.minted.token,
+                "expires_in": issued.minted.expires_in.as_secs(),
+                "issued_at": rfc3339(issued.minted.issued_at),
+            });
+            (
+                [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+                Json(body),
+            )
+                .into_response()
+        }
+        Err(TokenError::BadRequest(message)) => error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
+        Err(TokenError::Unauthorized(message)) => {
+            let mut response = error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", &message);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Regent registry tokens\""),
+            );
+            response
+        }
+        Err(TokenError::Internal(message)) => {
+            tracing::error!(%message, "issuing a registry token failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN",
+                "Regent could not issue a token; its log says why",
+            )
+        }
+    }
+}
+
+/// The certificates the registry must trust: its `auth.token.rootcertbundle`.
+pub async fn certs(service: Arc<TokenService>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-pem-file"))],
+        service.bundle_pem().to_owned(),
+    )
+        .into_response()
+}
+
+fn parse(query: &str, headers: &HeaderMap) -> Result<TokenRequest, String> {
+    if query.len() > MAX_QUERY {
+        return Err(format!("the query is longer than {MAX_QUERY} bytes"));
+    }
+    let mut request = TokenRequest::default();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if key.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+            return Err("the query is not valid UTF-8 once decoded".into());
+        }
+        let once = |slot: &mut Option<String>, name: &str| {
+            if slot.replace(value.to_string()).is_some() {
+                return Err(format!("\"{name}\" is given twice; give it once"));
+            }
+            Ok(())
+        };
+        match key.as_ref() {
+            "service" => once(&mut request.service, "service")?,
+            "account" => once(&mut request.account, "account")?,
+            "scope" => request.scopes.push(value.into_owned()),
+            // `client_id`, `offline_token` and anything else a client adds change nothing.
+            _ => {}
+        }
+    }
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| "the Authorization header is not text".to_owned())?;
+        let encoded = value
+            .strip_prefix("Basic ")
+            .ok_or_else(|| "send a user name and password as HTTP Basic credentials, or none".to_owned())?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|d| String::from_utf8(d).ok())
+            .ok_or_else(|| "the Basic credentials are not base64 of UTF-8 text".to_owned())?;
+        let (user, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| "the Basic credentials lack the \":\" between user name and password".to_owned())?;
+        request.basic = Some((user.to_owned(), password.to_owned()));
+    }
+    Ok(request)
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"errors": [{"code": code, "message": message}]}))).into_response()
+}

@@ -1,0 +1,364 @@
+//! Regent as the token service of the real Debian registry (`auth: token`), with skopeo as the
+//! client: the registry lets each member of Sarah's team do exactly what Regent's grants say,
+//! refuses tokens Regent did not sign as they are, and Regent answers malformed token
+//! requests with a 400 that says what is wrong.
+
+use regent_domain::access::{Grant, Level, Name, Scope, Subject};
+use regent_domain::store::{Actor, Store};
+use regent_testkit::image::{single_file_image, write_oci_layout};
+use regent_testkit::regent::RegentProcess;
+use regent_testkit::skopeo::skopeo;
+use regent_testkit::{RegistryAuth, RegistryOptions, TestRegistry, free_port};
+
+const REGENT: &str = env!("CARGO_BIN_EXE_regent");
+const SERVICE: &str = "test-registry";
+const ISSUER: &str = "regent-test";
+const PASSWORD: &str = "a long enough password";
+
+struct Stack {
+    regent: RegentProcess,
+    registry: TestRegistry,
+    store: Store,
+    layout: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    /// Sarah's team in the store, Regent started, then the registry trusting Regent's key.
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("regent-data");
+        std::fs::create_dir_all(&data).unwrap();
+        let store = Store::open(&data.join("regent.db")).await.unwrap();
+        store.ensure_admin(Some("the admin password")).await.unwrap();
+        let sarah = Actor::new("admin", "127.0.0.1");
+        let n = |s: &str| Name::parse(s).unwrap();
+        for user in ["jane", "eric", "greg", "ops"] {
+            store.create_user(&sarah, &n(user), PASSWORD, false).await.unwrap();
+        }
+        store.create_group(&sarah, &n("qa")).await.unwrap();
+        store.add_member(&sarah, &n("qa"), &n("greg"), false).await.unwrap();
+        for (subject, scope, level) in [
+            ("user:jane", "skyfield", Level::Write),
+            ("user:eric", "skyfield", Level::Write),
+            ("group:qa", "skyfield", Level::Read),
+            ("user:ops", "skyfield", Level::Delete),
+            ("anonymous", "public/*", Level::Read),
+        ] {
+            let grant = Grant {
+                subject: Subject::parse(subject).unwrap(),
+                scope: Scope::parse(scope).unwrap(),
+                level,
+            };
+            store.put_grant(&sarah, &grant).await.unwrap();
+        }
+
+        let registry_port = free_port();
+        let regent = RegentProcess::start(
+            REGENT,
+            &format!("127.0.0.1:{}", free_port()),
+            &[
+                "--registry-url",
+                &format!("http://127.0.0.1:{registry_port}"),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--token-service",
+                SERVICE,
+                "--token-issuer",
+                ISSUER,
+            ],
+        )
+        .await;
+        let bundle = dir.path().join("bundle.pem");
+        let (status, pem) = regent.get("/auth/certs.pem").await;
+        assert_eq!(status, 200);
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+        std::fs::write(&bundle, pem).unwrap();
+        let registry = TestRegistry::start_with(RegistryOptions {
+            auth: RegistryAuth::Token {
+                realm: format!("{}/auth/token", regent.base()),
+                service: SERVICE.into(),
+                issuer: ISSUER.into(),
+                rootcertbundle: bundle,
+            },
+            port: Some(registry_port),
+            ..RegistryOptions::default()
+        })
+        .await
+        .unwrap();
+        let layout = dir.path().join("layout");
+        let image = single_file_image("skyfield build 1").unwrap();
+        write_oci_layout(&layout, &[("app", &image)]).unwrap();
+        Self {
+            regent,
+            registry,
+            store,
+            layout,
+            _dir: dir,
+        }
+    }
+
+    fn image(&self, repository_tag: &str) -> String {
+        format!("docker://{}/{repository_tag}", self.registry.host())
+    }
+
+    /// `skopeo copy` of the test image to `repository_tag` as `user`.
+    fn push(&self, user: Option<&str>, repository_tag: &str) -> (bool, String) {
+        let source = format!("oci:{}:app", self.layout.display());
+        let destination = self.image(repository_tag);
+        let creds = user.map(|u| format!("--dest-creds={u}:{PASSWORD}"));
+        let mut args = vec!["copy", "--dest-tls-verify=false"];
+        args.extend(creds.as_deref());
+        args.extend([source.as_str(), destination.as_str()]);
+        skopeo(&args)
+    }
+
+    /// `skopeo inspect` (a pull of the manifest and config) as `user`.
+    fn pull(&self, user: Option<&str>, repository_tag: &str) -> (bool, String) {
+        let image = self.image(repository_tag);
+        let creds = user.map(|u| format!("--creds={u}:{PASSWORD}"));
+        let mut args = vec!["inspect", "--tls-verify=false"];
+        args.extend(creds.as_deref());
+        args.push(&image);
+        skopeo(&args)
+    }
+
+    fn delete(&self, user: &str, repository_tag: &str) -> (bool, String) {
+        let image = self.image(repository_tag);
+        let creds = format!("--creds={user}:{PASSWORD}");
+        skopeo(&["delete", "--tls-verify=false", &creds, &image])
+    }
+}
+
+#[tokio::test]
+async fn the_registry_lets_each_of_sarahs_team_do_exactly_what_regent_grants() {
+    let stack = Stack::start().await;
+
+    // Jane pushes; Eric pulls and pushes a new tag.
+    let (ok, out) = stack.push(Some("jane"), "skyfield:1.0");
+    assert!(ok, "jane's push: {out}");
+    let (ok, out) = stack.pull(Some("eric"), "skyfield:1.0");
+    assert!(ok, "eric's pull: {out}");
+    let (ok, out) = stack.push(Some("eric"), "skyfield:1.1");
+    assert!(ok, "eric's push: {out}");
+
+    // Greg (QA) pulls, but the registry refuses his push.
+    let (ok, out) = stack.pull(Some("greg"), "skyfield:1.0");
+    assert!(ok, "greg's pull: {out}");
+    let (ok, out) = stack.push(Some("greg"), "skyfield:greg");
+    assert!(!ok && out.contains("denied"), "greg's push must be denied: {out}");
+
+    // A stranger pulls nothing private; anyone pulls from the public namespace.
+    let (ok, out) = stack.pull(None, "skyfield:1.0");
+    assert!(!ok && out.contains("denied"), "{out}");
+    let (ok, out) = stack.push(Some("admin"), "public/tools:1");
+    assert!(!ok, "admin's password is not PASSWORD: {out}");
+    let admin_copy = {
+        let source = format!("oci:{}:app", stack.layout.display());
+        let destination = stack.image("public/tools:1");
+        skopeo(&[
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds=admin:the admin password",
+            &source,
+            &destination,
+        ])
+    };
+    assert!(admin_copy.0, "the admin pushes anywhere: {}", admin_copy.1);
+    let (ok, out) = stack.pull(None, "public/tools:1");
+    assert!(ok, "anonymous pull of a public image: {out}");
+    let (ok, out) = stack.pull(Some("jane"), "public/tools:1");
+    assert!(ok, "signed-in users get what anonymous gets: {out}");
+
+    // Deleting needs the delete level.
+    let (ok, out) = stack.delete("jane", "skyfield:1.1");
+    assert!(!ok, "jane may not delete: {out}");
+    let (ok, out) = stack.delete("ops", "skyfield:1.1");
+    assert!(ok, "ops deletes: {out}");
+
+    // skopeo login: right and wrong passwords.
+    let auth = tempfile::tempdir().unwrap();
+    let authfile = auth.path().join("auth.json");
+    let authfile = authfile.to_str().unwrap();
+    let host = stack.registry.host();
+    let (ok, out) = skopeo(&[
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        authfile,
+        "-u",
+        "greg",
+        "-p",
+        PASSWORD,
+        &host,
+    ]);
+    assert!(ok && out.contains("Login Succeeded"), "{out}");
+    let (ok, out) = skopeo(&[
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        authfile,
+        "-u",
+        "greg",
+        "-p",
+        "wrong password!",
+        &host,
+    ]);
+    assert!(!ok, "{out}");
+
+    // Disabling Greg applies to his very next request, though his password was just checked.
+    stack
+        .store
+        .set_disabled(&Actor::cli(), &Name::parse("greg").unwrap(), true)
+        .await
+        .unwrap();
+    let (ok, out) = stack.pull(Some("greg"), "skyfield:1.0");
+    assert!(!ok, "a disabled user is refused at once: {out}");
+}
+
+/// The token endpoint's raw answers.
+async fn token(regent: &RegentProcess, query: &str, basic: Option<(&str, &str)>) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().get(format!("{}/auth/token?{query}", regent.base()));
+    if let Some((u, p)) = basic {
+        request = request.basic_auth(u, Some(p));
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn malformed_token_requests_get_a_400_saying_what_is_wrong() {
+    let stack = Stack::start().await;
+    let regent = &stack.regent;
+    let many = vec!["scope=repository:a:pull"; 65].join("&");
+    let cases: [(&str, &str); 6] = [
+        ("service=another-registry", "set the registry's auth.token.service"),
+        ("service=test-registry&scope=repository:Skyfield:pull", "lowercase"),
+        ("service=test-registry&scope=repository:skyfield", "not a scope"),
+        ("service=test-registry&scope=%FF%FE", "not valid UTF-8"),
+        ("service=test-registry&service=test-registry", "given twice"),
+        (&many, "too many scopes"),
+    ];
+    for (query, says) in cases {
+        let (status, body) = token(regent, query, None).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{query}: {message}");
+    }
+    // Wrong credentials: 401, the same for an unknown user.
+    for (user, password) in [("greg", "wrong password!"), ("nobody", PASSWORD)] {
+        let (status, body) = token(regent, "service=test-registry", Some((user, password))).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["errors"][0]["message"], "wrong user name or password");
+    }
+    // Asking for more than allowed is no error: the token carries what is allowed.
+    let (status, body) = token(
+        regent,
+        "service=test-registry&scope=repository:skyfield:pull,push,delete&scope=registry:catalog:*",
+        Some(("greg", PASSWORD)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["token"].is_string() && body["access_token"] == body["token"]);
+    assert_eq!(body["expires_in"], 900);
+}
+
+#[tokio::test]
+async fn the_registry_refuses_tokens_that_are_tampered_expired_or_meant_for_others() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let stack = Stack::start().await;
+    assert!(stack.push(Some("jane"), "skyfield:1.0").0);
+    let (_, body) = token(
+        &stack.regent,
+        "service=test-registry&scope=repository:skyfield:pull",
+        Some(("greg", PASSWORD)),
+    )
+    .await;
+    let good = body["token"].as_str().unwrap().to_owned();
+    let manifest = |token: String| {
+        let url = format!("{}v2/skyfield/manifests/1.0", stack.registry.url());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .header("accept", "application/vnd.oci.image.manifest.v1+json")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(manifest(good.clone()).await, 200, "the token as signed works");
+
+    // Re-sign nothing, change the claims: the signature no longer matches.
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let with = |claims: &serde_json::Value| {
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap()),
+            parts[2]
+        )
+    };
+    claims["access"][0]["actions"] = serde_json::json!(["pull", "push", "delete"]);
+    assert_eq!(manifest(with(&claims)).await, 401, "tampered claims");
+    let mut signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    signature[10] ^= 1;
+    let flipped = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(signature));
+    assert_eq!(manifest(flipped).await, 401, "tampered signature");
+
+    // Validly signed tokens with the wrong audience, issuer or an expired time: a second Regent
+    // sharing the store (so the key) but configured differently, and a 1-minute token aged past
+    // the registry's 60 s leeway cannot be made quickly, so an expired one is signed here with
+    // the stored key.
+    let keys = stack.store.signing_keys().await.unwrap();
+    let sign = |audience: &str, issuer: &str, exp_offset: i64| {
+        let signer = regent_domain::token::Signer::new(
+            &keys[0],
+            regent_domain::token::TokenSettings {
+                issuer: issuer.into(),
+                service: audience.into(),
+                lifetime: std::time::Duration::from_secs(900),
+            },
+        )
+        .unwrap();
+        let access = [regent_domain::token::AccessEntry {
+            kind: "repository".into(),
+            name: "skyfield".into(),
+            actions: vec!["pull".into()],
+        }];
+        let minted = signer.mint("greg", &access).unwrap().token;
+        if exp_offset == 0 {
+            return minted;
+        }
+        // Move exp and re-sign with the same key through jsonwebtoken.
+        let parts: Vec<&str> = minted.split('.').collect();
+        let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let now = claims["iat"].as_i64().unwrap();
+        claims["exp"] = serde_json::json!(now + exp_offset);
+        claims["nbf"] = serde_json::json!(now + exp_offset - 900);
+        let header: jsonwebtoken::Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(keys[0].key_pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    };
+    assert_eq!(
+        manifest(sign(SERVICE, ISSUER, 0)).await,
+        200,
+        "the same key, right claims"
+    );
+    assert_eq!(
+        manifest(sign("another-registry", ISSUER, 0)).await,
+        401,
+        "wrong audience"
+    );
+    assert_eq!(manifest(sign(SERVICE, "someone-else", 0)).await, 401, "wrong issuer");
+    assert_eq!(
+        manifest(sign(SERVICE, ISSUER, -120)).await,
+        401,
+        "expired 2 minutes ago"
+    );
+}
