@@ -77,7 +77,6 @@ async fn main() -> ExitCode {
 
 async fn serve(settings: Settings) -> Result<(), String> {
     let registry_url = settings.registry.url.to_string();
-    let registry = Arc::new(RegistryClient::new(settings.registry.clone()).map_err(|e| e.to_string())?);
     let store_path = settings.data_dir.join(commands::STORE_FILE);
     let store = Store::open(&store_path).await.map_err(|e| e.to_string())?;
     if let Some(password) = store
@@ -94,6 +93,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
         TokenService::open(store.clone(), Default::default(), settings.token.clone())
             .await
             .map_err(|e| format!("the registry token service cannot start: {e}"))?,
+    );
+    // When the registry sends Regent's own service name in its challenges, Regent signs its
+    // own tokens; other challenges go to their realm with the configured credentials.
+    let registry = Arc::new(
+        RegistryClient::new(settings.registry.clone())
+            .map_err(|e| e.to_string())?
+            .with_self_issuer(tokens.clone()),
     );
     let index = CatalogIndex::new(registry.clone(), settings.index.clone());
     index.spawn();

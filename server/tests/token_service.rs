@@ -216,6 +216,75 @@ async fn the_registry_lets_each_of_sarahs_team_do_exactly_what_regent_grants() {
     assert!(!ok, "a disabled user is refused at once: {out}");
 }
 
+#[tokio::test]
+async fn regent_reads_the_registry_with_tokens_it_signs_for_itself() {
+    let stack = Stack::start().await;
+    assert!(stack.push(Some("jane"), "skyfield:1.0").0);
+    // No registry credentials are configured: the crawl answers the registry's challenges
+    // with tokens Regent signs for exactly the scopes each call needs.
+    let mut admin = stack.regent.visitor();
+    assert!(admin.sign_in("admin", "the admin password").await);
+    let mut page = (0, String::new());
+    for _ in 0..300 {
+        page = admin.get("/images/skyfield").await;
+        if page.1.contains("data-fact=\"tags\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(page.0, 200, "skyfield is indexed: {}", page.1);
+    assert!(page.1.contains("data-fact=\"tags\">1<"), "{}", page.1);
+    let (status, page) = admin.get("/images/skyfield/tags/1.0").await;
+    assert_eq!(status, 200, "the tag page reads the manifest live: {page}");
+}
+
+/// `podman` as root with its own storage in `dir` (nothing shared with the machine's).
+fn podman(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("podman")
+        .arg("--root")
+        .arg(dir.join("storage"))
+        .arg("--runroot")
+        .arg(dir.join("run"))
+        .args(["--storage-driver", "vfs", "--events-backend", "file"])
+        .args(args)
+        .env("REGISTRY_AUTH_FILE", dir.join("auth.json"))
+        .output()
+        .expect("podman is installed (apt-get install podman)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test]
+async fn podman_logs_in_pulls_and_pushes_as_the_grants_say() {
+    let stack = Stack::start().await;
+    assert!(stack.push(Some("jane"), "skyfield:1.0").0);
+    let dir = tempfile::tempdir().unwrap();
+    let host = stack.registry.host();
+    let image = format!("{host}/skyfield:1.0");
+
+    let (ok, out) = podman(dir.path(), &["login", "--tls-verify=false", "-u", "greg", "-p", PASSWORD, &host]);
+    assert!(ok && out.contains("Login Succeeded"), "{out}");
+    let (ok, out) = podman(dir.path(), &["pull", "--tls-verify=false", &image]);
+    assert!(ok, "greg pulls: {out}");
+    let copy = format!("{host}/skyfield:from-podman");
+    let (ok, out) = podman(dir.path(), &["tag", &image, &copy]);
+    assert!(ok, "{out}");
+    let (ok, out) = podman(dir.path(), &["push", "--tls-verify=false", &copy]);
+    assert!(!ok && out.contains("denied"), "greg's push is refused by the registry: {out}");
+
+    let (ok, out) = podman(dir.path(), &["login", "--tls-verify=false", "-u", "jane", "-p", PASSWORD, &host]);
+    assert!(ok, "{out}");
+    let (ok, out) = podman(dir.path(), &["push", "--tls-verify=false", &copy]);
+    assert!(ok, "jane pushes: {out}");
+    let (ok, out) = stack.pull(Some("greg"), "skyfield:from-podman");
+    assert!(ok, "what jane pushed with podman is there: {out}");
+
+    let (ok, out) = podman(dir.path(), &["login", "--tls-verify=false", "-u", "jane", "-p", "wrong password!", &host]);
+    assert!(!ok, "{out}");
+}
+
 /// The token endpoint's raw answers.
 async fn token(regent: &RegentProcess, query: &str, basic: Option<(&str, &str)>) -> (u16, serde_json::Value) {
     let mut request = reqwest::Client::new().get(format!("{}/auth/token?{query}", regent.base()));

@@ -336,6 +336,14 @@ pub struct Access {
 }
 
 impl Access {
+    /// Everything on every repository: Regent acting for itself.
+    pub fn everything() -> Self {
+        Self {
+            admin: true,
+            ..Self::default()
+        }
+    }
+
     /// The highest level that applies; `None`: no access, the repository is invisible.
     pub fn level(&self, repository: &RepositoryName) -> Option<Level> {
         if self.admin {

@@ -171,7 +171,9 @@ impl CatalogIndex {
                 let result = index.registry.check().await;
                 let mut came_back = false;
                 index.update_status(|s| {
-                    came_back = s.registry_error.is_some() && result.is_ok();
+                    // Back after an outage, or answering now after the last crawl failed
+                    // (Regent may have started before the registry).
+                    came_back = (s.registry_error.is_some() || s.crawl_error.is_some()) && result.is_ok();
                     s.registry_error = result.err();
                 });
                 if came_back {

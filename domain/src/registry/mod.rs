@@ -47,6 +47,15 @@ impl RegistryConfig {
     }
 }
 
+/// Mints registry tokens without a round trip: Regent, when it is the registry's token
+/// service, signs its own tokens with exactly the scopes each call needs.
+pub trait SelfIssuer: Send + Sync + std::fmt::Debug {
+    /// The `service` of challenges this issuer answers (the registry's `auth.token.service`).
+    fn service(&self) -> &str;
+    /// A token for `scopes` (as the challenge lists them) and how long it lasts.
+    fn mint(&self, scopes: &[&str]) -> Result<(String, Duration), String>;
+}
+
 /// A client for one registry. Cheap to share behind an `Arc`; it caches bearer tokens.
 #[derive(Debug)]
 pub struct RegistryClient {
@@ -55,6 +64,7 @@ pub struct RegistryClient {
     credentials: Credentials,
     tokens: auth::TokenCache,
     catalog_page_size: u32,
+    issuer: Option<std::sync::Arc<dyn SelfIssuer>>,
 }
 
 /// What the `/v2/` version check learned.
@@ -83,7 +93,15 @@ impl RegistryClient {
             credentials: config.credentials,
             tokens: auth::TokenCache::default(),
             catalog_page_size: config.catalog_page_size.clamp(1, MAX_CATALOG_PAGE),
+            issuer: None,
         })
+    }
+
+    /// Answers bearer challenges for `issuer.service()` with tokens `issuer` mints, instead of
+    /// asking the challenge's realm (other challenges still go to their realm).
+    pub fn with_self_issuer(mut self, issuer: std::sync::Arc<dyn SelfIssuer>) -> Self {
+        self.issuer = Some(issuer);
+        self
     }
 
     /// The registry's base URL as configured (what error messages show).
@@ -141,7 +159,22 @@ impl RegistryClient {
         let Challenge::Bearer { .. } = &challenge else {
             return Ok(first);
         };
-        let token = auth::fetch_token(&self.http, &challenge, &self.credentials).await?;
+        let token = match (&self.issuer, &challenge) {
+            (Some(issuer), Challenge::Bearer { service: Some(service), scope: asked, .. })
+                if service == issuer.service() =>
+            {
+                let scopes: Vec<&str> = asked.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()).collect();
+                let (token, lifetime) = issuer.mint(&scopes).map_err(|reason| RegistryError::TokenService {
+                    realm: "Regent's own token service".into(),
+                    reason,
+                })?;
+                auth::Token {
+                    token,
+                    expires_at: std::time::Instant::now() + lifetime.saturating_sub(Duration::from_secs(10)),
+                }
+            }
+            _ => auth::fetch_token(&self.http, &challenge, &self.credentials).await?,
+        };
         let bearer = token.token.clone();
         self.tokens.put(scope.or(challenge.scope_key()), token);
         self.attempt(&method, &url, headers, Some(bearer)).await

@@ -164,6 +164,14 @@ impl TokenService {
         })
     }
 
+    /// A token for Regent itself: every scope asked for, in full (Regent reads the whole
+    /// registry for its index and deletes for users it has already checked).
+    pub fn mint_for_regent(&self, scopes: &[&str]) -> Result<Minted, String> {
+        let requested = parse_scopes(scopes.iter().copied())?;
+        self.signer
+            .mint("regent", &allowed(&crate::access::Access::everything(), &requested))
+    }
+
     /// The viewer behind a user name and password, from the cache when nothing changed.
     async fn check(&self, user: &str, password: &str, generation: i64) -> Result<Option<Viewer>, TokenError> {
         if user.len() > 1024 || password.len() > 1024 {
@@ -221,5 +229,15 @@ impl TokenService {
         );
         *self.policy.lock().expect("policy lock") = Some((generation, policy.clone()));
         Ok(policy)
+    }
+}
+
+impl crate::registry::SelfIssuer for TokenService {
+    fn service(&self) -> &str {
+        &self.signer.settings().service
+    }
+
+    fn mint(&self, scopes: &[&str]) -> Result<(String, Duration), String> {
+        self.mint_for_regent(scopes).map(|m| (m.token, m.expires_in))
     }
 }
