@@ -102,10 +102,7 @@ async fn main() {
     )
     .await;
     let base = regent.base().to_owned();
-    let basic = format!(
-        "Authorization: Basic {}",
-        STANDARD.encode(format!("greg:{PASSWORD}"))
-    );
+    let basic = format!("Authorization: Basic {}", STANDARD.encode(format!("greg:{PASSWORD}")));
     let token_url = format!("{base}/auth/token?service=regent-registry&scope=repository:skyfield:pull");
     // Warm up (and prove the request is a good one).
     let (status, body) = regent

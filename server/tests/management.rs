@@ -188,6 +188,21 @@ async fn sarah_sets_up_skyfield_and_each_viewer_sees_what_she_granted() {
     );
     assert_eq!(stranger.get("/images/skyfield").await.0, 404);
 
+    // A service account for CI: its token is shown once, it is listed as such, it has no
+    // password to reset and cannot sign in to the pages.
+    let created = done(user(&sarah, "create_service", "ci", &[]).await);
+    let token = created
+        .split_whitespace()
+        .find(|w| w.starts_with("regent_"))
+        .unwrap_or_else(|| panic!("no token in {created}"));
+    let (_, html) = sarah.get("/admin/users").await;
+    assert!(html.contains("service account"), "{html}");
+    let answer = refused(user(&sarah, "password", "ci", &[("password", PASSWORD)]).await);
+    assert!(answer.contains("is a service account"), "{answer}");
+    assert!(!regent.visitor().sign_in("ci", token).await);
+    let (_, html) = sarah.get("/admin/audit?action=login&outcome=refused").await;
+    assert!(html.contains("service account"), "{html}");
+
     // Disabling Greg ends his session at once; deleting Frank says what went with him.
     done(user(&sarah, "disable", "greg", &[]).await);
     let (_, html) = greg.get("/images").await;

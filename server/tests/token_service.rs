@@ -217,6 +217,44 @@ async fn the_registry_lets_each_of_sarahs_team_do_exactly_what_regent_grants() {
 }
 
 #[tokio::test]
+async fn a_service_account_pushes_from_ci_and_a_new_token_revokes_the_old_one_at_once() {
+    let stack = Stack::start().await;
+    let sarah = Actor::new("admin", "127.0.0.1");
+    let ci = Name::parse("ci").unwrap();
+    let token = stack.store.create_service_account(&sarah, &ci).await.unwrap();
+    assert!(token.starts_with("regent_") && token.len() == 47, "{token}");
+    let grant = Grant {
+        subject: Subject::User(ci.clone()),
+        scope: Scope::parse("skyfield").unwrap(),
+        level: Level::Write,
+    };
+    stack.store.put_grant(&sarah, &grant).await.unwrap();
+
+    let push = |secret: &str, tag: &str| {
+        let source = format!("oci:{}:app", stack.layout.display());
+        let destination = stack.image(&format!("skyfield:{tag}"));
+        skopeo(&[
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("--dest-creds=ci:{secret}"),
+            &source,
+            &destination,
+        ])
+    };
+    let (ok, out) = push(&token, "ci-1");
+    assert!(ok, "CI pushes with its token: {out}");
+    let newer = stack.store.new_service_token(&sarah, &ci).await.unwrap();
+    assert_ne!(newer, token);
+    let (ok, out) = push(&token, "ci-2");
+    assert!(!ok, "the old token stopped working at once: {out}");
+    let (ok, out) = push(&newer, "ci-2");
+    assert!(ok, "the new token works: {out}");
+    // A service account does not reach Regent's pages.
+    let mut visitor = stack.regent.visitor();
+    assert!(!visitor.sign_in("ci", &newer).await);
+}
+
+#[tokio::test]
 async fn regent_reads_the_registry_with_tokens_it_signs_for_itself() {
     let stack = Stack::start().await;
     assert!(stack.push(Some("jane"), "skyfield:1.0").0);
@@ -264,7 +302,10 @@ async fn podman_logs_in_pulls_and_pushes_as_the_grants_say() {
     let host = stack.registry.host();
     let image = format!("{host}/skyfield:1.0");
 
-    let (ok, out) = podman(dir.path(), &["login", "--tls-verify=false", "-u", "greg", "-p", PASSWORD, &host]);
+    let (ok, out) = podman(
+        dir.path(),
+        &["login", "--tls-verify=false", "-u", "greg", "-p", PASSWORD, &host],
+    );
     assert!(ok && out.contains("Login Succeeded"), "{out}");
     let (ok, out) = podman(dir.path(), &["pull", "--tls-verify=false", &image]);
     assert!(ok, "greg pulls: {out}");
@@ -272,16 +313,33 @@ async fn podman_logs_in_pulls_and_pushes_as_the_grants_say() {
     let (ok, out) = podman(dir.path(), &["tag", &image, &copy]);
     assert!(ok, "{out}");
     let (ok, out) = podman(dir.path(), &["push", "--tls-verify=false", &copy]);
-    assert!(!ok && out.contains("denied"), "greg's push is refused by the registry: {out}");
+    assert!(
+        !ok && out.contains("denied"),
+        "greg's push is refused by the registry: {out}"
+    );
 
-    let (ok, out) = podman(dir.path(), &["login", "--tls-verify=false", "-u", "jane", "-p", PASSWORD, &host]);
+    let (ok, out) = podman(
+        dir.path(),
+        &["login", "--tls-verify=false", "-u", "jane", "-p", PASSWORD, &host],
+    );
     assert!(ok, "{out}");
     let (ok, out) = podman(dir.path(), &["push", "--tls-verify=false", &copy]);
     assert!(ok, "jane pushes: {out}");
     let (ok, out) = stack.pull(Some("greg"), "skyfield:from-podman");
     assert!(ok, "what jane pushed with podman is there: {out}");
 
-    let (ok, out) = podman(dir.path(), &["login", "--tls-verify=false", "-u", "jane", "-p", "wrong password!", &host]);
+    let (ok, out) = podman(
+        dir.path(),
+        &[
+            "login",
+            "--tls-verify=false",
+            "-u",
+            "jane",
+            "-p",
+            "wrong password!",
+            &host,
+        ],
+    );
     assert!(!ok, "{out}");
 }
 

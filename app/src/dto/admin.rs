@@ -23,6 +23,8 @@ pub struct UserRow {
     pub name: String,
     pub admin: bool,
     pub disabled: bool,
+    /// A service account (registry tokens only, no sign-in to the pages).
+    pub service: bool,
     pub created: String,
     /// Groups, and whether the user owns each.
     pub groups: Vec<(String, bool)>,

@@ -57,6 +57,24 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
             .await
             .map_err(ServerFnError::new)?
     };
+    let service = match viewer.as_ref().and_then(|v| v.user.as_ref()) {
+        Some(name) => state
+            .store
+            .user(name)
+            .await
+            .map_err(ServerFnError::new)?
+            .is_some_and(|u| u.service),
+        None => false,
+    };
+    if service {
+        let _ = state
+            .store
+            .record_event(&actor, "login", &target, "refused", "service account")
+            .await;
+        return Ok(SignIn::Refused(format!(
+            "{account} is a service account: it logs in to the registry with its token, not to these pages."
+        )));
+    }
     let Some(viewer) = viewer.and_then(|v| v.user) else {
         state.throttle.failed(&account, &address);
         let _ = state

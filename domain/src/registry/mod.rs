@@ -160,10 +160,19 @@ impl RegistryClient {
             return Ok(first);
         };
         let token = match (&self.issuer, &challenge) {
-            (Some(issuer), Challenge::Bearer { service: Some(service), scope: asked, .. })
-                if service == issuer.service() =>
-            {
-                let scopes: Vec<&str> = asked.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()).collect();
+            (
+                Some(issuer),
+                Challenge::Bearer {
+                    service: Some(service),
+                    scope: asked,
+                    ..
+                },
+            ) if service == issuer.service() => {
+                let scopes: Vec<&str> = asked
+                    .iter()
+                    .flat_map(|s| s.split(' '))
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 let (token, lifetime) = issuer.mint(&scopes).map_err(|reason| RegistryError::TokenService {
                     realm: "Regent's own token service".into(),
                     reason,

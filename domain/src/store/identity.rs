@@ -22,6 +22,9 @@ pub struct UserInfo {
     pub name: Name,
     pub admin: bool,
     pub disabled: bool,
+    /// A service account: authenticates to the registry with a generated token, never to
+    /// Regent's pages.
+    pub service: bool,
     pub created_at: i64,
     /// Groups, and whether the user owns each.
     pub groups: Vec<(Name, bool)>,
@@ -106,13 +109,32 @@ async fn verify(password: &str, stored: Option<String>) -> bool {
 
 /// A random password for the first admin: 20 characters from an unambiguous alphabet.
 fn random_password() -> String {
+    random_text(20)
+}
+
+/// A service account's token: `regent_` and 40 random characters (about 230 bits).
+fn service_token() -> String {
+    format!("regent_{}", random_text(40))
+}
+
+/// `length` characters from an unambiguous alphabet, each equally likely.
+fn random_text(length: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut bytes = [0u8; 20];
-    OsRng.fill_bytes(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+    // Bytes at or above the largest multiple of the alphabet size are skipped (no bias).
+    let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
+    let mut out = String::with_capacity(length);
+    let mut bytes = [0u8; 64];
+    while out.len() < length {
+        OsRng.fill_bytes(&mut bytes);
+        out.extend(
+            bytes
+                .iter()
+                .filter(|b| **b < limit)
+                .take(length - out.len())
+                .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char),
+        );
+    }
+    out
 }
 
 impl Store {
@@ -160,9 +182,72 @@ impl Store {
             name: name.clone(),
             admin,
             disabled: false,
+            service: false,
             created_at,
             groups: vec![],
         })
+    }
+
+    /// Creates a service account and returns its token, which is stored only as a hash: show
+    /// it once.
+    pub async fn create_service_account(&self, actor: &Actor, name: &Name) -> Result<String> {
+        let secret = service_token();
+        let hash = hash(&secret).await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO users (name, password_hash, admin, disabled, service, created_at) \
+             VALUES ($1, $2, FALSE, FALSE, TRUE, $3)",
+        )
+        .bind(name.as_str())
+        .bind(&hash)
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict(e, || {
+                format!("a user or service account named \"{name}\" exists already")
+            })
+        })?;
+        record(
+            &mut tx,
+            actor,
+            "service_account.create",
+            &format!("user:{name}"),
+            "ok",
+            "",
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(secret)
+    }
+
+    /// Gives a service account a new token; the old one stops working at once.
+    pub async fn new_service_token(&self, actor: &Actor, name: &Name) -> Result<String> {
+        let secret = service_token();
+        let hash = hash(&secret).await?;
+        let mut tx = self.pool().begin().await?;
+        let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2 AND service")
+            .bind(&hash)
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "there is no service account named \"{name}\""
+            )));
+        }
+        record(
+            &mut tx,
+            actor,
+            "service_account.new_token",
+            &format!("user:{name}"),
+            "ok",
+            "",
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(secret)
     }
 
     pub async fn set_password(&self, actor: &Actor, name: &Name, password: &str) -> Result<()> {
@@ -229,7 +314,7 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<UserInfo>> {
-        let rows = sqlx::query("SELECT id, name, admin, disabled, created_at FROM users ORDER BY name")
+        let rows = sqlx::query("SELECT id, name, admin, disabled, service, created_at FROM users ORDER BY name")
             .fetch_all(self.pool())
             .await?;
         let memberships = sqlx::query(
@@ -245,6 +330,7 @@ impl Store {
                     name: stored_name(r.get("name")),
                     admin: r.get("admin"),
                     disabled: r.get("disabled"),
+                    service: r.get("service"),
                     created_at: r.get("created_at"),
                     groups: memberships
                         .iter()
@@ -259,7 +345,7 @@ impl Store {
     /// One user with their groups (asked on every request of a signed-in user: two small
     /// queries, not the whole user table).
     pub async fn user(&self, name: &Name) -> Result<Option<UserInfo>> {
-        let Some(row) = sqlx::query("SELECT id, admin, disabled, created_at FROM users WHERE name = $1")
+        let Some(row) = sqlx::query("SELECT id, admin, disabled, service, created_at FROM users WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(self.pool())
             .await?
@@ -277,6 +363,7 @@ impl Store {
             name: name.clone(),
             admin: row.get("admin"),
             disabled: row.get("disabled"),
+            service: row.get("service"),
             created_at: row.get("created_at"),
             groups: groups
                 .into_iter()

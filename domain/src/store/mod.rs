@@ -27,6 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_identity.sql")),
     (2, include_str!("migrations/0002_signing_keys.sql")),
+    (3, include_str!("migrations/0003_service_accounts.sql")),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -17,6 +17,7 @@ fn user_row(info: regent_domain::store::UserInfo) -> UserRow {
         name: info.name.to_string(),
         admin: info.admin,
         disabled: info.disabled,
+        service: info.service,
         created: super::guard::date(info.created_at),
         groups: info
             .groups
@@ -115,8 +116,9 @@ pub async fn user_page(name: String) -> Result<UserView, ServerFnError> {
     })))
 }
 
-/// One change to a user: `op` is `create`, `disable`, `enable`, `make_admin`,
-/// `revoke_admin`, `password` or `delete`.
+/// One change to a user: `op` is `create`, `create_service` (a service account; the answer
+/// holds its token, shown once), `new_token` (for a service account), `disable`, `enable`,
+/// `make_admin`, `revoke_admin`, `password` or `delete`.
 #[server(prefix = "/api", endpoint = "admin/change_user")]
 pub async fn change_user(
     op: String,
@@ -145,7 +147,27 @@ pub async fn change_user(
     let store = &state.store;
     let actor = &caller.actor;
     let password = password.unwrap_or_default();
+    let service = store
+        .user(&name)
+        .await
+        .map_err(ServerFnError::new)?
+        .is_some_and(|u| u.service);
+    if service && matches!(op.as_str(), "password" | "make_admin") {
+        return Ok(Outcome::Refused(format!(
+            "{name} is a service account: it has a token, not a password, and cannot be an administrator; give it grants instead."
+        )));
+    }
     let result = match op.as_str() {
+        "create_service" => store.create_service_account(actor, &name).await.map(|secret| {
+            format!(
+                "Created the service account {name}. Its token, shown only this once: {secret} \
+                 Use it as the password: podman login -u {name} {}",
+                state.pull_host
+            )
+        }),
+        "new_token" => store.new_service_token(actor, &name).await.map(|secret| {
+            format!("New token for {name}, shown only this once: {secret} The old token no longer works.")
+        }),
         "create" => store
             .create_user(actor, &name, &password, ticked(&admin))
             .await
@@ -215,6 +237,13 @@ pub fn UsersPage() -> impl IntoView {
                             <label class="check"><input type="checkbox" name="admin" value="on" /> "Administrator"</label>
                             <button type="submit">"Add user"</button>
                         </ActionForm>
+                        <h2>"Add a service account"</h2>
+                        <p class="hint">"For CI jobs and cluster nodes: it logs in to the registry with a generated token (shown once) and gets access through grants, like a user. It cannot sign in here."</p>
+                        <ActionForm action=change attr:class="admin-form" attr:data-form="create-service">
+                            <input type="hidden" name="op" value="create_service" />
+                            <label>"Name" <input name="name" required maxlength="64" autocomplete="off" /></label>
+                            <button type="submit">"Add service account"</button>
+                        </ActionForm>
                     }
                     .into_any(),
                     Ok(UsersView::Denied(denied)) => view! { <DeniedNotice denied next="/admin/users" /> }.into_any(),
@@ -234,7 +263,7 @@ fn UserList(users: Vec<UserRow>) -> impl IntoView {
                 {users.into_iter().map(|u| view! {
                     <tr data-user=u.name.clone()>
                         <td><a href=format!("/admin/users/{}", u.name)>{u.name.clone()}</a></td>
-                        <td>{if u.admin { "administrator" } else { "user" }}</td>
+                        <td>{role(&u)}</td>
                         <td>{if u.disabled { "disabled" } else { "active" }}</td>
                         <td>{group_list(&u.groups)}</td>
                         <td>{u.created}</td>
@@ -242,6 +271,14 @@ fn UserList(users: Vec<UserRow>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+fn role(user: &UserRow) -> &'static str {
+    match (user.admin, user.service) {
+        (true, _) => "administrator",
+        (false, true) => "service account",
+        (false, false) => "user",
     }
 }
 
@@ -343,7 +380,7 @@ fn UserDetailView(detail: UserDetail, change: ServerAction<ChangeUser>) -> impl 
         <h1>"User " <span class="user-name">{who.clone()}</span></h1>
         <OutcomeNotice value=change.value() />
         <dl class="facts">
-            <div><dt>"Role"</dt><dd data-fact="role">{if user.admin { "administrator" } else { "user" }}</dd></div>
+            <div><dt>"Role"</dt><dd data-fact="role">{role(&user)}</dd></div>
             <div><dt>"Status"</dt><dd data-fact="status">{if user.disabled { "disabled: cannot sign in" } else { "active" }}</dd></div>
             <div><dt>"Groups"</dt><dd data-fact="groups">{group_list(&user.groups)}</dd></div>
             <div><dt>"Created"</dt><dd>{user.created.clone()}</dd></div>
@@ -351,16 +388,22 @@ fn UserDetailView(detail: UserDetail, change: ServerAction<ChangeUser>) -> impl 
         <div class="actions">
             {(!is_self).then(|| view! {
                 {if user.disabled { op_form("enable", "Enable".into()) } else { op_form("disable", "Disable".into()) }}
-                {if user.admin { op_form("revoke_admin", "Revoke administrator".into()) } else { op_form("make_admin", "Make administrator".into()) }}
+                {match (user.service, user.admin) {
+                    (true, _) => op_form("new_token", "New token".into()).into_any(),
+                    (false, true) => op_form("revoke_admin", "Revoke administrator".into()).into_any(),
+                    (false, false) => op_form("make_admin", "Make administrator".into()).into_any(),
+                }}
             })}
         </div>
-        <h2>"Reset password"</h2>
-        <ActionForm action=change attr:class="admin-form" attr:data-form="password">
-            <input type="hidden" name="op" value="password" />
-            <input type="hidden" name="name" value=password_for />
-            <label>"New password (at least 10 characters)" <input type="password" name="password" required autocomplete="new-password" /></label>
-            <button type="submit">"Set password"</button>
-        </ActionForm>
+        {(!user.service).then(|| view! {
+            <h2>"Reset password"</h2>
+            <ActionForm action=change attr:class="admin-form" attr:data-form="password">
+                <input type="hidden" name="op" value="password" />
+                <input type="hidden" name="name" value=password_for />
+                <label>"New password (at least 10 characters)" <input type="password" name="password" required autocomplete="new-password" /></label>
+                <button type="submit">"Set password"</button>
+            </ActionForm>
+        })}
         <h2>{can_do}</h2>
         {user.disabled.then(|| view! { <p class="notice warning">"Disabled: none of this applies until the user is enabled again."</p> })}
         {if user.admin {
