@@ -143,6 +143,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
             get({
                 let tokens = tokens.clone();
                 move |uri, headers| token::token(tokens.clone(), uri, headers)
+            })
+            .post({
+                let tokens = tokens.clone();
+                move |body| token::token_form(tokens.clone(), body)
             }),
         )
         .route("/auth/certs.pem", get(move || token::certs(tokens.clone())))

@@ -1,12 +1,14 @@
-//! `GET /auth/token` and `GET /auth/certs.pem`: Regent as the registry's token service.
+//! `GET|POST /auth/token` and `GET /auth/certs.pem`: Regent as the registry's token service.
 //!
-//! This module only speaks HTTP: it reads the query (`service`, `account`, repeated `scope`)
-//! and HTTP Basic credentials, hands them to the domain's `TokenService`, and writes the Docker
-//! token response, a 401 for wrong credentials, or a 400 saying what is malformed. A request
-//! that asks for more than the caller may do is not an error: the token carries what is
-//! allowed, and the registry refuses the rest.
+//! This module only speaks HTTP: it reads the query (`service`, `account`, repeated `scope`,
+//! `offline_token`) with HTTP Basic credentials, or the OAuth2 form `docker login` posts
+//! (`grant_type=password|refresh_token`), hands them to the domain's `TokenService`, and
+//! writes the Docker token response, a 401 for wrong credentials, or a 400 saying what is
+//! malformed. A request that asks for more than the caller may do is not an error: the token
+//! carries what is allowed, and the registry refuses the rest.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -19,18 +21,34 @@ use std::sync::Arc;
 const MAX_QUERY: usize = 64 * 1024;
 
 pub async fn token(service: Arc<TokenService>, uri: Uri, headers: HeaderMap) -> Response {
-    let request = match parse(uri.query().unwrap_or_default(), &headers) {
-        Ok(r) => r,
-        Err(message) => return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
-    };
-    match service.issue(&request).await {
+    match parse(uri.query().unwrap_or_default(), &headers) {
+        Ok(request) => answer(&service, &request).await,
+        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
+    }
+}
+
+/// The OAuth2 form: `grant_type=password` with `username` and `password`, or
+/// `grant_type=refresh_token` with `refresh_token`; `access_type=offline` asks for a refresh
+/// token; `scope` is space-separated.
+pub async fn token_form(service: Arc<TokenService>, body: Bytes) -> Response {
+    match parse_form(&body) {
+        Ok(request) => answer(&service, &request).await,
+        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
+    }
+}
+
+async fn answer(service: &TokenService, request: &TokenRequest) -> Response {
+    match service.issue(request).await {
         Ok(issued) => {
-            let body = json!({
+            let mut body = json!({
                 "token": issued.minted.token,
                 "access_token": issued.minted.token,
                 "expires_in": issued.minted.expires_in.as_secs(),
                 "issued_at": rfc3339(issued.minted.issued_at),
             });
+            if let Some(refresh) = issued.refresh_token {
+                body["refresh_token"] = json!(refresh);
+            }
             (
                 [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
                 Json(body),
@@ -85,7 +103,8 @@ fn parse(query: &str, headers: &HeaderMap) -> Result<TokenRequest, String> {
             "service" => once(&mut request.service, "service")?,
             "account" => once(&mut request.account, "account")?,
             "scope" => request.scopes.push(value.into_owned()),
-            // `client_id`, `offline_token` and anything else a client adds change nothing.
+            "offline_token" => request.offline = value == "true",
+            // `client_id` and anything else a client adds change nothing.
             _ => {}
         }
     }
@@ -105,6 +124,51 @@ fn parse(query: &str, headers: &HeaderMap) -> Result<TokenRequest, String> {
             .split_once(':')
             .ok_or_else(|| "the Basic credentials lack the \":\" between user name and password".to_owned())?;
         request.basic = Some((user.to_owned(), password.to_owned()));
+    }
+    Ok(request)
+}
+
+fn parse_form(body: &[u8]) -> Result<TokenRequest, String> {
+    if body.len() > MAX_QUERY {
+        return Err(format!("the form is longer than {MAX_QUERY} bytes"));
+    }
+    let mut fields = std::collections::HashMap::new();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        if key.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+            return Err("the form is not valid UTF-8 once decoded".into());
+        }
+        if fields.insert(key.to_string(), value.to_string()).is_some() {
+            return Err(format!(
+                "\"{}\" is given twice; give it once",
+                key.chars().take(40).collect::<String>()
+            ));
+        }
+    }
+    let mut take = |name: &str| fields.remove(name);
+    let mut request = TokenRequest {
+        service: take("service"),
+        scopes: take("scope").into_iter().collect(),
+        offline: take("access_type").as_deref() == Some("offline"),
+        ..TokenRequest::default()
+    };
+    match take("grant_type").as_deref() {
+        Some("password") => {
+            let (Some(user), Some(password)) = (take("username"), take("password")) else {
+                return Err("grant_type=password needs username and password".into());
+            };
+            request.basic = Some((user, password));
+        }
+        Some("refresh_token") => {
+            request.refresh_token =
+                Some(take("refresh_token").ok_or_else(|| "grant_type=refresh_token needs refresh_token".to_owned())?);
+        }
+        Some(other) => {
+            return Err(format!(
+                "grant_type \"{}\" is not supported; use password or refresh_token",
+                other.chars().take(40).collect::<String>()
+            ));
+        }
+        None => return Err("grant_type is missing; use password or refresh_token".into()),
     }
     Ok(request)
 }

@@ -489,3 +489,90 @@ async fn the_registry_refuses_tokens_that_are_tampered_expired_or_meant_for_othe
         "expired 2 minutes ago"
     );
 }
+
+#[tokio::test]
+async fn docker_login_posts_for_a_refresh_token_that_a_password_change_ends() {
+    let stack = Stack::start().await;
+    assert!(stack.push(Some("jane"), "skyfield:1.0").0);
+    let post = |form: Vec<(&'static str, String)>| {
+        let url = format!("{}/auth/token", stack.regent.base());
+        async move {
+            let r = reqwest::Client::new().post(url).form(&form).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let common = || {
+        vec![
+            ("service", SERVICE.to_owned()),
+            ("client_id", "docker".to_owned()),
+            ("scope", "repository:skyfield:pull".to_owned()),
+        ]
+    };
+    let mut login = common();
+    login.extend([
+        ("grant_type", "password".to_owned()),
+        ("username", "greg".to_owned()),
+        ("password", PASSWORD.to_owned()),
+        ("access_type", "offline".to_owned()),
+    ]);
+    let (status, body) = post(login).await;
+    assert_eq!(status, 200, "{body}");
+    let refresh = body["refresh_token"].as_str().expect("a refresh token").to_owned();
+
+    let mut again = common();
+    again.extend([
+        ("grant_type", "refresh_token".to_owned()),
+        ("refresh_token", refresh.clone()),
+    ]);
+    let (status, body) = post(again.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "only asked for offline access gets one"
+    );
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    let manifest = reqwest::Client::new()
+        .get(format!("{}v2/skyfield/manifests/1.0", stack.registry.url()))
+        .bearer_auth(access)
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manifest.status().as_u16(), 200, "a refreshed token pulls");
+
+    // The GET form gives one too when asked with offline_token=true.
+    let (status, body) = token(
+        &stack.regent,
+        "service=test-registry&offline_token=true",
+        Some(("greg", PASSWORD)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body["refresh_token"].is_string(), "{body}");
+
+    // A new password ends every refresh token issued before it.
+    stack
+        .store
+        .set_password(&Actor::cli(), &Name::parse("greg").unwrap(), "another long password")
+        .await
+        .unwrap();
+    let (status, body) = post(again).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("log in again"));
+
+    // Malformed forms.
+    for (form, says) in [
+        (vec![("grant_type", "client_credentials".to_owned())], "not supported"),
+        (
+            vec![("grant_type", "password".to_owned()), ("username", "greg".to_owned())],
+            "needs username and password",
+        ),
+        (vec![("service", SERVICE.to_owned())], "grant_type is missing"),
+        (vec![("grant_type", "refresh_token".to_owned())], "needs refresh_token"),
+    ] {
+        let (status, body) = post(form).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains(says), "{body}");
+    }
+}

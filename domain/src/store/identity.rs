@@ -392,6 +392,20 @@ impl Store {
         self.viewer(&Name::parse(name).expect("checked above")).await
     }
 
+    /// A fingerprint of the user's current password (or service token) hash: refresh tokens
+    /// carry it, so changing the credential ends them. `None` if unknown or disabled.
+    pub async fn credential_fingerprint(&self, name: &Name) -> Result<Option<String>> {
+        use sha2::{Digest, Sha256};
+        let row = sqlx::query("SELECT password_hash FROM users WHERE name = $1 AND NOT disabled")
+            .bind(name.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| {
+            let hash: String = r.get("password_hash");
+            hex::encode(&Sha256::digest(hash.as_bytes())[..16])
+        }))
+    }
+
     /// What the policy needs to know about a user; `None` if unknown or disabled.
     pub async fn viewer(&self, name: &Name) -> Result<Option<Viewer>> {
         Ok(self.user(name).await?.filter(|u| !u.disabled).map(|u| Viewer {

@@ -38,6 +38,10 @@ pub struct TokenRequest {
     pub scopes: Vec<String>,
     /// HTTP Basic user name and password.
     pub basic: Option<(String, String)>,
+    /// Authenticate with this refresh token instead (OAuth2 `grant_type=refresh_token`).
+    pub refresh_token: Option<String>,
+    /// Also return a refresh token (`offline_token=true`, `access_type=offline`).
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +62,7 @@ pub struct Issued {
     pub minted: Minted,
     pub subject: String,
     pub access: Vec<AccessEntry>,
+    pub refresh_token: Option<String>,
 }
 
 struct CachedCheck {
@@ -138,9 +143,10 @@ impl TokenService {
             .generation()
             .await
             .map_err(|e| TokenError::Internal(e.to_string()))?;
-        let viewer = match &request.basic {
-            None => Viewer::anonymous(),
-            Some((user, password)) => {
+        let viewer = match (&request.refresh_token, &request.basic) {
+            (Some(refresh), _) => self.refreshed(refresh).await?,
+            (None, None) => Viewer::anonymous(),
+            (None, Some((user, password))) => {
                 if let Some(account) = &request.account
                     && account != user
                 {
@@ -157,11 +163,53 @@ impl TokenService {
         let access = allowed(&policy.for_viewer(&viewer), &requested);
         let subject = viewer.user.as_ref().map(ToString::to_string).unwrap_or_default();
         let minted = self.signer.mint(&subject, &access).map_err(TokenError::Internal)?;
+        let refresh_token = match (&viewer.user, request.offline) {
+            (Some(user), true) => {
+                let fingerprint = self
+                    .store
+                    .credential_fingerprint(user)
+                    .await
+                    .map_err(|e| TokenError::Internal(e.to_string()))?
+                    .ok_or_else(|| TokenError::Unauthorized("wrong user name or password".into()))?;
+                Some(
+                    self.signer
+                        .mint_refresh(user.as_str(), &fingerprint)
+                        .map_err(TokenError::Internal)?,
+                )
+            }
+            _ => None,
+        };
         Ok(Issued {
             minted,
             subject,
             access,
+            refresh_token,
         })
+    }
+
+    /// The user behind a refresh token, if it is ours, unexpired, and their credential and
+    /// account are unchanged since.
+    async fn refreshed(&self, token: &str) -> Result<Viewer, TokenError> {
+        let invalid = || {
+            TokenError::Unauthorized(
+                "the refresh token is not valid (expired, or the password or token changed since); log in again".into(),
+            )
+        };
+        let (subject, fingerprint) = self.signer.check_refresh(token).map_err(|_| invalid())?;
+        let name = Name::parse(&subject).map_err(|_| invalid())?;
+        let current = self
+            .store
+            .credential_fingerprint(&name)
+            .await
+            .map_err(|e| TokenError::Internal(e.to_string()))?;
+        if current.as_deref() != Some(fingerprint.as_str()) {
+            return Err(invalid());
+        }
+        self.store
+            .viewer(&name)
+            .await
+            .map_err(|e| TokenError::Internal(e.to_string()))?
+            .ok_or_else(invalid)
     }
 
     /// A token for Regent itself: every scope asked for, in full (Regent reads the whole

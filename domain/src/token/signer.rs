@@ -9,7 +9,7 @@
 use super::scope::AccessEntry;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -69,6 +69,21 @@ struct Claims<'a> {
     access: &'a [AccessEntry],
 }
 
+/// How long a refresh token (what `docker login` keeps as its identity token) lasts.
+pub const REFRESH_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// A refresh token's claims: who, and a fingerprint of their credential as it was, so a
+/// password change or a new service token ends every refresh token issued before.
+#[derive(Serialize, serde::Deserialize)]
+struct RefreshClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    exp: u64,
+    iat: u64,
+    credential: String,
+}
+
 /// A minted token and when it was made.
 #[derive(Debug, Clone)]
 pub struct Minted {
@@ -79,6 +94,7 @@ pub struct Minted {
 
 pub struct Signer {
     key: EncodingKey,
+    decoding: DecodingKey,
     header: Header,
     settings: TokenSettings,
 }
@@ -101,7 +117,45 @@ impl Signer {
             .map_err(|e| bad(&e))?;
         header.kid = Some(libtrust_kid(&spki));
         header.x5c = Some(vec![pem_body(&material.cert_pem).map_err(|e| bad(&e))?]);
-        Ok(Self { key, header, settings })
+        let decoding = DecodingKey::from_ec_pem(pair.public_key_pem().as_bytes()).map_err(|e| bad(&e))?;
+        Ok(Self {
+            key,
+            decoding,
+            header,
+            settings,
+        })
+    }
+
+    /// Refresh tokens name an audience of their own, so the registry never takes one.
+    fn refresh_audience(&self) -> String {
+        format!("{}/refresh", self.settings.service)
+    }
+
+    /// A refresh token for `subject` whose credential has `fingerprint`.
+    pub fn mint_refresh(&self, subject: &str, fingerprint: &str) -> Result<String, String> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let claims = RefreshClaims {
+            iss: self.settings.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: self.refresh_audience(),
+            exp: now + REFRESH_LIFETIME.as_secs(),
+            iat: now,
+            credential: fingerprint.to_owned(),
+        };
+        jsonwebtoken::encode(&self.header, &claims, &self.key)
+            .map_err(|e| format!("signing a refresh token failed: {e}"))
+    }
+
+    /// The subject and credential fingerprint of a refresh token this signer made and that
+    /// has not expired.
+    pub fn check_refresh(&self, token: &str) -> Result<(String, String), String> {
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_audience(&[self.refresh_audience()]);
+        validation.set_issuer(&[self.settings.issuer.as_str()]);
+        validation.leeway = 0;
+        let data =
+            jsonwebtoken::decode::<RefreshClaims>(token, &self.decoding, &validation).map_err(|e| e.to_string())?;
+        Ok((data.claims.sub, data.claims.credential))
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -263,5 +317,17 @@ mod tests {
         assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 900);
         assert_eq!(claims["access"][0]["type"], "repository");
         assert_eq!(claims["access"][0]["actions"][0], "pull");
+
+        let refresh = signer.mint_refresh("greg", "fingerprint").unwrap();
+        assert_eq!(
+            signer.check_refresh(&refresh).unwrap(),
+            ("greg".into(), "fingerprint".into())
+        );
+        assert!(
+            signer.check_refresh(&minted.token).is_err(),
+            "an access token is no refresh token"
+        );
+        let other = Signer::new(&KeyMaterial::generate().unwrap(), signer.settings().clone()).unwrap();
+        assert!(other.check_refresh(&refresh).is_err(), "another key's refresh token");
     }
 }
