@@ -18,7 +18,7 @@ pub struct AppState {
     /// Users, groups, grants and the audit log.
     pub store: regent_domain::store::Store,
     /// Slows repeated failed sign-ins.
-    pub throttle: Arc<crate::throttle::LoginThrottle>,
+    pub throttle: Arc<regent_domain::access::LoginThrottle>,
     /// A session ends this long after sign-in, however much it is used.
     pub session_max_age: std::time::Duration,
     /// The built-in namespace rules.

@@ -9,6 +9,7 @@ mod health;
 mod token;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
 use clap::Parser;
 use config::{Cli, Command, Settings};
@@ -89,10 +90,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
              this is the only time it is shown (set REGENT_ADMIN_PASSWORD to choose it)"
         );
     }
+    let throttle = Arc::new(regent_domain::access::LoginThrottle::default());
     let tokens = Arc::new(
-        TokenService::open(store.clone(), Default::default(), settings.token.clone())
-            .await
-            .map_err(|e| format!("the registry token service cannot start: {e}"))?,
+        TokenService::open(
+            store.clone(),
+            Default::default(),
+            throttle.clone(),
+            settings.token.clone(),
+        )
+        .await
+        .map_err(|e| format!("the registry token service cannot start: {e}"))?,
     );
     // When the registry sends Regent's own service name in its challenges, Regent signs its
     // own tokens; other challenges go to their realm with the configured credentials.
@@ -108,7 +115,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         index: index.clone(),
         pull_host: settings.pull_host.clone().into(),
         store: store.clone(),
-        throttle: Default::default(),
+        throttle,
         session_max_age: settings.session_max_age,
         rules: Default::default(),
     };
@@ -142,11 +149,15 @@ async fn serve(settings: Settings) -> Result<(), String> {
             "/auth/token",
             get({
                 let tokens = tokens.clone();
-                move |uri, headers| token::token(tokens.clone(), uri, headers)
+                move |ConnectInfo(address): ConnectInfo<std::net::SocketAddr>, uri, headers| {
+                    token::token(tokens.clone(), address, uri, headers)
+                }
             })
             .post({
                 let tokens = tokens.clone();
-                move |body| token::token_form(tokens.clone(), body)
+                move |ConnectInfo(address): ConnectInfo<std::net::SocketAddr>, body| {
+                    token::token_form(tokens.clone(), address, body)
+                }
             }),
         )
         .route("/auth/certs.pem", get(move || token::certs(tokens.clone())))

@@ -15,14 +15,21 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use regent_domain::token::{TokenError, TokenRequest, TokenService, rfc3339};
 use serde_json::json;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The longest query string looked at.
 const MAX_QUERY: usize = 64 * 1024;
 
-pub async fn token(service: Arc<TokenService>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn token(service: Arc<TokenService>, address: SocketAddr, uri: Uri, headers: HeaderMap) -> Response {
     match parse(uri.query().unwrap_or_default(), &headers) {
-        Ok(request) => answer(&service, &request).await,
+        Ok(request) => {
+            let request = TokenRequest {
+                address: address.ip().to_string(),
+                ..request
+            };
+            answer(&service, &request).await
+        }
         Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
     }
 }
@@ -30,9 +37,15 @@ pub async fn token(service: Arc<TokenService>, uri: Uri, headers: HeaderMap) -> 
 /// The OAuth2 form: `grant_type=password` with `username` and `password`, or
 /// `grant_type=refresh_token` with `refresh_token`; `access_type=offline` asks for a refresh
 /// token; `scope` is space-separated.
-pub async fn token_form(service: Arc<TokenService>, body: Bytes) -> Response {
+pub async fn token_form(service: Arc<TokenService>, address: SocketAddr, body: Bytes) -> Response {
     match parse_form(&body) {
-        Ok(request) => answer(&service, &request).await,
+        Ok(request) => {
+            let request = TokenRequest {
+                address: address.ip().to_string(),
+                ..request
+            };
+            answer(&service, &request).await
+        }
         Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
     }
 }
@@ -62,6 +75,13 @@ async fn answer(service: &TokenService, request: &TokenRequest) -> Response {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"Regent registry tokens\""),
             );
+            response
+        }
+        Err(e @ TokenError::Throttled(wait)) => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", &e.to_string());
+            if let Ok(seconds) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, seconds);
+            }
             response
         }
         Err(TokenError::Internal(message)) => {

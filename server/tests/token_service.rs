@@ -389,6 +389,35 @@ async fn malformed_token_requests_get_a_400_saying_what_is_wrong() {
     assert_eq!(status, 200, "{body}");
     assert!(body["token"].is_string() && body["access_token"] == body["token"]);
     assert_eq!(body["expires_in"], 900);
+
+    // Guessing Eric's password through the token endpoint is throttled like the sign-in page,
+    // and every failure is in the audit log.
+    for _ in 0..5 {
+        let (status, _) = token(regent, "service=test-registry", Some(("eric", "guess 123456"))).await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = token(regent, "service=test-registry", Some(("eric", PASSWORD))).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["errors"][0]["message"].as_str().unwrap().contains("wait"),
+        "{body}"
+    );
+    let refused = stack
+        .store
+        .audit_events(&regent_domain::store::AuditFilter {
+            target: Some("user:eric".into()),
+            outcome: Some("refused".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(refused.len(), 5, "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|e| e.address == "127.0.0.1" && e.detail.contains("registry token"))
+    );
 }
 
 #[tokio::test]

@@ -10,8 +10,10 @@
 //! everything. Pure code, no I/O: the store loads grants, this decides.
 
 mod names;
+mod throttle;
 
 pub use names::{Name, NameError};
+pub use throttle::LoginThrottle;
 
 use crate::reference::RepositoryName;
 use std::fmt;

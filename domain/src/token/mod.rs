@@ -17,7 +17,8 @@ mod signer;
 pub use scope::{AccessEntry, MAX_SCOPE_LEN, MAX_SCOPES, Requested, allowed, parse_scopes};
 pub use signer::{KeyMaterial, Minted, Signer, TokenSettings, libtrust_kid, rfc3339};
 
-use crate::access::{Name, Policy, Rules, Viewer};
+use crate::access::{LoginThrottle, Name, Policy, Rules, Viewer};
+use crate::store::Actor;
 use crate::store::Store;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -42,6 +43,8 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     /// Also return a refresh token (`offline_token=true`, `access_type=offline`).
     pub offline: bool,
+    /// The client's IP address, for the throttle and the audit log.
+    pub address: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +55,9 @@ pub enum TokenError {
     /// Wrong user name or password (never which of the two).
     #[error("{0}")]
     Unauthorized(String),
+    /// Too many failed attempts for this account or from this address: wait this long.
+    #[error("too many failed sign-ins for this account or from this address; wait {} seconds", .0.as_secs().max(1))]
+    Throttled(Duration),
     #[error("{0}")]
     Internal(String),
 }
@@ -75,6 +81,7 @@ struct CachedCheck {
 pub struct TokenService {
     store: Store,
     rules: Rules,
+    throttle: Arc<LoginThrottle>,
     signer: Signer,
     bundle: String,
     /// Random per process: cached password digests are useless outside it.
@@ -91,7 +98,12 @@ impl std::fmt::Debug for TokenService {
 
 impl TokenService {
     /// Loads the signing key from the store, making one (and its certificate) on first start.
-    pub async fn open(store: Store, rules: Rules, settings: TokenSettings) -> Result<Self, String> {
+    pub async fn open(
+        store: Store,
+        rules: Rules,
+        throttle: Arc<LoginThrottle>,
+        settings: TokenSettings,
+    ) -> Result<Self, String> {
         let mut keys = store.signing_keys().await.map_err(|e| e.to_string())?;
         if keys.is_empty() {
             let material = KeyMaterial::generate()?;
@@ -109,6 +121,7 @@ impl TokenService {
         Ok(Self {
             store,
             rules,
+            throttle,
             signer,
             bundle,
             salt,
@@ -154,9 +167,30 @@ impl TokenService {
                         "the account parameter names another user than the credentials".into(),
                     ));
                 }
-                self.check(user, password, generation)
-                    .await?
-                    .ok_or_else(|| TokenError::Unauthorized("wrong user name or password".into()))?
+                if let Some(wait) = self.throttle.wait(user, &request.address) {
+                    return Err(TokenError::Throttled(wait));
+                }
+                match self.check(user, password, generation).await? {
+                    Some(viewer) => {
+                        self.throttle.succeeded(user);
+                        viewer
+                    }
+                    None => {
+                        self.throttle.failed(user, &request.address);
+                        let account: String = user.chars().take(64).collect();
+                        let actor = Actor::new(account.clone(), request.address.clone());
+                        let target = format!("user:{account}");
+                        let detail = "wrong user name or password (registry token)";
+                        if let Err(e) = self
+                            .store
+                            .record_event(&actor, "login", &target, "refused", detail)
+                            .await
+                        {
+                            tracing::warn!(error = %e, "could not record a refused token request");
+                        }
+                        return Err(TokenError::Unauthorized("wrong user name or password".into()));
+                    }
+                }
             }
         };
         let policy = self.policy(generation).await?;

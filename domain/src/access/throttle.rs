@@ -1,4 +1,6 @@
-//! Failed sign-ins slow down the next attempts, per account and per address.
+//! Failed sign-ins slow down the next attempts, per account and per address, whether they
+//! come through the sign-in page or the registry's token endpoint (`docker login`): one
+//! throttle for both, so neither is a way around the other.
 //!
 //! After a few failures within the window, each further attempt must wait, doubling up to a
 //! cap. The check runs before the password hash is computed, so guessing is slow and a flood
