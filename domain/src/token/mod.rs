@@ -11,6 +11,7 @@
 //! a changed password, a disabled user or a removed grant applies to the very next token.
 //! Failures are never cached.
 
+mod crypto;
 mod scope;
 mod signer;
 
@@ -87,6 +88,8 @@ pub struct TokenService {
     /// Random per process: cached password digests are useless outside it.
     salt: [u8; 16],
     checks: Mutex<HashMap<String, CachedCheck>>,
+    /// Per-user turns for the password check (see `check`).
+    gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     policy: Mutex<Option<(i64, Arc<Policy>)>>,
 }
 
@@ -126,6 +129,7 @@ impl TokenService {
             bundle,
             salt,
             checks: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
             policy: Mutex::new(None),
         })
     }
@@ -264,12 +268,21 @@ impl TokenService {
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        if let Some(hit) = self.checks.lock().expect("cache lock").get(user)
-            && hit.generation == generation
-            && hit.password == digest
-            && hit.at.elapsed() < CREDENTIAL_TTL
-        {
-            return Ok(Some(hit.viewer.clone()));
+        if let Some(viewer) = self.cached(user, &digest, generation) {
+            return Ok(Some(viewer));
+        }
+        // One check per user at a time: a `docker pull` of many layers, or 64 CI jobs starting
+        // together, asks at once; the first computes the hash, the rest find it cached.
+        let gate = {
+            let mut gates = self.gates.lock().expect("gate lock");
+            if gates.len() >= CREDENTIAL_CACHE_SIZE {
+                gates.clear();
+            }
+            gates.entry(user.to_owned()).or_default().clone()
+        };
+        let _turn = gate.lock().await;
+        if let Some(viewer) = self.cached(user, &digest, generation) {
+            return Ok(Some(viewer));
         }
         let viewer = self
             .store
@@ -294,6 +307,13 @@ impl TokenService {
             );
         }
         Ok(viewer)
+    }
+
+    fn cached(&self, user: &str, digest: &[u8; 32], generation: i64) -> Option<Viewer> {
+        let checks = self.checks.lock().expect("cache lock");
+        let hit = checks.get(user)?;
+        (hit.generation == generation && hit.password == *digest && hit.at.elapsed() < CREDENTIAL_TTL)
+            .then(|| hit.viewer.clone())
     }
 
     /// The policy as of the store's current generation.

@@ -107,6 +107,7 @@ impl std::fmt::Debug for Signer {
 
 impl Signer {
     pub fn new(material: &KeyMaterial, settings: TokenSettings) -> Result<Self, String> {
+        super::crypto::install();
         let bad = |e: &dyn std::fmt::Display| format!("the stored token signing key cannot be used: {e}");
         let key = EncodingKey::from_ec_pem(material.key_pem.as_bytes()).map_err(|e| bad(&e))?;
         let pair = rcgen::KeyPair::from_pem(&material.key_pem).map_err(|e| bad(&e))?;
