@@ -1,8 +1,9 @@
-//! `regent user …` and `regent grant …`: managing users and access from the server's shell,
-//! for the first admin, a lost password, making sample data public, or scripts. Passwords
-//! come from standard input so they never show in the process list or the shell history.
+//! `regent user …`, `regent grant …` and `regent token …`: managing users, access and the
+//! token signing key from the server's shell, for the first admin, a lost password, making
+//! sample data public, key rotation, or scripts. Passwords come from standard input so they
+//! never show in the process list or the shell history.
 
-use crate::config::{GrantCommand, UserCommand};
+use crate::config::{GrantCommand, TokenCommand, UserCommand};
 use regent_domain::access::{Grant, Level, Name, Scope, Subject};
 use regent_domain::store::{Actor, Store};
 use std::io::BufRead;
@@ -105,6 +106,50 @@ pub async fn user(data_dir: &Path, command: UserCommand) -> Result<String, Strin
                 })
                 .collect::<Vec<_>>()
                 .join("\n"))
+        }
+    }
+}
+
+pub async fn token(data_dir: &Path, command: TokenCommand) -> Result<String, String> {
+    use regent_domain::store::KeyState;
+    use regent_domain::token::{KeyMaterial, Signer, TokenSettings};
+    let store = open(data_dir).await?;
+    let actor = Actor::cli();
+    match command {
+        TokenCommand::NewKey => {
+            let material = KeyMaterial::generate()?;
+            store
+                .add_signing_key(&actor, &material, KeyState::Pending)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(
+                "added a pending signing key. Next: fetch /auth/certs.pem (it now holds the new \
+                certificate too) into the registry's auth.token.rootcertbundle, restart the registry, \
+                then run `regent token use-new-key`."
+                    .into(),
+            )
+        }
+        TokenCommand::UseNewKey => {
+            store.activate_pending_key(&actor).await.map_err(|e| e.to_string())?;
+            Ok(
+                "Regent now signs with the new key (a running Regent picks it up within 30 seconds). \
+                The old certificate stays in /auth/certs.pem until its tokens have expired."
+                    .into(),
+            )
+        }
+        TokenCommand::Keys => {
+            let keys = store.signing_keys().await.map_err(|e| e.to_string())?;
+            let settings = TokenSettings {
+                issuer: String::new(),
+                service: String::new(),
+                lifetime: std::time::Duration::ZERO,
+            };
+            let mut lines = Vec::new();
+            for k in keys {
+                let kid = Signer::new(&k.material, settings.clone())?.kid().to_owned();
+                lines.push(format!("{}\t{}\t{kid}\t{}", k.id, k.state.as_str(), k.created_at));
+            }
+            Ok(lines.join("\n"))
         }
     }
 }

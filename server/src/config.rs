@@ -144,6 +144,21 @@ pub enum Command {
     /// Manage grants from the shell: who may read, write, delete or administer what.
     #[command(subcommand)]
     Grant(GrantCommand),
+    /// Rotate the key that signs registry tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Step 1 of a rotation: add a new signing key. It is published in /auth/certs.pem but does
+    /// not sign yet; give the registry the new bundle and restart it before step 2.
+    NewKey,
+    /// Step 2: sign with the newest added key. The old key stays published until its tokens
+    /// have expired (refresh tokens it signed end: users log in again).
+    UseNewKey,
+    /// List the signing keys: id, state, key id (kid), created.
+    Keys,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

@@ -35,6 +35,7 @@ async fn main() -> ExitCode {
             Ok(dir) => match command {
                 Command::User(c) => commands::user(&dir, c).await,
                 Command::Grant(c) => commands::grant(&dir, c).await,
+                Command::Token(c) => commands::token(&dir, c).await,
             },
             Err(e) => Err(e.to_string()),
         };
@@ -101,6 +102,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("the registry token service cannot start: {e}"))?,
     );
+    {
+        let tokens = tokens.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                if let Err(e) = tokens.refresh_keys().await {
+                    tracing::warn!(error = %e, "could not check for a rotated signing key");
+                }
+            }
+        });
+    }
     // When the registry sends Regent's own service name in its challenges, Regent signs its
     // own tokens; other challenges go to their realm with the configured credentials.
     let registry = Arc::new(

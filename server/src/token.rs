@@ -97,11 +97,21 @@ async fn answer(service: &TokenService, request: &TokenRequest) -> Response {
 
 /// The certificates the registry must trust: its `auth.token.rootcertbundle`.
 pub async fn certs(service: Arc<TokenService>) -> Response {
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-pem-file"))],
-        service.bundle_pem().to_owned(),
-    )
-        .into_response()
+    match service.bundle_pem().await {
+        Ok(bundle) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-pem-file"))],
+            bundle.to_string(),
+        )
+            .into_response(),
+        Err(message) => {
+            tracing::error!(%message, "reading the signing certificates failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN",
+                "Regent could not read its signing certificates; its log says why",
+            )
+        }
+    }
 }
 
 fn parse(query: &str, headers: &HeaderMap) -> Result<TokenRequest, String> {

@@ -20,6 +20,8 @@ struct Stack {
     registry: TestRegistry,
     store: Store,
     layout: std::path::PathBuf,
+    data: std::path::PathBuf,
+    bundle: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -79,7 +81,7 @@ impl Stack {
                 realm: format!("{}/auth/token", regent.base()),
                 service: SERVICE.into(),
                 issuer: ISSUER.into(),
-                rootcertbundle: bundle,
+                rootcertbundle: bundle.clone(),
             },
             port: Some(registry_port),
             ..RegistryOptions::default()
@@ -94,6 +96,8 @@ impl Stack {
             registry,
             store,
             layout,
+            data,
+            bundle,
             _dir: dir,
         }
     }
@@ -474,7 +478,7 @@ async fn the_registry_refuses_tokens_that_are_tampered_expired_or_meant_for_othe
     let keys = stack.store.signing_keys().await.unwrap();
     let sign = |audience: &str, issuer: &str, exp_offset: i64| {
         let signer = regent_domain::token::Signer::new(
-            &keys[0],
+            &keys[0].material,
             regent_domain::token::TokenSettings {
                 issuer: issuer.into(),
                 service: audience.into(),
@@ -498,7 +502,7 @@ async fn the_registry_refuses_tokens_that_are_tampered_expired_or_meant_for_othe
         claims["exp"] = serde_json::json!(now + exp_offset);
         claims["nbf"] = serde_json::json!(now + exp_offset - 900);
         let header: jsonwebtoken::Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        let key = jsonwebtoken::EncodingKey::from_ec_pem(keys[0].key_pem.as_bytes()).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(keys[0].material.key_pem.as_bytes()).unwrap();
         jsonwebtoken::encode(&header, &claims, &key).unwrap()
     };
     assert_eq!(
@@ -604,4 +608,97 @@ async fn docker_login_posts_for_a_refresh_token_that_a_password_change_ends() {
         assert_eq!(status, 400, "{body}");
         assert!(body["errors"][0]["message"].as_str().unwrap().contains(says), "{body}");
     }
+}
+
+/// `regent --data-dir <data> <args>` from the shell.
+fn regent_shell(data: &std::path::Path, args: &[&str]) -> String {
+    let mut all = vec!["--data-dir", data.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = regent_testkit::regent::command(REGENT, &all).output().unwrap();
+    assert!(
+        out.status.success(),
+        "regent {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A token for Greg to pull `skyfield`.
+async fn greg_pull_token(stack: &Stack) -> String {
+    let (status, body) = token(
+        &stack.regent,
+        "service=test-registry&scope=repository:skyfield:pull",
+        Some(("greg", PASSWORD)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_signing_key_is_rotated_in_two_steps_without_refusing_a_pull() {
+    let mut stack = Stack::start().await;
+    assert!(stack.push(Some("jane"), "skyfield:1.0").0);
+    let pulls = |stack: &Stack, token: String| {
+        let url = format!("{}v2/skyfield/manifests/1.0", stack.registry.url());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .header("accept", "application/vnd.oci.image.manifest.v1+json")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let kid = |token: &str| {
+        use base64::Engine;
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&header).unwrap()["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let certificates = |pem: &str| pem.matches("BEGIN CERTIFICATE").count();
+    let old = greg_pull_token(&stack).await;
+
+    // Step 1: a pending key is published but does not sign.
+    regent_shell(&stack.data, &["token", "new-key"]);
+    let (_, bundle) = stack.regent.get("/auth/certs.pem").await;
+    assert_eq!(certificates(&bundle), 2);
+    assert_eq!(
+        kid(&greg_pull_token(&stack).await),
+        kid(&old),
+        "the old key still signs"
+    );
+    std::fs::write(&stack.bundle, &bundle).unwrap();
+    stack.registry.restart().await.unwrap();
+    assert_eq!(pulls(&stack, old.clone()).await, 200);
+
+    // Step 2: the new key signs; tokens of the old one keep working until they expire.
+    regent_shell(&stack.data, &["token", "use-new-key"]);
+    let new = greg_pull_token(&stack).await;
+    assert_ne!(kid(&new), kid(&old), "the next token is signed with the new key");
+    assert_eq!(pulls(&stack, new).await, 200);
+    assert_eq!(pulls(&stack, old).await, 200, "the retired key's tokens still pull");
+    let (_, bundle) = stack.regent.get("/auth/certs.pem").await;
+    assert_eq!(
+        certificates(&bundle),
+        2,
+        "the retired certificate stays published for now"
+    );
+    let (ok, out) = stack.pull(Some("greg"), "skyfield:1.0");
+    assert!(ok, "{out}");
+    let keys = regent_shell(&stack.data, &["token", "keys"]);
+    assert!(keys.contains("\tactive\t") && keys.contains("\tretired\t"), "{keys}");
+    // Nothing to activate twice.
+    let mut all = vec!["--data-dir", stack.data.to_str().unwrap()];
+    all.extend(["token", "use-new-key"]);
+    let out = regent_testkit::regent::command(REGENT, &all).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no pending signing key"));
 }

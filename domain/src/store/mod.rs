@@ -16,6 +16,7 @@ mod keys;
 pub use audit::{Actor, AuditEvent, AuditFilter};
 pub use grants::CreatedRepository;
 pub use identity::{GroupInfo, MIN_PASSWORD, Removed, UserInfo};
+pub use keys::{KeyState, StoredKey};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_identity.sql")),
     (2, include_str!("migrations/0002_signing_keys.sql")),
     (3, include_str!("migrations/0003_service_accounts.sql")),
+    (4, include_str!("migrations/0004_key_rotation.sql")),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -19,8 +19,8 @@ pub use scope::{AccessEntry, MAX_SCOPE_LEN, MAX_SCOPES, Requested, allowed, pars
 pub use signer::{KeyMaterial, Minted, Signer, TokenSettings, libtrust_kid, rfc3339};
 
 use crate::access::{LoginThrottle, Name, Policy, Rules, Viewer};
-use crate::store::Actor;
 use crate::store::Store;
+use crate::store::{Actor, KeyState};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -72,6 +72,14 @@ pub struct Issued {
     pub refresh_token: Option<String>,
 }
 
+/// The keys in use: which one signs, and which certificates the registry should trust.
+struct Keys {
+    generation: i64,
+    active: i64,
+    signer: Arc<Signer>,
+    bundle: Arc<str>,
+}
+
 struct CachedCheck {
     password: [u8; 32],
     viewer: Viewer,
@@ -83,8 +91,9 @@ pub struct TokenService {
     store: Store,
     rules: Rules,
     throttle: Arc<LoginThrottle>,
-    signer: Signer,
-    bundle: String,
+    settings: TokenSettings,
+    /// The signing key and published certificates as of a store generation.
+    keys: std::sync::RwLock<Arc<Keys>>,
     /// Random per process: cached password digests are useless outside it.
     salt: [u8; 16],
     checks: Mutex<HashMap<String, CachedCheck>>,
@@ -95,7 +104,9 @@ pub struct TokenService {
 
 impl std::fmt::Debug for TokenService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenService").field("signer", &self.signer).finish()
+        f.debug_struct("TokenService")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -107,15 +118,16 @@ impl TokenService {
         throttle: Arc<LoginThrottle>,
         settings: TokenSettings,
     ) -> Result<Self, String> {
-        let mut keys = store.signing_keys().await.map_err(|e| e.to_string())?;
-        if keys.is_empty() {
+        if store.signing_keys().await.map_err(|e| e.to_string())?.is_empty() {
             let material = KeyMaterial::generate()?;
-            store.add_signing_key(&material).await.map_err(|e| e.to_string())?;
+            store
+                .add_signing_key(&Actor::system(), &material, KeyState::Active)
+                .await
+                .map_err(|e| e.to_string())?;
             tracing::info!("made a new registry token signing key and certificate");
-            keys = vec![material];
         }
-        let signer = Signer::new(&keys[0], settings)?;
-        let bundle = keys.iter().map(|k| k.cert_pem.as_str()).collect::<Vec<_>>().join("");
+        let generation = store.generation().await.map_err(|e| e.to_string())?;
+        let keys = load_keys(&store, &settings, generation, None).await?;
         let mut salt = [0u8; 16];
         {
             use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -125,8 +137,8 @@ impl TokenService {
             store,
             rules,
             throttle,
-            signer,
-            bundle,
+            settings,
+            keys: std::sync::RwLock::new(Arc::new(keys)),
             salt,
             checks: Mutex::new(HashMap::new()),
             gates: Mutex::new(HashMap::new()),
@@ -134,17 +146,41 @@ impl TokenService {
         })
     }
 
-    /// The certificates the registry trusts (`auth.token.rootcertbundle`), PEM.
-    pub fn bundle_pem(&self) -> &str {
-        &self.bundle
+    /// The certificates the registry should trust (`auth.token.rootcertbundle`), PEM: the
+    /// signing key's, a pending key's, and retired keys' until their tokens have expired.
+    pub async fn bundle_pem(&self) -> Result<Arc<str>, String> {
+        let generation = self.store.generation().await.map_err(|e| e.to_string())?;
+        Ok(self.keys(generation).await.map_err(|e| e.to_string())?.bundle.clone())
     }
 
-    pub fn signer(&self) -> &Signer {
-        &self.signer
+    /// Picks up a key rotated meanwhile (by `regent token use-new-key` in another process).
+    /// Token requests do this themselves; Regent's own registry calls rely on it being called
+    /// now and then.
+    pub async fn refresh_keys(&self) -> Result<(), String> {
+        let generation = self.store.generation().await.map_err(|e| e.to_string())?;
+        self.keys(generation).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// The keys as of `generation`, reloaded when the store changed since.
+    async fn keys(&self, generation: i64) -> Result<Arc<Keys>, TokenError> {
+        let current = self.keys.read().expect("keys lock").clone();
+        if current.generation == generation {
+            return Ok(current);
+        }
+        let fresh = Arc::new(
+            load_keys(&self.store, &self.settings, generation, Some(&current))
+                .await
+                .map_err(TokenError::Internal)?,
+        );
+        if fresh.active != current.active {
+            tracing::info!(kid = fresh.signer.kid(), "signing registry tokens with a new key");
+        }
+        *self.keys.write().expect("keys lock") = fresh.clone();
+        Ok(fresh)
     }
 
     pub async fn issue(&self, request: &TokenRequest) -> Result<Issued, TokenError> {
-        let service = &self.signer.settings().service;
+        let service = &self.settings.service;
         if let Some(asked) = &request.service
             && asked != service
         {
@@ -200,7 +236,8 @@ impl TokenService {
         let policy = self.policy(generation).await?;
         let access = allowed(&policy.for_viewer(&viewer), &requested);
         let subject = viewer.user.as_ref().map(ToString::to_string).unwrap_or_default();
-        let minted = self.signer.mint(&subject, &access).map_err(TokenError::Internal)?;
+        let signer = self.keys(generation).await?.signer.clone();
+        let minted = signer.mint(&subject, &access).map_err(TokenError::Internal)?;
         let refresh_token = match (&viewer.user, request.offline) {
             (Some(user), true) => {
                 let fingerprint = self
@@ -210,7 +247,7 @@ impl TokenService {
                     .map_err(|e| TokenError::Internal(e.to_string()))?
                     .ok_or_else(|| TokenError::Unauthorized("wrong user name or password".into()))?;
                 Some(
-                    self.signer
+                    signer
                         .mint_refresh(user.as_str(), &fingerprint)
                         .map_err(TokenError::Internal)?,
                 )
@@ -233,7 +270,8 @@ impl TokenService {
                 "the refresh token is not valid (expired, or the password or token changed since); log in again".into(),
             )
         };
-        let (subject, fingerprint) = self.signer.check_refresh(token).map_err(|_| invalid())?;
+        let signer = self.keys.read().expect("keys lock").signer.clone();
+        let (subject, fingerprint) = signer.check_refresh(token).map_err(|_| invalid())?;
         let name = Name::parse(&subject).map_err(|_| invalid())?;
         let current = self
             .store
@@ -254,8 +292,8 @@ impl TokenService {
     /// registry for its index and deletes for users it has already checked).
     pub fn mint_for_regent(&self, scopes: &[&str]) -> Result<Minted, String> {
         let requested = parse_scopes(scopes.iter().copied())?;
-        self.signer
-            .mint("regent", &allowed(&crate::access::Access::everything(), &requested))
+        let signer = self.keys.read().expect("keys lock").signer.clone();
+        signer.mint("regent", &allowed(&crate::access::Access::everything(), &requested))
     }
 
     /// The viewer behind a user name and password, from the cache when nothing changed.
@@ -334,9 +372,44 @@ impl TokenService {
     }
 }
 
+/// Reads the keys: the active one signs (its `Signer` is reused from `previous` when it did not
+/// change); the bundle holds every key but retired ones whose last tokens have expired.
+async fn load_keys(
+    store: &Store,
+    settings: &TokenSettings,
+    generation: i64,
+    previous: Option<&Keys>,
+) -> Result<Keys, String> {
+    let keys = store.signing_keys().await.map_err(|e| e.to_string())?;
+    let active = keys
+        .iter()
+        .find(|k| k.state == KeyState::Active)
+        .ok_or("the store has no active token signing key; run `regent token use-new-key`")?;
+    let signer = match previous {
+        Some(p) if p.active == active.id => p.signer.clone(),
+        _ => Arc::new(Signer::new(&active.material, settings.clone())?),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    // Tokens live `lifetime`; the registry allows 60 s of clock skew on top.
+    let keep = settings.lifetime.as_secs() as i64 + 120;
+    let bundle: String = keys
+        .iter()
+        .filter(|k| k.state != KeyState::Retired || k.retired_at.is_some_and(|at| now - at < keep))
+        .map(|k| k.material.cert_pem.as_str())
+        .collect();
+    Ok(Keys {
+        generation,
+        active: active.id,
+        signer,
+        bundle: bundle.into(),
+    })
+}
+
 impl crate::registry::SelfIssuer for TokenService {
     fn service(&self) -> &str {
-        &self.signer.settings().service
+        &self.settings.service
     }
 
     fn mint(&self, scopes: &[&str]) -> Result<(String, Duration), String> {
