@@ -105,3 +105,11 @@ pub fn capabilities(
         manage: access.may(Action::ManageGrants, repository),
     })
 }
+
+pub fn grant_row(grant: &regent_domain::access::Grant) -> crate::dto::GrantRow {
+    crate::dto::GrantRow {
+        subject: grant.subject.to_string(),
+        scope: grant.scope.to_string(),
+        level: grant.level.to_string(),
+    }
+}

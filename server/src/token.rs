@@ -22,36 +22,26 @@ use std::sync::Arc;
 const MAX_QUERY: usize = 64 * 1024;
 
 pub async fn token(service: Arc<TokenService>, address: SocketAddr, uri: Uri, headers: HeaderMap) -> Response {
-    match parse(uri.query().unwrap_or_default(), &headers) {
-        Ok(request) => {
-            let request = TokenRequest {
-                address: address.ip().to_string(),
-                ..request
-            };
-            answer(&service, &request).await
-        }
-        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
-    }
+    answer(&service, address, parse(uri.query().unwrap_or_default(), &headers)).await
 }
 
 /// The OAuth2 form: `grant_type=password` with `username` and `password`, or
 /// `grant_type=refresh_token` with `refresh_token`; `access_type=offline` asks for a refresh
 /// token; `scope` is space-separated.
 pub async fn token_form(service: Arc<TokenService>, address: SocketAddr, body: Bytes) -> Response {
-    match parse_form(&body) {
-        Ok(request) => {
-            let request = TokenRequest {
-                address: address.ip().to_string(),
-                ..request
-            };
-            answer(&service, &request).await
-        }
-        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
-    }
+    answer(&service, address, parse_form(&body)).await
 }
 
-async fn answer(service: &TokenService, request: &TokenRequest) -> Response {
-    match service.issue(request).await {
+/// The response to a parsed request, or the 400 for one that did not parse.
+async fn answer(service: &TokenService, address: SocketAddr, parsed: Result<TokenRequest, String>) -> Response {
+    let request = match parsed {
+        Ok(r) => TokenRequest {
+            address: address.ip().to_string(),
+            ..r
+        },
+        Err(message) => return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
+    };
+    match service.issue(&request).await {
         Ok(issued) => {
             let mut body = json!({
                 "token": issued.minted.token,

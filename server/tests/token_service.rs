@@ -347,6 +347,19 @@ async fn podman_logs_in_pulls_and_pushes_as_the_grants_say() {
     assert!(!ok, "{out}");
 }
 
+/// The registry's status for `GET /v2/skyfield/manifests/1.0` with `token`.
+async fn manifest_status(stack: &Stack, token: String) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}v2/skyfield/manifests/1.0", stack.registry.url()))
+        .bearer_auth(token)
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// The token endpoint's raw answers.
 async fn token(regent: &RegentProcess, query: &str, basic: Option<(&str, &str)>) -> (u16, serde_json::Value) {
     let mut request = reqwest::Client::new().get(format!("{}/auth/token?{query}", regent.base()));
@@ -437,21 +450,11 @@ async fn the_registry_refuses_tokens_that_are_tampered_expired_or_meant_for_othe
     )
     .await;
     let good = body["token"].as_str().unwrap().to_owned();
-    let manifest = |token: String| {
-        let url = format!("{}v2/skyfield/manifests/1.0", stack.registry.url());
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .header("accept", "application/vnd.oci.image.manifest.v1+json")
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
-    assert_eq!(manifest(good.clone()).await, 200, "the token as signed works");
+    assert_eq!(
+        manifest_status(&stack, good.clone()).await,
+        200,
+        "the token as signed works"
+    );
 
     // Re-sign nothing, change the claims: the signature no longer matches.
     let parts: Vec<&str> = good.split('.').collect();
@@ -465,11 +468,11 @@ async fn the_registry_refuses_tokens_that_are_tampered_expired_or_meant_for_othe
         )
     };
     claims["access"][0]["actions"] = serde_json::json!(["pull", "push", "delete"]);
-    assert_eq!(manifest(with(&claims)).await, 401, "tampered claims");
+    assert_eq!(manifest_status(&stack, with(&claims)).await, 401, "tampered claims");
     let mut signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
     signature[10] ^= 1;
     let flipped = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(signature));
-    assert_eq!(manifest(flipped).await, 401, "tampered signature");
+    assert_eq!(manifest_status(&stack, flipped).await, 401, "tampered signature");
 
     // Validly signed tokens with the wrong audience, issuer or an expired time: a second Regent
     // sharing the store (so the key) but configured differently, and a 1-minute token aged past
@@ -506,18 +509,22 @@ async fn the_registry_refuses_tokens_that_are_tampered_expired_or_meant_for_othe
         jsonwebtoken::encode(&header, &claims, &key).unwrap()
     };
     assert_eq!(
-        manifest(sign(SERVICE, ISSUER, 0)).await,
+        manifest_status(&stack, sign(SERVICE, ISSUER, 0)).await,
         200,
         "the same key, right claims"
     );
     assert_eq!(
-        manifest(sign("another-registry", ISSUER, 0)).await,
+        manifest_status(&stack, sign("another-registry", ISSUER, 0)).await,
         401,
         "wrong audience"
     );
-    assert_eq!(manifest(sign(SERVICE, "someone-else", 0)).await, 401, "wrong issuer");
     assert_eq!(
-        manifest(sign(SERVICE, ISSUER, -120)).await,
+        manifest_status(&stack, sign(SERVICE, "someone-else", 0)).await,
+        401,
+        "wrong issuer"
+    );
+    assert_eq!(
+        manifest_status(&stack, sign(SERVICE, ISSUER, -120)).await,
         401,
         "expired 2 minutes ago"
     );
@@ -565,14 +572,7 @@ async fn docker_login_posts_for_a_refresh_token_that_a_password_change_ends() {
         "only asked for offline access gets one"
     );
     let access = body["access_token"].as_str().unwrap().to_owned();
-    let manifest = reqwest::Client::new()
-        .get(format!("{}v2/skyfield/manifests/1.0", stack.registry.url()))
-        .bearer_auth(access)
-        .header("accept", "application/vnd.oci.image.manifest.v1+json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(manifest.status().as_u16(), 200, "a refreshed token pulls");
+    assert_eq!(manifest_status(&stack, access).await, 200, "a refreshed token pulls");
 
     // The GET form gives one too when asked with offline_token=true.
     let (status, body) = token(
@@ -639,20 +639,6 @@ async fn greg_pull_token(stack: &Stack) -> String {
 async fn the_signing_key_is_rotated_in_two_steps_without_refusing_a_pull() {
     let mut stack = Stack::start().await;
     assert!(stack.push(Some("jane"), "skyfield:1.0").0);
-    let pulls = |stack: &Stack, token: String| {
-        let url = format!("{}v2/skyfield/manifests/1.0", stack.registry.url());
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .header("accept", "application/vnd.oci.image.manifest.v1+json")
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
     let kid = |token: &str| {
         use base64::Engine;
         let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -677,14 +663,18 @@ async fn the_signing_key_is_rotated_in_two_steps_without_refusing_a_pull() {
     );
     std::fs::write(&stack.bundle, &bundle).unwrap();
     stack.registry.restart().await.unwrap();
-    assert_eq!(pulls(&stack, old.clone()).await, 200);
+    assert_eq!(manifest_status(&stack, old.clone()).await, 200);
 
     // Step 2: the new key signs; tokens of the old one keep working until they expire.
     regent_shell(&stack.data, &["token", "use-new-key"]);
     let new = greg_pull_token(&stack).await;
     assert_ne!(kid(&new), kid(&old), "the next token is signed with the new key");
-    assert_eq!(pulls(&stack, new).await, 200);
-    assert_eq!(pulls(&stack, old).await, 200, "the retired key's tokens still pull");
+    assert_eq!(manifest_status(&stack, new).await, 200);
+    assert_eq!(
+        manifest_status(&stack, old).await,
+        200,
+        "the retired key's tokens still pull"
+    );
     let (_, bundle) = stack.regent.get("/auth/certs.pem").await;
     assert_eq!(
         certificates(&bundle),

@@ -42,8 +42,6 @@ pub struct GrantRow {
     pub subject: String,
     pub scope: String,
     pub level: String,
-    /// Whether the viewer may change or remove it.
-    pub editable: bool,
 }
 
 /// A scope that gives a user something, and why ("grant to group:qa").

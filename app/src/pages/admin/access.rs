@@ -48,12 +48,7 @@ pub async fn access_page(scope: String) -> Result<AccessView, ServerFnError> {
         .grants
         .iter()
         .filter(|g| access.administers(&g.scope) && related(&g.scope))
-        .map(|g| GrantRow {
-            subject: g.subject.to_string(),
-            scope: g.scope.to_string(),
-            level: g.level.to_string(),
-            editable: true,
-        })
+        .map(crate::convert::grant_row)
         .collect();
     let users = state.store.users().await.map_err(ServerFnError::new)?;
     let effective = match &asked {
@@ -227,7 +222,7 @@ fn level_select(selected: Option<String>) -> impl IntoView {
 }
 
 /// A grant with forms to change its level and to remove it.
-fn grant_row(g: GrantRow, grant: ServerAction<ChangeGrant>) -> impl IntoView {
+fn editable_grant_row(g: GrantRow, grant: ServerAction<ChangeGrant>) -> impl IntoView {
     let key = format!("{} {}", g.subject, g.scope);
     let href = format!("/admin/access?scope={}", crate::dto::encode_query_value(&g.scope));
     let hidden = |g: &GrantRow| {
@@ -361,7 +356,7 @@ fn AccessDetailView(
         <table class="admin-table" data-table="grants">
             <thead><tr><th>"Subject"</th><th>"Scope"</th><th>"Level"</th><th></th></tr></thead>
             <tbody>
-                {grants.into_iter().map(|g| grant_row(g, grant)).collect_view()}
+                {grants.into_iter().map(|g| editable_grant_row(g, grant)).collect_view()}
             </tbody>
         </table>
         <h3>"Grant access"</h3>

@@ -10,7 +10,6 @@ use leptos_meta::Title;
 
 #[server]
 pub async fn groups_page() -> Result<GroupsView, ServerFnError> {
-    use crate::dto::GrantRow;
     use regent_domain::access::Subject;
     let state = crate::state::AppState::get()?;
     let caller = super::guard::Caller::get(&state).await?;
@@ -30,12 +29,7 @@ pub async fn groups_page() -> Result<GroupsView, ServerFnError> {
                         .grants
                         .iter()
                         .filter(|grant| grant.subject == subject)
-                        .map(|grant| GrantRow {
-                            subject: grant.subject.to_string(),
-                            scope: grant.scope.to_string(),
-                            level: grant.level.to_string(),
-                            editable: true,
-                        })
+                        .map(crate::convert::grant_row)
                         .collect(),
                     name: g.name.to_string(),
                     created: super::guard::date(g.created_at),

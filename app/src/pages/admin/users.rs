@@ -40,7 +40,7 @@ pub async fn users_page() -> Result<UsersView, ServerFnError> {
 
 #[server]
 pub async fn user_page(name: String) -> Result<UserView, ServerFnError> {
-    use crate::dto::{GrantRow, REPOSITORIES_SHOWN, ReasonRow};
+    use crate::dto::{REPOSITORIES_SHOWN, ReasonRow};
     use regent_domain::access::{Name, Subject};
     let state = crate::state::AppState::get()?;
     let caller = super::guard::Caller::get(&state).await?;
@@ -60,12 +60,7 @@ pub async fn user_page(name: String) -> Result<UserView, ServerFnError> {
         .grants
         .iter()
         .filter(|g| g.subject == subject)
-        .map(|g| GrantRow {
-            subject: g.subject.to_string(),
-            scope: g.scope.to_string(),
-            level: g.level.to_string(),
-            editable: true,
-        })
+        .map(crate::convert::grant_row)
         .collect();
     // What the user can do as they are now; a disabled user can do nothing until enabled,
     // which the page says, but the grants that would apply are still worth seeing.
