@@ -375,9 +375,13 @@ async fn token(regent: &RegentProcess, query: &str, basic: Option<(&str, &str)>)
 async fn malformed_token_requests_get_a_400_saying_what_is_wrong() {
     let stack = Stack::start().await;
     let regent = &stack.regent;
-    let many = vec!["scope=repository:a:pull"; 65].join("&");
-    let cases: [(&str, &str); 6] = [
+    let many = format!(
+        "service=test-registry&{}",
+        vec!["scope=repository:a:pull"; 65].join("&")
+    );
+    let cases: [(&str, &str); 7] = [
         ("service=another-registry", "set the registry's auth.token.service"),
+        ("scope=repository:skyfield:pull", "the service parameter is missing"),
         ("service=test-registry&scope=repository:Skyfield:pull", "lowercase"),
         ("service=test-registry&scope=repository:skyfield", "not a scope"),
         ("service=test-registry&scope=%FF%FE", "not valid UTF-8"),

@@ -181,13 +181,19 @@ impl TokenService {
 
     pub async fn issue(&self, request: &TokenRequest) -> Result<Issued, TokenError> {
         let service = &self.settings.service;
-        if let Some(asked) = &request.service
-            && asked != service
-        {
-            return Err(TokenError::BadRequest(format!(
-                "this token service signs for the service \"{service}\", not \"{}\"; set the registry's auth.token.service to \"{service}\"",
-                asked.chars().take(100).collect::<String>()
-            )));
+        match &request.service {
+            None => {
+                return Err(TokenError::BadRequest(format!(
+                    "the service parameter is missing; clients send the one in the registry's challenge (\"{service}\" here)"
+                )));
+            }
+            Some(asked) if asked != service => {
+                return Err(TokenError::BadRequest(format!(
+                    "this token service signs for the service \"{service}\", not \"{}\"; set the registry's auth.token.service to \"{service}\"",
+                    asked.chars().take(100).collect::<String>()
+                )));
+            }
+            Some(_) => {}
         }
         let requested = parse_scopes(request.scopes.iter().map(String::as_str)).map_err(TokenError::BadRequest)?;
         // Read first: whatever is read below is current as of this generation or newer.
