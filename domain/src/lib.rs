@@ -7,6 +7,7 @@
 //! never reaches the WASM bundle and its tests run against a real registry without a browser.
 
 pub mod access;
+pub mod deletes;
 pub mod index;
 pub mod reference;
 pub mod registry;

@@ -10,6 +10,7 @@
 mod auth;
 mod blob;
 mod catalog;
+mod delete;
 mod error;
 mod manifest;
 mod tags;
@@ -17,6 +18,7 @@ mod tags;
 pub use auth::{Challenge, Credentials};
 pub use blob::ImageConfig;
 pub use catalog::{CatalogPage, MAX_CATALOG_PAGE};
+pub use delete::TagDeletion;
 pub use error::{OciError, OciErrorCode, RegistryError};
 pub use manifest::{Descriptor, MANIFEST_ACCEPT, Manifest, ManifestHead, MediaType, Platform, RawManifest};
 
@@ -149,7 +151,21 @@ impl RegistryClient {
         headers: &[(&str, &str)],
         scope: Option<&str>,
     ) -> Result<Response, RegistryError> {
-        let first = self.attempt(&method, &url, headers, self.tokens.get(scope)).await?;
+        self.send_body(method, url, headers, scope, None).await
+    }
+
+    /// `send` with a request body (a manifest PUT).
+    async fn send_body(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &[(&str, &str)],
+        scope: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<Response, RegistryError> {
+        let first = self
+            .attempt(&method, &url, headers, self.tokens.get(scope), body)
+            .await?;
         if first.status() != StatusCode::UNAUTHORIZED {
             return Ok(first);
         }
@@ -186,7 +202,7 @@ impl RegistryClient {
         };
         let bearer = token.token.clone();
         self.tokens.put(scope.or(challenge.scope_key()), token);
-        self.attempt(&method, &url, headers, Some(bearer)).await
+        self.attempt(&method, &url, headers, Some(bearer), body).await
     }
 
     /// Turns an unsuccessful response into the error that names our credentials.
@@ -200,8 +216,12 @@ impl RegistryClient {
         url: &Url,
         headers: &[(&str, &str)],
         bearer: Option<String>,
+        body: Option<&[u8]>,
     ) -> Result<Response, RegistryError> {
         let mut request = self.http.request(method.clone(), url.clone());
+        if let Some(body) = body {
+            request = request.body(body.to_vec());
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

@@ -1,0 +1,246 @@
+//! Deletes that never surprise: one tag, one manifest, one repository, each exactly, with the
+//! index updated at once and an audit record of who deleted what.
+//!
+//! Who may delete is decided before this (the access policy's `delete` level, checked by the
+//! caller); this module does the deleting right. A tag goes alone even when other tags share
+//! its digest; a manifest takes the tags the index lists on it; the child image of a multi-arch
+//! image is refused while its parent is tagged (deleting it breaks every pull of the parent); a
+//! repository is every manifest its tags point at. A registry with deletes turned off is told
+//! apart from every other failure, because its fix is a setting.
+
+use crate::index::CatalogIndex;
+use crate::index::events::Change;
+use crate::reference::{Digest, RepositoryName, Tag};
+use crate::registry::{OciErrorCode, RegistryClient, RegistryError};
+use crate::store::{Actor, Store};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteError {
+    /// The registry has deletes turned off; nothing was deleted.
+    #[error("{0}")]
+    Disabled(String),
+    /// Already gone (or never there).
+    #[error("{0}")]
+    NotFound(String),
+    /// Regent will not do it: why, and what to do instead.
+    #[error("{0}")]
+    Refused(String),
+    /// The registry failed; what it said and what to check.
+    #[error("{0}")]
+    Registry(String),
+}
+
+/// What a delete did, in words, and the tags it removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub summary: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deleter {
+    registry: Arc<RegistryClient>,
+    index: Arc<CatalogIndex>,
+    store: Store,
+}
+
+impl Deleter {
+    pub fn new(registry: Arc<RegistryClient>, index: Arc<CatalogIndex>, store: Store) -> Self {
+        Self { registry, index, store }
+    }
+
+    /// Deletes `tag` only.
+    pub async fn tag(&self, actor: &Actor, repository: &RepositoryName, tag: &Tag) -> Result<Deleted, DeleteError> {
+        let target = format!("{repository}:{tag}");
+        let siblings = self.tags_sharing(repository, tag);
+        let result = self.registry.delete_tag(repository, tag).await;
+        let outcome = match result {
+            Ok(_) => {
+                self.apply(Change::TagDeleted {
+                    repository: repository.clone(),
+                    tag: tag.clone(),
+                })
+                .await;
+                let kept = if siblings.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " {} still point{} at the same image.",
+                        list(&siblings),
+                        if siblings.len() == 1 { "s" } else { "" }
+                    )
+                };
+                Ok(Deleted {
+                    summary: format!("Deleted the tag {target}.{kept}"),
+                    tags: vec![tag.clone()],
+                })
+            }
+            Err(e) => Err(explain(e, &target)),
+        };
+        self.audit(actor, "delete.tag", &target, &outcome).await;
+        outcome
+    }
+
+    /// Deletes the manifest `digest` in `repository` and so every tag on it.
+    pub async fn manifest(
+        &self,
+        actor: &Actor,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Deleted, DeleteError> {
+        let target = format!("{repository}@{digest}");
+        let (tags, parent) = {
+            let data = self.index.read();
+            let infos = data.repository_tag_infos(repository).unwrap_or_default();
+            let tags: Vec<Tag> = infos
+                .iter()
+                .filter(|i| i.digest == *digest)
+                .map(|i| i.tag.clone())
+                .collect();
+            let parent = infos
+                .iter()
+                .find(|i| i.children.iter().any(|c| c.digest == *digest))
+                .map(|i| (i.digest.clone(), i.tag.clone()));
+            (tags, parent)
+        };
+        if tags.is_empty()
+            && let Some((parent, tag)) = parent
+        {
+            let outcome = Err(DeleteError::Refused(format!(
+                "{digest} is one platform of the multi-arch image {parent} (tagged {repository}:{tag}); \
+                 deleting it alone would break every pull of that image. Delete the multi-arch image instead."
+            )));
+            self.audit(actor, "delete.manifest", &target, &outcome).await;
+            return outcome;
+        }
+        let outcome = match self.registry.delete_manifest(repository, digest).await {
+            Ok(()) => {
+                self.apply(Change::ManifestDeleted {
+                    repository: repository.clone(),
+                    digest: digest.clone(),
+                })
+                .await;
+                let summary = if tags.is_empty() {
+                    format!("Deleted the untagged manifest {target}.")
+                } else {
+                    format!("Deleted {target} and its tags {}.", list(&tags))
+                };
+                Ok(Deleted { summary, tags })
+            }
+            Err(e) => Err(explain(e, &target)),
+        };
+        self.audit(actor, "delete.manifest", &target, &outcome).await;
+        outcome
+    }
+
+    /// Deletes every manifest the repository's tags point at. The registry keeps the name in its
+    /// catalog (empty) until its storage is cleaned; Regent's lists drop it at once.
+    pub async fn repository(&self, actor: &Actor, repository: &RepositoryName) -> Result<Deleted, DeleteError> {
+        let target = repository.to_string();
+        let tags = self.index.read().repository_tags(repository).unwrap_or_default();
+        if tags.is_empty() {
+            let outcome = Err(DeleteError::NotFound(format!(
+                "{repository} has no tags in Regent's index; there is nothing to delete."
+            )));
+            self.audit(actor, "delete.repository", &target, &outcome).await;
+            return outcome;
+        }
+        let mut digests: Vec<&Digest> = tags.iter().map(|(_, d)| d).collect();
+        digests.sort();
+        digests.dedup();
+        let mut failures = Vec::new();
+        for digest in &digests {
+            match self.registry.delete_manifest(repository, digest).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    let e = explain(e, &format!("{repository}@{digest}"));
+                    if let DeleteError::Disabled(_) = e {
+                        self.audit(actor, "delete.repository", &target, &Err(e.clone())).await;
+                        return Err(e);
+                    }
+                    failures.push(e.to_string());
+                    continue;
+                }
+            }
+            self.apply(Change::ManifestDeleted {
+                repository: repository.clone(),
+                digest: (*digest).clone(),
+            })
+            .await;
+        }
+        let outcome = if failures.is_empty() {
+            Ok(Deleted {
+                summary: format!(
+                    "Deleted {repository}: {} tag(s) on {} manifest(s). The registry lists the name (empty) until \
+                     its storage is cleaned up.",
+                    tags.len(),
+                    digests.len()
+                ),
+                tags: tags.into_iter().map(|(t, _)| t).collect(),
+            })
+        } else {
+            Err(DeleteError::Registry(format!(
+                "Deleted {} of {} manifests of {repository}; these failed: {}",
+                digests.len() - failures.len(),
+                digests.len(),
+                failures.join("; ")
+            )))
+        };
+        self.audit(actor, "delete.repository", &target, &outcome).await;
+        outcome
+    }
+
+    /// The other tags of `repository` on the digest `tag` points at.
+    fn tags_sharing(&self, repository: &RepositoryName, tag: &Tag) -> Vec<Tag> {
+        let tags = self.index.read().repository_tags(repository).unwrap_or_default();
+        let Some((_, digest)) = tags.iter().find(|(t, _)| t == tag) else {
+            return Vec::new();
+        };
+        let mut siblings: Vec<Tag> = tags
+            .iter()
+            .filter(|(t, d)| d == digest && t != tag)
+            .map(|(t, _)| t.clone())
+            .collect();
+        siblings.sort();
+        siblings
+    }
+
+    async fn apply(&self, change: Change) {
+        if let Err(e) = self.index.apply(&change).await {
+            tracing::warn!(error = %e, "the index could not take a delete; the next crawl will");
+        }
+    }
+
+    async fn audit(&self, actor: &Actor, action: &str, target: &str, outcome: &Result<Deleted, DeleteError>) {
+        let (result, detail) = match outcome {
+            Ok(d) => ("ok", d.summary.clone()),
+            Err(DeleteError::Refused(m)) => ("refused", m.clone()),
+            Err(e) => ("failed", e.to_string()),
+        };
+        if let Err(e) = self.store.record_event(actor, action, target, result, &detail).await {
+            tracing::warn!(error = %e, "could not record a delete in the audit log");
+        }
+    }
+}
+
+fn list(tags: &[Tag]) -> String {
+    tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")
+}
+
+/// A registry failure in the words the person deleting needs.
+fn explain(e: RegistryError, target: &str) -> DeleteError {
+    let disabled =
+        matches!(e.code(), Some(OciErrorCode::Unsupported)) || matches!(&e, RegistryError::Api { status: 405, .. });
+    if disabled {
+        return DeleteError::Disabled(format!(
+            "The registry has deletes turned off, so {target} was not deleted. Set storage.delete.enabled: true \
+             in the registry's config.yml and restart it."
+        ));
+    }
+    if e.is_not_found() {
+        return DeleteError::NotFound(format!("{target} is not in the registry (deleted already?)."));
+    }
+    DeleteError::Registry(format!("Deleting {target} failed: {e}. {}", e.hint()))
+}

@@ -1,0 +1,193 @@
+//! Deletes against the real registry: a tag goes alone though another tag shares its digest
+//! (checked with skopeo, the independent client), a manifest takes exactly its tags, a child of
+//! a multi-arch image is protected, a repository goes whole, a registry with deletes off is
+//! named as the cause, and every delete is in the audit log.
+
+use regent_domain::deletes::{DeleteError, Deleter};
+use regent_domain::index::{CatalogIndex, IndexSettings};
+use regent_domain::reference::{Digest, RepositoryName, Tag};
+use regent_domain::registry::{RegistryClient, RegistryConfig};
+use regent_domain::store::{Actor, AuditFilter, Store};
+use regent_testkit::push::Pusher;
+use regent_testkit::skopeo::skopeo;
+use regent_testkit::{RegistryOptions, SeededRegistry, TestRegistry, single_file_image};
+use std::sync::Arc;
+
+struct Setup {
+    deleter: Deleter,
+    index: Arc<CatalogIndex>,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(url: url::Url) -> Setup {
+    let registry = Arc::new(RegistryClient::new(RegistryConfig::new(url)).unwrap());
+    let index = CatalogIndex::new(registry.clone(), IndexSettings::default());
+    index.crawl().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("regent.db")).await.unwrap();
+    Setup {
+        deleter: Deleter::new(registry, index.clone(), store.clone()),
+        index,
+        store,
+        _dir: dir,
+    }
+}
+
+fn repo(s: &str) -> RepositoryName {
+    RepositoryName::parse(s).unwrap()
+}
+
+fn tag(s: &str) -> Tag {
+    Tag::parse(s).unwrap()
+}
+
+/// The digest skopeo sees for `image`, or `None` when it cannot read it.
+fn skopeo_digest(host: &str, image: &str) -> Option<String> {
+    let (ok, out) = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        &format!("docker://{host}/{image}"),
+    ]);
+    ok.then(|| out.trim().to_owned())
+}
+
+fn amy() -> Actor {
+    Actor::new("amy", "127.0.0.1")
+}
+
+#[tokio::test]
+async fn deleting_one_tag_leaves_the_other_tag_on_the_same_digest() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let host = seeded.registry.host();
+    let s = setup(seeded.registry.url()).await;
+    let digest = seeded.report.tags["demo/base"]["1.0"].clone();
+    assert_eq!(
+        seeded.report.tags["demo/base"]["latest"], digest,
+        "the seed shares a digest"
+    );
+
+    let deleted = s.deleter.tag(&amy(), &repo("demo/base"), &tag("latest")).await.unwrap();
+    assert_eq!(
+        deleted.summary,
+        "Deleted the tag demo/base:latest. 1.0 still points at the same image."
+    );
+    assert_eq!(skopeo_digest(&host, "demo/base:1.0").as_deref(), Some(digest.as_str()));
+    assert_eq!(skopeo_digest(&host, "demo/base:latest"), None);
+    let tags: Vec<String> = s
+        .index
+        .read()
+        .repository_tags(&repo("demo/base"))
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    assert!(
+        tags.contains(&"1.0".to_owned()) && !tags.contains(&"latest".to_owned()),
+        "{tags:?}"
+    );
+    let events = s
+        .store
+        .audit_events(&AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events[0].action, "delete.tag");
+    assert_eq!(events[0].target, "demo/base:latest");
+    assert_eq!((events[0].actor.as_str(), events[0].outcome.as_str()), ("amy", "ok"));
+}
+
+#[tokio::test]
+async fn deleting_a_digest_removes_exactly_its_tags_and_a_repository_goes_whole() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let host = seeded.registry.host();
+    let s = setup(seeded.registry.url()).await;
+    let shared = Digest::parse(&seeded.report.tags["demo/base"]["1.0"]).unwrap();
+    let deleted = s.deleter.manifest(&amy(), &repo("demo/base"), &shared).await.unwrap();
+    let mut removed: Vec<String> = deleted.tags.iter().map(ToString::to_string).collect();
+    removed.sort();
+    assert_eq!(removed, ["1.0", "latest"]);
+    assert_eq!(skopeo_digest(&host, "demo/base:1.0"), None);
+    assert!(
+        skopeo_digest(&host, "demo/base:1.1").is_some(),
+        "1.1 is another digest and stays"
+    );
+
+    let deleted = s.deleter.repository(&amy(), &repo("demo/app")).await.unwrap();
+    assert_eq!(deleted.tags.len(), 2, "{deleted:?}");
+    assert!(skopeo_digest(&host, "demo/app:v1").is_none() && skopeo_digest(&host, "demo/app:v2").is_none());
+    assert!(
+        !s.index.read().has_repository(&repo("demo/app")),
+        "gone from Regent's lists at once"
+    );
+    let again = s.deleter.repository(&amy(), &repo("demo/app")).await.unwrap_err();
+    assert!(matches!(again, DeleteError::NotFound(_)), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_platform_of_a_tagged_multi_arch_image_is_protected() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let host = seeded.registry.host();
+    let s = setup(seeded.registry.url()).await;
+    let child = Digest::parse(&seeded.report.multi_arch_children[0]).unwrap();
+    let refused = s
+        .deleter
+        .manifest(&amy(), &repo("multi/arch"), &child)
+        .await
+        .unwrap_err();
+    let DeleteError::Refused(message) = refused else {
+        panic!("expected a refusal, got {refused:?}")
+    };
+    assert!(
+        message.contains("multi-arch image") && message.contains("multi/arch:latest"),
+        "{message}"
+    );
+    let (ok, out) = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://{host}/multi/arch@{child}"),
+    ]);
+    assert!(ok, "the child is still there: {out}");
+    let events = s
+        .store
+        .audit_events(&AuditFilter {
+            outcome: Some("refused".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[tokio::test]
+async fn a_registry_with_deletes_off_is_named_as_the_cause_and_nothing_changes() {
+    let registry = TestRegistry::start_with(RegistryOptions {
+        delete_enabled: false,
+        ..RegistryOptions::default()
+    })
+    .await
+    .unwrap();
+    let pusher = Pusher::new(&registry.url());
+    let image = single_file_image("kept").unwrap();
+    pusher.push("keep/me", "1", &image).await.unwrap();
+    pusher.push("keep/me", "2", &image).await.unwrap();
+    let s = setup(registry.url()).await;
+    for attempt in [
+        s.deleter.tag(&amy(), &repo("keep/me"), &tag("1")).await,
+        s.deleter.repository(&amy(), &repo("keep/me")).await,
+    ] {
+        let Err(DeleteError::Disabled(message)) = attempt else {
+            panic!("expected deletes-disabled, got {attempt:?}")
+        };
+        assert!(message.contains("storage.delete.enabled: true"), "{message}");
+    }
+    assert_eq!(s.index.read().repository_tag_count(&repo("keep/me")), 2);
+    let host = registry.host();
+    assert!(skopeo_digest(&host, "keep/me:1").is_some() && skopeo_digest(&host, "keep/me:2").is_some());
+}
