@@ -26,7 +26,7 @@ const UNTAG_ANNOTATION: &str = "io.regent.untag";
 impl RegistryClient {
     /// `DELETE /v2/<name>/manifests/<digest>`: the manifest and every tag on it.
     pub async fn delete_manifest(&self, repository: &RepositoryName, digest: &Digest) -> Result<(), RegistryError> {
-        self.delete_reference(repository, &digest.to_string()).await
+        self.delete_reference(repository, digest.as_ref()).await
     }
 
     /// `DELETE /v2/<name>/blobs/<digest>`: this repository's link to a blob. Manifests using it
