@@ -23,6 +23,8 @@ pub struct AppState {
     pub session_max_age: std::time::Duration,
     /// The built-in namespace rules.
     pub rules: Rules,
+    /// Deletes tags, manifests and repositories, keeping the index and audit log current.
+    pub deleter: regent_domain::deletes::Deleter,
 }
 
 impl AppState {

@@ -122,6 +122,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     );
     let index = CatalogIndex::new(registry.clone(), settings.index.clone());
     index.spawn();
+    let deleter = regent_domain::deletes::Deleter::new(registry.clone(), index.clone(), store.clone());
     let state = AppState {
         registry: registry.clone(),
         index: index.clone(),
@@ -130,6 +131,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         throttle,
         session_max_age: settings.session_max_age,
         rules: Default::default(),
+        deleter,
     };
     let sessions = sessions(&store, &settings).await?;
     let secret: Option<Arc<str>> = settings.notifications_secret.as_deref().map(Arc::from);

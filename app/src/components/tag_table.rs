@@ -49,6 +49,9 @@ pub fn TagTable(
     rows: Vec<TagRow>,
     #[prop(optional)] show_repository: bool,
     #[prop(optional)] sorting: Option<SortLinks>,
+    /// A last cell per row (the delete controls, for those who may delete).
+    #[prop(default = None)]
+    row_end: Option<Callback<TagRow, AnyView>>,
 ) -> impl IntoView {
     let show_match = rows.iter().any(|r| r.matched.is_some());
     let show_stream = rows.iter().any(|r| r.image_stream.is_some());
@@ -111,6 +114,7 @@ pub fn TagTable(
             };
             let stream = show_stream.then(|| view! { <td class="image-stream">{row.image_stream.clone()}</td> });
             let tag_link = tag_href(&row.repository, &row.tag);
+            let end = row_end.map(|f| f.run(row.clone()));
             view! {
                 <tr data-digest=row.digest.clone() class:grouped=!row.same_digest.is_empty()>
                     {repo_cell}
@@ -126,6 +130,7 @@ pub fn TagTable(
                     <td class="created">{row.created.clone().unwrap_or_else(|| "—".into())}</td>
                     {platforms}
                     {stream}
+                    {end}
                 </tr>
             }
         })
@@ -149,6 +154,7 @@ pub fn TagTable(
                         <th scope="col">{header("created", "Created")}</th>
                         <th scope="col">"Platforms"</th>
                         {show_stream.then(|| view! { <th scope="col">"Image stream"</th> })}
+                        {row_end.is_some().then(|| view! { <th scope="col"><span class="visually-hidden">"Delete"</span></th> })}
                     </tr>
                 </thead>
                 <tbody>{body}</tbody>

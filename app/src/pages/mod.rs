@@ -1,6 +1,7 @@
 //! One module per screen; each holds its component and the server functions it calls.
 
 pub mod admin;
+pub mod delete;
 pub mod images;
 pub mod layer;
 pub mod login;

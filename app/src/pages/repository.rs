@@ -83,8 +83,10 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
 #[component]
 pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
     let query = use_query_map();
+    let delete = ServerAction::<crate::pages::delete::DeleteImage>::new();
     let data = Resource::new(
         move || {
+            delete.version().get();
             let (sort, paging) = query.with(|q| {
                 (
                     q.get("sort").unwrap_or_default(),
@@ -111,14 +113,20 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                         let name = summary.name.clone();
                         let href = move |n| repository_page_href(&name, sort, &paging, n);
                         let sorting = SortLinks { repository: summary.name.clone(), current: sort, paging };
+                        let may_delete = you.delete;
+                        let row_end = may_delete
+                            .then(|| Callback::new(move |row: crate::dto::TagRow| crate::pages::delete::tag_controls(delete, &row)));
+                        let (repository, tags) = (summary.name.clone(), summary.tags);
                         view! {
                             <Title text=summary.name.clone() />
                             <IndexStatusNotice status />
                             <Header summary=summary.clone() stale pull_host />
                             <YourAccess you name=summary.name.clone() />
+                            <crate::pages::admin::OutcomeNotice value=delete.value() />
                             <h2>"Tags"</h2>
-                            <TagTable rows sorting />
+                            <TagTable rows sorting row_end />
                             <Pagination paging pages href />
+                            {may_delete.then(|| view! { <crate::pages::delete::RepositoryDelete action=delete name=repository tags /> })}
                         }
                         .into_any()
                     }

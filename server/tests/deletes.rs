@@ -1,0 +1,160 @@
+//! Deleting from the repository page over HTTP, against the `regent` binary and the real
+//! registry: Scruffy (delete on `demo/*`) sees the controls and deletes a tag, a digest and a
+//! repository; Greg (read) sees none and his direct call is refused and audited.
+
+use regent_domain::access::{Grant, Level, Name, Scope, Subject};
+use regent_domain::store::{Actor, Store};
+use regent_testkit::regent::RegentProcess;
+use regent_testkit::skopeo::skopeo;
+use regent_testkit::{SeededRegistry, free_port};
+use serde_json::Value;
+
+const REGENT: &str = env!("CARGO_BIN_EXE_regent");
+const PASSWORD: &str = "a long enough password";
+
+fn answer(value: &Value) -> (&str, &str) {
+    match (value["Done"].as_str(), value["Refused"].as_str()) {
+        (Some(m), _) => ("done", m),
+        (_, Some(m)) => ("refused", m),
+        _ => panic!("not an outcome: {value}"),
+    }
+}
+
+#[tokio::test]
+async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(&data.path().join("regent.db")).await.unwrap();
+        store.ensure_admin(Some("the admin password")).await.unwrap();
+        let sarah = Actor::new("admin", "127.0.0.1");
+        for (user, level) in [("scruffy", Level::Delete), ("greg", Level::Read)] {
+            let name = Name::parse(user).unwrap();
+            store.create_user(&sarah, &name, PASSWORD, false).await.unwrap();
+            let grant = Grant {
+                subject: Subject::User(name),
+                scope: Scope::parse("demo/*").unwrap(),
+                level,
+            };
+            store.put_grant(&sarah, &grant).await.unwrap();
+        }
+    }
+    let url = seeded.registry.url().to_string();
+    let regent = RegentProcess::start(
+        REGENT,
+        &format!("127.0.0.1:{}", free_port()),
+        &["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()],
+    )
+    .await;
+    regent.index_complete(60).await;
+    let host = seeded.registry.host();
+    let mut scruffy = regent.visitor();
+    assert!(scruffy.sign_in("scruffy", PASSWORD).await);
+    let mut greg = regent.visitor();
+    assert!(greg.sign_in("greg", PASSWORD).await);
+
+    // Controls only for those who may use them.
+    let (_, page) = scruffy.get("/images/demo/base").await;
+    assert!(page.contains("data-form=\"delete-tag\"") && page.contains("Delete the repository demo/base"));
+    let (_, page) = greg.get("/images/demo/base").await;
+    assert!(
+        !page.contains("delete-tag") && !page.contains("Delete the repository"),
+        "{page}"
+    );
+
+    // Greg's direct call is refused, and audited.
+    let refused = greg
+        .call(
+            "/api/delete",
+            &[("op", "tag"), ("repository", "demo/base"), ("tag", "latest")],
+        )
+        .await;
+    let (kind, message) = answer(&refused);
+    assert_eq!(kind, "refused");
+    assert!(
+        message.contains("You may not delete in demo/base; you are signed in as greg"),
+        "{message}"
+    );
+    // Scruffy may not delete outside demo/*.
+    let refused = scruffy
+        .call("/api/delete", &[("op", "repository"), ("repository", "multi/arch")])
+        .await;
+    assert_eq!(answer(&refused).0, "refused");
+
+    // One tag: 1.0 keeps the digest latest shared.
+    let done = scruffy
+        .call(
+            "/api/delete",
+            &[("op", "tag"), ("repository", "demo/base"), ("tag", "latest")],
+        )
+        .await;
+    assert_eq!(
+        answer(&done),
+        (
+            "done",
+            "Deleted the tag demo/base:latest. 1.0 still points at the same image."
+        )
+    );
+    let (ok, _) = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{host}/demo/base:1.0"),
+    ]);
+    assert!(ok, "1.0 is still pullable");
+    let (_, page) = scruffy.get("/images/demo/base").await;
+    assert!(!page.contains(">latest</a>"), "the page shows the delete at once");
+
+    // A digest with its tag, then a whole repository.
+    let v1 = seeded.report.tags["demo/app"]["v1"].clone();
+    let done = scruffy
+        .call(
+            "/api/delete",
+            &[("op", "manifest"), ("repository", "demo/app"), ("digest", &v1)],
+        )
+        .await;
+    assert_eq!(
+        answer(&done),
+        ("done", format!("Deleted demo/app@{v1} and its tags v1.").as_str())
+    );
+    let done = scruffy
+        .call("/api/delete", &[("op", "repository"), ("repository", "demo/app")])
+        .await;
+    assert_eq!(answer(&done).0, "done");
+    let (_, page) = scruffy.get("/images").await;
+    assert!(!page.contains("demo/app"), "{page}");
+
+    // Bad input is refused in words.
+    for (form, says) in [
+        (
+            vec![("op", "everything"), ("repository", "demo/base")],
+            "not something Regent deletes",
+        ),
+        (vec![("op", "tag"), ("repository", "demo/base"), ("tag", "")], "Tag:"),
+        (
+            vec![("op", "manifest"), ("repository", "demo/base"), ("digest", "abc")],
+            "Digest:",
+        ),
+        (
+            vec![("op", "tag"), ("repository", "Demo/Base"), ("tag", "1.0")],
+            "Repository name:",
+        ),
+        (
+            vec![("op", "tag"), ("repository", "demo/base"), ("tag", "nope")],
+            "not in the registry",
+        ),
+    ] {
+        let reply = scruffy.call("/api/delete", &form).await;
+        let (kind, message) = answer(&reply);
+        assert_eq!(kind, "refused", "{form:?}: {message}");
+        assert!(message.contains(says), "{form:?}: {message}");
+    }
+
+    // The audit log has each delete and the refusal.
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", "the admin password").await);
+    let (_, log) = admin.get("/admin/audit?action=delete.tag").await;
+    assert!(
+        log.contains("demo/base:latest") && log.contains("scruffy") && log.contains("greg"),
+        "{log}"
+    );
+}
