@@ -31,6 +31,22 @@ pub enum DeleteError {
     Registry(String),
 }
 
+/// What deleting a layer everywhere did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerDeletion {
+    /// Each manifest deleted because it (or one of its platforms) contains the layer, with the
+    /// tags that went with it.
+    pub deleted: Vec<(RepositoryName, Digest, Vec<Tag>)>,
+    /// Repositories with images that contain the layer, left alone: the caller may see them but
+    /// not delete there.
+    pub untouched: Vec<RepositoryName>,
+    /// How many more images contain it in repositories the caller cannot see.
+    pub hidden_images: usize,
+    /// What failed, in words.
+    pub failures: Vec<String>,
+    pub summary: String,
+}
+
 /// What a delete did, in words, and the tags it removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deleted {
@@ -190,6 +206,110 @@ impl Deleter {
         };
         self.audit(actor, "delete.repository", &target, &outcome).await;
         outcome
+    }
+
+    /// The leaked-secret case: deletes every image that contains `layer` (directly or in one of
+    /// its platforms) in each repository the caller may delete in (`deletable`), then the
+    /// layer's link in those repositories, so no image there can pull it any more. Repositories
+    /// the caller can see but not delete in are named as untouched; images in repositories
+    /// they cannot see are only counted. A failure on one image does not stop the others.
+    pub async fn layer(
+        &self,
+        actor: &Actor,
+        layer: &Digest,
+        visible: &(dyn Fn(&RepositoryName) -> bool + Sync),
+        deletable: &(dyn Fn(&RepositoryName) -> bool + Sync),
+    ) -> Result<LayerDeletion, DeleteError> {
+        let target = format!("layer {layer}");
+        let hits = {
+            let query = crate::index::SearchQuery::parse(&format!("layer:{layer}"))
+                .map_err(DeleteError::Refused)?
+                .ok_or_else(|| DeleteError::Refused("no layer digest given".into()))?;
+            match self.index.read().search(&query, &|_| true, 0, usize::MAX) {
+                crate::index::SearchResults::Tags { hits, .. } => hits,
+                crate::index::SearchResults::Repositories { .. } => Vec::new(),
+            }
+        };
+        if hits.is_empty() {
+            return Err(DeleteError::NotFound(format!(
+                "No indexed image contains the layer {layer}; there is nothing to delete."
+            )));
+        }
+        // Each image once: (repository, top-level manifest) → its tags.
+        let mut images: std::collections::BTreeMap<(RepositoryName, Digest), Vec<Tag>> = Default::default();
+        for hit in hits {
+            images
+                .entry((hit.info.repository, hit.info.digest))
+                .or_default()
+                .push(hit.info.tag);
+        }
+        let mut report = LayerDeletion::default();
+        let mut cleared: Vec<RepositoryName> = Vec::new();
+        for ((repository, digest), mut tags) in images {
+            if !visible(&repository) {
+                report.hidden_images += 1;
+                continue;
+            }
+            if !deletable(&repository) {
+                if !report.untouched.contains(&repository) {
+                    report.untouched.push(repository);
+                }
+                continue;
+            }
+            match self.manifest(actor, &repository, &digest).await {
+                Ok(_) => {
+                    tags.sort();
+                    report.deleted.push((repository.clone(), digest, tags));
+                    if !cleared.contains(&repository) {
+                        cleared.push(repository);
+                    }
+                }
+                Err(e) => report.failures.push(e.to_string()),
+            }
+        }
+        for repository in &cleared {
+            match self.registry.delete_blob(repository, layer).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => report
+                    .failures
+                    .push(explain(e, &format!("the layer link in {repository}")).to_string()),
+            }
+        }
+        let tags: usize = report.deleted.iter().map(|(_, _, t)| t.len()).sum();
+        let mut summary = format!(
+            "Deleted {} image(s) with {tags} tag(s) in {} repositor{} and unlinked the layer there.",
+            report.deleted.len(),
+            cleared.len(),
+            if cleared.len() == 1 { "y" } else { "ies" }
+        );
+        if !report.untouched.is_empty() {
+            let names: Vec<&str> = report.untouched.iter().map(RepositoryName::as_str).collect();
+            summary.push_str(&format!(
+                " Not touched (you may not delete there): {}.",
+                names.join(", ")
+            ));
+        }
+        if report.hidden_images > 0 {
+            summary.push_str(&format!(
+                " {} more image(s) contain it in repositories you cannot see; ask an administrator.",
+                report.hidden_images
+            ));
+        }
+        if !report.failures.is_empty() {
+            summary.push_str(&format!(" Failed: {}", report.failures.join("; ")));
+        }
+        report.summary = summary;
+        let outcome = if report.failures.is_empty() {
+            Ok(Deleted {
+                summary: report.summary.clone(),
+                tags: Vec::new(),
+            })
+        } else {
+            Err(DeleteError::Registry(report.summary.clone()))
+        };
+        self.audit(actor, "delete.layer", &target, &outcome).await;
+        Ok(report)
     }
 
     /// The other tags of `repository` on the digest `tag` points at.

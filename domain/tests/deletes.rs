@@ -191,3 +191,73 @@ async fn a_registry_with_deletes_off_is_named_as_the_cause_and_nothing_changes()
     let host = registry.host();
     assert!(skopeo_digest(&host, "keep/me:1").is_some() && skopeo_digest(&host, "keep/me:2").is_some());
 }
+
+#[tokio::test]
+async fn amy_deletes_a_leaked_layer_wherever_she_may_and_hears_what_was_left() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let host = seeded.registry.host();
+    let s = setup(seeded.registry.url()).await;
+    let layer = Digest::parse(&seeded.report.shared_layer).unwrap();
+    // Amy may delete in demo/*, sees everything but skopeo/*.
+    let visible = |r: &RepositoryName| !r.as_str().starts_with("skopeo/");
+    let deletable = |r: &RepositoryName| r.as_str().starts_with("demo/");
+    let report = s.deleter.layer(&amy(), &layer, &visible, &deletable).await.unwrap();
+    assert!(report.failures.is_empty(), "{report:?}");
+    let mut deleted: Vec<String> = report
+        .deleted
+        .iter()
+        .map(|(r, _, tags)| format!("{r}:{}", tags.iter().map(Tag::as_str).collect::<Vec<_>>().join("+")))
+        .collect();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        ["demo/app:v1", "demo/app:v2", "demo/base:1.0+latest", "demo/base:1.1"]
+    );
+    let untouched: Vec<&str> = report.untouched.iter().map(RepositoryName::as_str).collect();
+    assert!(
+        untouched.contains(&"multi/arch") && untouched.contains(&"dockerfmt/app"),
+        "{untouched:?}"
+    );
+    assert!(
+        !untouched.iter().any(|r| r.starts_with("skopeo/")),
+        "invisible ones are not named"
+    );
+    assert!(report.hidden_images >= 1, "{report:?}");
+    assert!(
+        report.summary.contains("Not touched (you may not delete there): "),
+        "{}",
+        report.summary
+    );
+
+    // Every listed image is gone; the layer link is gone in demo/base; others still pull.
+    for image in [
+        "demo/base:1.0",
+        "demo/base:latest",
+        "demo/base:1.1",
+        "demo/app:v1",
+        "demo/app:v2",
+    ] {
+        assert_eq!(skopeo_digest(&host, image), None, "{image} is gone");
+    }
+    let blob = reqwest::Client::new()
+        .head(format!("{}v2/demo/base/blobs/{layer}", seeded.registry.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blob.status().as_u16(), 404, "the layer link in demo/base is gone");
+    assert!(
+        skopeo_digest(&host, "multi/arch:latest").is_some(),
+        "outside Amy's reach"
+    );
+    let events = s
+        .store
+        .audit_events(&AuditFilter {
+            action: Some("delete.layer".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].target, format!("layer {layer}"));
+}

@@ -158,3 +158,82 @@ async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn a_leaked_layer_is_deleted_where_the_reviewer_may_and_greg_cannot_start_it() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(&data.path().join("regent.db")).await.unwrap();
+        store.ensure_admin(Some("the admin password")).await.unwrap();
+        let sarah = Actor::new("admin", "127.0.0.1");
+        for (user, scope, level) in [("amy", "demo/*", Level::Delete), ("greg", "*", Level::Read)] {
+            let name = Name::parse(user).unwrap();
+            store.create_user(&sarah, &name, PASSWORD, false).await.unwrap();
+            let grant = Grant {
+                subject: Subject::User(name),
+                scope: Scope::parse(scope).unwrap(),
+                level,
+            };
+            store.put_grant(&sarah, &grant).await.unwrap();
+        }
+        // Amy also reads everything, so she hears what she could not delete.
+        let grant = Grant {
+            subject: Subject::parse("user:amy").unwrap(),
+            scope: Scope::parse("multi/*").unwrap(),
+            level: Level::Read,
+        };
+        store.put_grant(&sarah, &grant).await.unwrap();
+    }
+    let url = seeded.registry.url().to_string();
+    let regent = RegentProcess::start(
+        REGENT,
+        &format!("127.0.0.1:{}", free_port()),
+        &["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()],
+    )
+    .await;
+    regent.index_complete(60).await;
+    let layer = seeded.report.shared_layer.clone();
+    let page = format!("/layers/{layer}");
+    let mut greg = regent.visitor();
+    assert!(greg.sign_in("greg", PASSWORD).await);
+    let (_, html) = greg.get(&page).await;
+    assert!(!html.contains("delete-layer"), "no control for greg");
+    let reply = greg
+        .call(
+            "/api/delete",
+            &[("op", "layer"), ("repository", ""), ("digest", &layer)],
+        )
+        .await;
+    let (kind, message) = answer(&reply);
+    assert_eq!(kind, "refused");
+    assert!(
+        message.contains("You may not delete in any repository that has this layer"),
+        "{message}"
+    );
+
+    let mut amy = regent.visitor();
+    assert!(amy.sign_in("amy", PASSWORD).await);
+    let (_, html) = amy.get(&page).await;
+    assert!(html.contains("data-form=\"delete-layer\""), "{html}");
+    let reply = amy
+        .call(
+            "/api/delete",
+            &[("op", "layer"), ("repository", ""), ("digest", &layer)],
+        )
+        .await;
+    let (kind, message) = answer(&reply);
+    assert_eq!(kind, "done", "{message}");
+    assert!(
+        message.starts_with("Deleted 4 image(s) with 5 tag(s) in 2 repositories"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Not touched (you may not delete there): multi/arch."),
+        "{message}"
+    );
+    assert!(message.contains("in repositories you cannot see"), "{message}");
+    // Her view of the layer now holds only what she could not delete.
+    let (_, html) = amy.get(&page).await;
+    assert!(!html.contains("demo/base") && html.contains("multi/arch"), "{html}");
+}

@@ -125,6 +125,9 @@ pub enum LayerView {
         total: usize,
         paging: Paging,
         status: IndexStatusView,
+        /// Repositories with it that the viewer may delete in (the delete control shows when
+        /// there is one).
+        deletable: Vec<String>,
     },
     NotFound {
         digest: String,

@@ -8,7 +8,8 @@
 use crate::dto::{Outcome, TagRow};
 use leptos::prelude::*;
 
-/// `op` is `tag` (with `tag`), `manifest` (with `digest`) or `repository`.
+/// `op` is `tag` (with `tag`), `manifest` (with `digest`), `repository`, or `layer` (with the
+/// layer's `digest`; every image containing it in every repository the caller may delete in).
 #[server(prefix = "/api", endpoint = "delete")]
 pub async fn delete_image(
     op: String,
@@ -21,6 +22,29 @@ pub async fn delete_image(
     use regent_domain::reference::{Digest, RepositoryName, Tag};
     let state = crate::state::AppState::get()?;
     let caller = Caller::get(&state).await?;
+    if op == "layer" {
+        let layer = match Digest::parse(digest.as_deref().unwrap_or_default().trim()) {
+            Ok(d) => d,
+            Err(e) => return Ok(Outcome::Refused(sentence(&format!("Layer digest: {e}")))),
+        };
+        let access = &caller.access;
+        let visible = |r: &RepositoryName| access.may(Action::View, r);
+        let deletable = |r: &RepositoryName| access.may(Action::Delete, r);
+        let reach = state.index.read().layer_usage(&layer, &visible);
+        if !reach.is_some_and(|u| u.repositories.iter().any(deletable)) {
+            let denied = caller.denied("You may not delete in any repository that has this layer");
+            return Ok(caller
+                .refuse(&state, "delete.layer", &format!("layer {layer}"), denied)
+                .await);
+        }
+        return Ok(
+            match state.deleter.layer(&caller.actor, &layer, &visible, &deletable).await {
+                Ok(report) if report.deleted.is_empty() => Outcome::Refused(report.summary),
+                Ok(report) => Outcome::Done(report.summary),
+                Err(e) => Outcome::Refused(e.to_string()),
+            },
+        );
+    }
     let shown: String = repository.chars().take(255).collect();
     let repository = match RepositoryName::parse(repository.trim()) {
         Ok(r) => r,
@@ -122,6 +146,30 @@ pub fn RepositoryDelete(action: ServerAction<DeleteImage>, name: String, tags: u
                 <input type="hidden" name="op" value="repository" />
                 <input type="hidden" name="repository" value=name />
                 <button type="submit">{label}</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+/// The leaked-secret case on the layer page: delete every image that contains the layer where
+/// the viewer may, and unlink the layer there.
+#[component]
+pub fn LayerDelete(action: ServerAction<DeleteImage>, digest: String, deletable: Vec<String>) -> impl IntoView {
+    let note = format!(
+        "Deletes every image (with all its tags) that contains this layer in {}, then the layer's link there, \
+         so nothing there can pull it any more. Images elsewhere are listed as not touched. The data goes at \
+         the registry's next garbage collection.",
+        deletable.join(", ")
+    );
+    view! {
+        <details class="danger" data-form="delete-layer">
+            <summary>"Delete every image with this layer…"</summary>
+            <p>{note}</p>
+            <ActionForm action attr:class="inline">
+                <input type="hidden" name="op" value="layer" />
+                <input type="hidden" name="repository" value="" />
+                <input type="hidden" name="digest" value=digest />
+                <button type="submit">"Delete them"</button>
             </ActionForm>
         </details>
     }

@@ -48,7 +48,14 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
         ),
         SearchResults::Repositories { .. } => (0, Vec::new()),
     };
+    let deletable = usage
+        .repositories
+        .iter()
+        .filter(|r| access.may(regent_domain::access::Action::Delete, r))
+        .map(ToString::to_string)
+        .collect();
     Ok(LayerView::Found {
+        deletable,
         digest: digest.to_string(),
         size: usage.size,
         media_type: usage.media_type,
@@ -65,8 +72,10 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
 pub fn LayerPage() -> impl IntoView {
     let query = use_query_map();
     let params = leptos_router::hooks::use_params_map();
+    let delete = ServerAction::<crate::pages::delete::DeleteImage>::new();
     let data = Resource::new(
         move || {
+            delete.version().get();
             (
                 params.with(|p| p.get("digest").unwrap_or_default()),
                 query.with(|q| Paging::from_query(q.get_str("page"), q.get_str("per_page"))),
@@ -85,7 +94,7 @@ pub fn LayerPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    LayerView::Found { digest, size, media_type, images, repositories, rows, total, paging, status } => {
+                    LayerView::Found { digest, size, media_type, images, repositories, rows, total, paging, status, deletable } => {
                         let pages = paging.page_count(total);
                         let href = {
                             let base = layer_href(&digest);
@@ -116,6 +125,8 @@ pub fn LayerPage() -> impl IntoView {
                                 <div><dt>"Media type"</dt><dd><code>{media_type}</code></dd></div>
                             </dl>
                             <p class="summary" data-total=total>{spread}</p>
+                            <crate::pages::admin::OutcomeNotice value=delete.value() />
+                            {(!deletable.is_empty()).then(|| view! { <crate::pages::delete::LayerDelete action=delete digest=digest.clone() deletable /> })}
                             <h2>"Repositories"</h2>
                             <ul class="layer-repositories">{repository_links}</ul>
                             <h2>"Tags"</h2>
