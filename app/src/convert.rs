@@ -48,6 +48,7 @@ pub fn tag_row(info: TagInfo) -> TagRow {
             .collect(),
         same_digest: Vec::new(),
         image_stream: None,
+        deletable: false,
     }
 }
 

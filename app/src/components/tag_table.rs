@@ -48,7 +48,7 @@ impl SortLinks {
 pub fn TagTable(
     rows: Vec<TagRow>,
     #[prop(optional)] show_repository: bool,
-    #[prop(optional)] sorting: Option<SortLinks>,
+    #[prop(default = None)] sorting: Option<SortLinks>,
     /// A last cell per row (the delete controls, for those who may delete).
     #[prop(default = None)]
     row_end: Option<Callback<TagRow, AnyView>>,

@@ -153,6 +153,9 @@ pub struct TagRow {
     pub same_digest: Vec<String>,
     /// The OpenShift image stream tag for it, when Regent is connected to a cluster.
     pub image_stream: Option<String>,
+    /// The viewer may delete it (quick delete offers it).
+    #[serde(default)]
+    pub deletable: bool,
 }
 
 /// One platform image of a manifest list / OCI index.

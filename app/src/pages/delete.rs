@@ -174,3 +174,231 @@ pub fn LayerDelete(action: ServerAction<DeleteImage>, digest: String, deletable:
         </details>
     }
 }
+
+/// One thing quick delete will delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pick {
+    repository: String,
+    tag: String,
+    digest: String,
+    /// Other tags on the same digest (they go too when whole images are deleted).
+    others: Vec<String>,
+}
+
+impl Pick {
+    fn of(row: &TagRow) -> Self {
+        Self {
+            repository: row.repository.clone(),
+            tag: row.tag.clone(),
+            digest: row.digest.clone(),
+            others: row.same_digest.clone(),
+        }
+    }
+
+    fn label(&self, images: bool) -> String {
+        if images {
+            let mut tags = vec![self.tag.clone()];
+            tags.extend(self.others.iter().cloned());
+            format!("{}@{} (tags {})", self.repository, self.digest, tags.join(", "))
+        } else {
+            format!("{}:{}", self.repository, self.tag)
+        }
+    }
+}
+
+/// What quick delete is doing.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Run {
+    total: usize,
+    /// Each finished item: its label, whether it went, and what Regent said.
+    results: Vec<(String, bool, String)>,
+}
+
+/// A tag table with a quick delete mode: a switch shows a checkbox on every row the viewer may
+/// delete, one confirmation lists everything that will go, then the deletes run one by one
+/// with a progress bar; a failure does not stop the others, and the summary lists each outcome.
+/// `finished` runs when the user closes the summary (the page reloads its data then).
+#[component]
+pub fn QuickDeleteTable(
+    rows: Vec<TagRow>,
+    #[prop(optional)] show_repository: bool,
+    #[prop(default = None)] sorting: Option<crate::components::tag_table::SortLinks>,
+    /// The last cell per row outside quick delete mode (per-row delete controls).
+    #[prop(default = None)]
+    row_end: Option<Callback<TagRow, AnyView>>,
+    finished: Callback<()>,
+) -> impl IntoView {
+    use crate::components::tag_table::TagTable;
+    let offered = rows.iter().any(|r| r.deletable);
+    let quick = RwSignal::new(false);
+    let picked = RwSignal::new(Vec::<Pick>::new());
+    let images = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let run = RwSignal::new(None::<Run>);
+    let all: Vec<Pick> = rows.iter().filter(|r| r.deletable).map(Pick::of).collect();
+
+    let checkbox = Callback::new(move |row: TagRow| -> AnyView {
+        if !row.deletable {
+            return view! { <td class="select"></td> }.into_any();
+        }
+        let pick = Pick::of(&row);
+        let label = format!("Select {}:{}", row.repository, row.tag);
+        let checked = {
+            let pick = pick.clone();
+            move || picked.with(|p| p.contains(&pick))
+        };
+        view! {
+            <td class="select">
+                <input
+                    type="checkbox"
+                    aria-label=label
+                    data-pick=format!("{}:{}", row.repository, row.tag)
+                    prop:checked=checked
+                    on:change=move |_| {
+                        picked.update(|p| match p.iter().position(|x| *x == pick) {
+                            Some(i) => {
+                                p.remove(i);
+                            }
+                            None => p.push(pick.clone()),
+                        })
+                    }
+                />
+            </td>
+        }
+        .into_any()
+    });
+
+    // Whole images: one delete per (repository, digest).
+    let work = move || {
+        let whole = images.get();
+        let mut items: Vec<Pick> = Vec::new();
+        for p in picked.get() {
+            let same = items
+                .iter_mut()
+                .find(|i| whole && i.repository == p.repository && i.digest == p.digest);
+            match same {
+                // Another selected tag of the same image: one delete, both tags named.
+                Some(i) if !i.others.contains(&p.tag) && i.tag != p.tag => i.others.push(p.tag),
+                Some(_) => {}
+                None => items.push(p),
+            }
+        }
+        (whole, items)
+    };
+    let start = move |_| {
+        let (whole, items) = work();
+        confirming.set(false);
+        run.set(Some(Run {
+            total: items.len(),
+            results: Vec::new(),
+        }));
+        leptos::task::spawn_local(async move {
+            for item in items {
+                let (op, tag, digest) = if whole {
+                    ("manifest", None, Some(item.digest.clone()))
+                } else {
+                    ("tag", Some(item.tag.clone()), None)
+                };
+                let answer = delete_image(op.into(), item.repository.clone(), tag, digest).await;
+                let (ok, message) = match answer {
+                    Ok(Outcome::Done(m)) => (true, m),
+                    Ok(Outcome::Refused(m)) => (false, m),
+                    Err(e) => (false, format!("Regent did not answer: {e}")),
+                };
+                run.update(|r| {
+                    if let Some(r) = r {
+                        r.results.push((item.label(whole), ok, message));
+                    }
+                });
+            }
+            picked.set(Vec::new());
+        });
+    };
+
+    let table = move || {
+        let rows = rows.clone();
+        let sorting = sorting.clone();
+        if quick.get() {
+            view! { <TagTable rows show_repository sorting row_end=Some(checkbox) /> }.into_any()
+        } else {
+            view! { <TagTable rows show_repository sorting row_end /> }.into_any()
+        }
+    };
+    let confirmation = move || {
+        confirming.get().then(|| {
+            let (whole, items) = work();
+            let heading = format!(
+                "Delete {} {}{}?",
+                items.len(),
+                if whole { "image" } else { "tag" },
+                if items.len() == 1 { "" } else { "s" }
+            );
+            view! {
+                <div class="notice warning quick-confirm" role="alertdialog" aria-label="Confirm the deletes">
+                    <h2>{heading}</h2>
+                    <ul class="quick-list">{items.iter().map(|i| view! { <li>{i.label(whole)}</li> }).collect_view()}</ul>
+                    <button type="button" class="danger" data-action="confirm-delete" on:click=start>"Delete them"</button>
+                    " "
+                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </div>
+            }
+        })
+    };
+    let progress = move || {
+        run.get().map(|r| {
+            let done = r.results.len();
+            let failed = r.results.iter().filter(|(_, ok, _)| !ok).count();
+            let finished_all = done == r.total;
+            let status = if finished_all {
+                format!("Done: {} deleted, {failed} failed.", done - failed)
+            } else {
+                format!("Deleting… {done} of {}", r.total)
+            };
+            view! {
+                <div class="notice info quick-progress" role="status">
+                    <progress max=r.total value=done></progress>
+                    <p data-quick=if finished_all { "finished" } else { "running" }>{status}</p>
+                    <ul class="quick-results">
+                        {r.results.into_iter().map(|(label, ok, message)| view! {
+                            <li class=if ok { "ok" } else { "failed" }>
+                                <strong>{if ok { "Deleted " } else { "Not deleted " }}{label}</strong>": "{message}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    {finished_all.then(|| view! {
+                        <button type="button" data-action="quick-done" on:click=move |_| { run.set(None); quick.set(false); finished.run(()); }>
+                            "Close and refresh the list"
+                        </button>
+                    })}
+                </div>
+            }
+        })
+    };
+    view! {
+        {offered.then(|| view! {
+            <div class="quick-delete">
+                <label class="check">
+                    <input type="checkbox" data-action="quick-delete" prop:checked=move || quick.get() on:change=move |_| quick.update(|q| *q = !*q) />
+                    " Quick delete"
+                </label>
+                {move || quick.get().then(|| {
+                    let all = all.clone();
+                    view! {
+                        <button type="button" data-action="select-all" on:click=move |_| picked.set(all.clone())>"Select all on this page"</button>
+                        <label class="check">
+                            <input type="checkbox" data-action="whole-images" prop:checked=move || images.get() on:change=move |_| images.update(|i| *i = !*i) />
+                            " Delete whole images (every tag on their digests), not just the tags"
+                        </label>
+                        <button type="button" data-action="delete-selected" disabled=move || picked.with(Vec::is_empty) on:click=move |_| confirming.set(true)>
+                            {move || format!("Delete {} selected…", picked.with(Vec::len))}
+                        </button>
+                    }
+                })}
+            </div>
+        })}
+        {confirmation}
+        {progress}
+        {table}
+    }
+    .into_any()
+}

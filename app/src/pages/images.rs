@@ -10,7 +10,6 @@ use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
 use crate::components::registry_problem::RegistryProblemNotice;
 use crate::components::sign_in_hint::SignInHint;
-use crate::components::tag_table::TagTable;
 use crate::dto::{ImagesBody, ImagesView, IndexStatusView, Paging, RepositoryRow, images_href, repository_href};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -113,7 +112,16 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
             },
             SearchResults::Tags { total, hits, ambiguous } => ImagesBody::Tags {
                 total,
-                rows: hits.into_iter().map(crate::convert::tag_hit).collect(),
+                rows: hits
+                    .into_iter()
+                    .map(|h| {
+                        let deletable = access.may(regent_domain::access::Action::Delete, &h.info.repository);
+                        crate::dto::TagRow {
+                            deletable,
+                            ..crate::convert::tag_hit(h)
+                        }
+                    })
+                    .collect(),
                 ambiguous: ambiguous.iter().map(ToString::to_string).collect(),
             },
         },
@@ -237,7 +245,7 @@ pub fn ImagesPage() -> impl IntoView {
                             view! { <RepositoryList query=query.clone() paging total rows anonymous /> }.into_any()
                         }
                         ImagesBody::Tags { total, rows, ambiguous } => {
-                            view! { <TagResults query=query.clone() paging total rows ambiguous /> }.into_any()
+                            view! { <TagResults query=query.clone() paging total rows ambiguous refresh=Callback::new(move |_| data.refetch()) /> }.into_any()
                         }
                     };
                     view! { <Title text=title /> <IndexStatusNotice status /> {content} }
@@ -321,6 +329,8 @@ fn TagResults(
     total: usize,
     rows: Vec<crate::dto::TagRow>,
     ambiguous: Vec<String>,
+    /// Reloads the results (after quick delete).
+    refresh: Callback<()>,
 ) -> impl IntoView {
     let pages = paging.page_count(total);
     let summary = if total == 0 {
@@ -339,7 +349,7 @@ fn TagResults(
     view! {
         {ambiguous}
         <p class="summary" data-total=total>{summary}</p>
-        {(!rows.is_empty()).then(|| view! { <TagTable rows show_repository=true /> })}
+        {(!rows.is_empty()).then(|| view! { <crate::pages::delete::QuickDeleteTable rows show_repository=true finished=refresh /> })}
         <Pagination paging pages href=move |n| images_href(&query, &paging, n) />
     }
 }

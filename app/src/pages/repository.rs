@@ -10,7 +10,7 @@ use crate::components::bad_address::BadAddress;
 use crate::components::copy::CopyText;
 use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
-use crate::components::tag_table::{SortLinks, TagTable};
+use crate::components::tag_table::SortLinks;
 use crate::dto::{Paging, RepositorySummary, RepositoryView, human_bytes, repository_page_href};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -65,6 +65,7 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         .into_iter()
         .map(|(info, same_digest)| crate::dto::TagRow {
             same_digest: same_digest.iter().map(ToString::to_string).collect(),
+            deletable: you.delete,
             ..crate::convert::tag_row(info)
         })
         .collect();
@@ -124,7 +125,7 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                             <YourAccess you name=summary.name.clone() />
                             <crate::pages::admin::OutcomeNotice value=delete.value() />
                             <h2>"Tags"</h2>
-                            <TagTable rows sorting row_end />
+                            <crate::pages::delete::QuickDeleteTable rows sorting=Some(sorting) row_end finished=Callback::new(move |_| data.refetch()) />
                             <Pagination paging pages href />
                             {may_delete.then(|| view! { <crate::pages::delete::RepositoryDelete action=delete name=repository tags /> })}
                         }
