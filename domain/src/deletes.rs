@@ -11,7 +11,7 @@
 use crate::index::CatalogIndex;
 use crate::index::events::Change;
 use crate::reference::{Digest, RepositoryName, Tag};
-use crate::registry::{OciErrorCode, RegistryClient, RegistryError};
+use crate::registry::{OciErrorCode, RegistryClient, RegistryError, TagDeletion};
 use crate::store::{Actor, Store};
 use std::sync::Arc;
 
@@ -47,6 +47,18 @@ pub struct LayerDeletion {
     pub summary: String,
 }
 
+/// What the registry's garbage collection would free, from deletes made in Regent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcPlan {
+    /// Blobs it would delete, with sizes.
+    pub blobs: Vec<(Digest, u64)>,
+    pub bytes: u64,
+    /// Manifests tag deletes left untagged: freed only by `--delete-untagged`, which also
+    /// deletes the platform images of multi-arch images.
+    pub untagged: Vec<(RepositoryName, Digest, u64)>,
+    pub untagged_bytes: u64,
+}
+
 /// What a delete did, in words, and the tags it removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deleted {
@@ -70,9 +82,26 @@ impl Deleter {
     pub async fn tag(&self, actor: &Actor, repository: &RepositoryName, tag: &Tag) -> Result<Deleted, DeleteError> {
         let target = format!("{repository}:{tag}");
         let siblings = self.tags_sharing(repository, tag);
+        let digest = self
+            .index
+            .read()
+            .repository_tags(repository)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(t, _)| t == tag)
+            .map(|(_, d)| d);
         let result = self.registry.delete_tag(repository, tag).await;
         let outcome = match result {
-            Ok(_) => {
+            Ok(how) => {
+                if let TagDeletion::Repointed { throwaway, size } = &how {
+                    self.note_candidates(&[(throwaway.clone(), *size)]).await;
+                }
+                // The last tag on its image: the manifest stays, untagged, and keeps its blobs.
+                if siblings.is_empty()
+                    && let Some(digest) = &digest
+                {
+                    self.note_untagged(repository, digest).await;
+                }
                 self.apply(Change::TagDeleted {
                     repository: repository.clone(),
                     tag: tag.clone(),
@@ -130,8 +159,13 @@ impl Deleter {
             self.audit(actor, "delete.manifest", &target, &outcome).await;
             return outcome;
         }
+        let blobs = self.blobs_of(repository, digest).await;
         let outcome = match self.registry.delete_manifest(repository, digest).await {
             Ok(()) => {
+                self.note_candidates(&blobs).await;
+                if let Err(e) = self.store.forget_untagged(repository, digest).await {
+                    tracing::warn!(error = %e, "could not update the garbage-collection notes");
+                }
                 self.apply(Change::ManifestDeleted {
                     repository: repository.clone(),
                     digest: digest.clone(),
@@ -167,8 +201,9 @@ impl Deleter {
         digests.dedup();
         let mut failures = Vec::new();
         for digest in &digests {
+            let blobs = self.blobs_of(repository, digest).await;
             match self.registry.delete_manifest(repository, digest).await {
-                Ok(()) => {}
+                Ok(()) => self.note_candidates(&blobs).await,
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
                     let e = explain(e, &format!("{repository}@{digest}"));
@@ -310,6 +345,60 @@ impl Deleter {
         };
         self.audit(actor, "delete.layer", &target, &outcome).await;
         Ok(report)
+    }
+
+    /// What the registry's garbage collection (without `--delete-untagged`) would free now, as
+    /// far as deletes made through Regent go: blobs whose last manifest Regent deleted and that no
+    /// tagged image (nor an untagged manifest Regent left) still uses.
+    pub async fn gc_plan(&self) -> Result<GcPlan, String> {
+        let (candidates, untagged) = self.store.gc_notes().await.map_err(|e| e.to_string())?;
+        let kept: std::collections::HashSet<&Digest> = untagged
+            .iter()
+            .flat_map(|u| u.blobs.iter().chain(std::iter::once(&u.digest)))
+            .collect();
+        let data = self.index.read();
+        let blobs: Vec<(Digest, u64)> = candidates
+            .into_iter()
+            .filter(|(d, _)| !kept.contains(d) && !data.blob_in_use(d))
+            .collect();
+        Ok(GcPlan {
+            bytes: blobs.iter().map(|(_, s)| s).sum(),
+            blobs,
+            untagged_bytes: untagged.iter().map(|u| u.size).sum(),
+            untagged: untagged.into_iter().map(|u| (u.repository, u.digest, u.size)).collect(),
+        })
+    }
+
+    /// The manifest blob (with its size from the registry) and its config and layers, read
+    /// before a delete.
+    async fn blobs_of(&self, repository: &RepositoryName, digest: &Digest) -> Vec<(Digest, u64)> {
+        let mut blobs = self.index.read().image_blobs(digest);
+        let size = self
+            .registry
+            .manifest_head(repository, &crate::reference::Reference::Digest(digest.clone()))
+            .await
+            .map_or(0, |h| h.size);
+        blobs.push((digest.clone(), size));
+        blobs
+    }
+
+    async fn note_candidates(&self, blobs: &[(Digest, u64)]) {
+        if let Err(e) = self.store.note_gc_candidates(blobs).await {
+            tracing::warn!(error = %e, "could not update the garbage-collection notes");
+        }
+    }
+
+    async fn note_untagged(&self, repository: &RepositoryName, digest: &Digest) {
+        let blobs = self.blobs_of(repository, digest).await;
+        let note = crate::store::UntaggedNote {
+            repository: repository.clone(),
+            digest: digest.clone(),
+            size: blobs.iter().map(|(_, s)| s).sum(),
+            blobs: blobs.into_iter().map(|(d, _)| d).filter(|d| d != digest).collect(),
+        };
+        if let Err(e) = self.store.note_untagged(&note).await {
+            tracing::warn!(error = %e, "could not update the garbage-collection notes");
+        }
     }
 
     /// The other tags of `repository` on the digest `tag` points at.

@@ -261,3 +261,70 @@ async fn amy_deletes_a_leaked_layer_wherever_she_may_and_hears_what_was_left() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].target, format!("layer {layer}"));
 }
+
+/// The registry's own answer: `garbage-collect --dry-run` with the registry stopped.
+fn gc_dry_run(registry: &mut TestRegistry) -> std::collections::BTreeSet<String> {
+    registry.stop();
+    let out = std::process::Command::new("/usr/bin/docker-registry")
+        .args(["garbage-collect", "--dry-run"])
+        .arg(registry.config_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("blob eligible for deletion: "))
+        .map(|d| d.trim().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_garbage_collection_plan_matches_what_the_registry_would_free() {
+    use regent_testkit::{Artifact, Image, Layer};
+    let mut registry = TestRegistry::start().await.unwrap();
+    let pusher = Pusher::new(&registry.url());
+    let base = || Layer::from_files(&[("etc/base", b"shared base")]).unwrap();
+    let image = |name: &str| {
+        let own = Layer::from_files(&[("app", name.as_bytes())]).unwrap();
+        Artifact::Image(Image::build("linux", "amd64", vec![base(), own], "2024-01-01T00:00:00Z", &[name]).unwrap())
+    };
+    for (repository, tag, name) in [
+        ("app", "1", "one"),
+        ("app", "2", "two"),
+        ("other", "1", "three"),
+        ("app", "single", "five"),
+    ] {
+        pusher.push(repository, tag, &image(name)).await.unwrap();
+    }
+    let s = setup(registry.url()).await;
+    assert_eq!(
+        s.deleter.gc_plan().await.unwrap(),
+        Default::default(),
+        "nothing deleted yet"
+    );
+
+    // A digest delete frees its manifest, config and own layer; the shared base stays in use.
+    let two = Digest::parse(image("two").digest()).unwrap();
+    s.deleter.manifest(&amy(), &repo("app"), &two).await.unwrap();
+    // A tag delete (re-pointing on 2.8) frees only the throw-away manifest; the image it
+    // untagged keeps its blobs unless garbage collection deletes untagged manifests.
+    s.deleter.tag(&amy(), &repo("app"), &tag("single")).await.unwrap();
+
+    let plan = s.deleter.gc_plan().await.unwrap();
+    let planned: std::collections::BTreeSet<String> = plan.blobs.iter().map(|(d, _)| d.to_string()).collect();
+    assert_eq!(
+        planned.len(),
+        4,
+        "manifest, config and layer of app:2, and the throw-away: {planned:?}"
+    );
+    assert!(planned.contains(&two.to_string()));
+    assert_eq!(plan.untagged.len(), 1);
+    assert_eq!(plan.untagged[0].1.to_string(), image("five").digest());
+    assert!(plan.bytes > 0 && plan.untagged_bytes > 0);
+
+    let eligible = gc_dry_run(&mut registry);
+    assert_eq!(
+        planned, eligible,
+        "Regent's plan is exactly what garbage-collect would delete"
+    );
+}

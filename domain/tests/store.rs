@@ -115,7 +115,7 @@ async fn everything_survives_a_restart() {
     assert!(generation > 10, "every change counted: {generation}");
     drop(store);
     let reopened = Store::open(&path).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 4);
+    assert_eq!(reopened.schema_version().await.unwrap(), 5);
     assert_eq!(
         reopened.generation().await.unwrap(),
         generation,

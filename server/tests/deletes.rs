@@ -236,4 +236,25 @@ async fn a_leaked_layer_is_deleted_where_the_reviewer_may_and_greg_cannot_start_
     // Her view of the layer now holds only what she could not delete.
     let (_, html) = amy.get(&page).await;
     assert!(!html.contains("demo/base") && html.contains("multi/arch"), "{html}");
+
+    // The administrator's storage page has the garbage-collection plan; Amy's has none.
+    let (_, html) = amy.get("/storage").await;
+    assert!(!html.contains("gc-plan"), "{html}");
+    let refused = amy.call("/api/gc_done", &[]).await;
+    assert_eq!(answer(&refused).0, "refused");
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", "the admin password").await);
+    let (_, html) = admin.get("/storage").await;
+    let blobs: usize = html
+        .split("data-gc-blobs=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no plan on the page: {html}"));
+    assert!(blobs >= 8, "4 manifests with their configs and own layers: {blobs}");
+    assert!(html.contains("docker-registry garbage-collect /etc/docker/registry/config.yml"));
+    let done = admin.call("/api/gc_done", &[]).await;
+    assert_eq!(answer(&done).0, "done");
+    let (_, html) = admin.get("/storage").await;
+    assert!(html.contains("data-gc-blobs=\"0\""), "{html}");
 }

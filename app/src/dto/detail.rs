@@ -159,6 +159,18 @@ pub struct StorageReportView {
     pub status: IndexStatusView,
     /// Not signed in: an empty chart may only mean "sign in to see more".
     pub anonymous: bool,
+    /// For administrators: what the registry's garbage collection would free now.
+    pub gc: Option<GcPlanView>,
+}
+
+/// The garbage-collection plan: from deletes made in Regent, what the registry's garbage
+/// collection (without `--delete-untagged`) deletes, and what untagged manifests still hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcPlanView {
+    pub blobs: usize,
+    pub bytes: u64,
+    pub untagged: Vec<String>,
+    pub untagged_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

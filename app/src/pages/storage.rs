@@ -6,6 +6,7 @@
 //! what the registry stores with every blob counted once, and how much sharing saves.
 
 use crate::components::bad_address::BadAddress;
+use crate::components::copy::CopyText;
 use crate::components::index_status::IndexStatusNotice;
 use crate::components::pagination::Pagination;
 use crate::components::sign_in_hint::SignInHint;
@@ -28,6 +29,17 @@ pub async fn storage(page: u32, per_page: u32) -> Result<StorageView, ServerFnEr
         .read()
         .storage(&|n| access.may(regent_domain::access::Action::View, n));
     let largest = report.repositories.first().map_or(0, |r| r.total);
+    let gc = if access.admin {
+        let plan = state.deleter.gc_plan().await.map_err(ServerFnError::new)?;
+        Some(crate::dto::GcPlanView {
+            blobs: plan.blobs.len(),
+            bytes: plan.bytes,
+            untagged: plan.untagged.iter().map(|(r, d, _)| format!("{r}@{d}")).collect(),
+            untagged_bytes: plan.untagged_bytes,
+        })
+    } else {
+        None
+    };
     Ok(StorageView::Found(Box::new(StorageReportView {
         total: report.total,
         sum_of_repositories: report.sum_of_repositories,
@@ -49,14 +61,38 @@ pub async fn storage(page: u32, per_page: u32) -> Result<StorageView, ServerFnEr
         paging,
         status,
         anonymous: !access.signed_in,
+        gc,
     })))
+}
+
+/// The operator ran the registry's garbage collection: the plan starts afresh.
+#[server(prefix = "/api", endpoint = "gc_done")]
+pub async fn gc_done() -> Result<crate::dto::Outcome, ServerFnError> {
+    use crate::pages::admin::guard::Caller;
+    let state = crate::state::AppState::get()?;
+    let caller = Caller::get(&state).await?;
+    if let Err(denied) = caller.admin_only("reset the garbage-collection plan") {
+        return Ok(caller.refuse(&state, "gc.done", "registry", denied).await);
+    }
+    state
+        .store
+        .clear_gc_notes(&caller.actor)
+        .await
+        .map_err(ServerFnError::new)?;
+    Ok(crate::dto::Outcome::Done(
+        "The garbage-collection plan starts afresh.".into(),
+    ))
 }
 
 #[component]
 pub fn StoragePage() -> impl IntoView {
     let query = use_query_map();
+    let reset = ServerAction::<GcDone>::new();
     let data = Resource::new(
-        move || query.with(|q| Paging::from_query(q.get_str("page"), q.get_str("per_page"))),
+        move || {
+            reset.version().get();
+            query.with(|q| Paging::from_query(q.get_str("page"), q.get_str("per_page")))
+        },
         |paging| async move {
             match paging {
                 Ok(p) => storage(p.page, p.per_page)
@@ -73,7 +109,7 @@ pub fn StoragePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     StorageView::Found(report) => {
-                        let StorageReportView { total, sum_of_repositories, blobs, repositories, rows, largest, paging, status, anonymous } = *report;
+                        let StorageReportView { total, sum_of_repositories, blobs, repositories, rows, largest, paging, status, anonymous, gc } = *report;
                         let pages = paging.page_count(repositories);
                         let href = move |n: u32| {
                             if n == 1 && paging.per_page == crate::dto::DEFAULT_PER_PAGE {
@@ -101,6 +137,7 @@ pub fn StoragePage() -> impl IntoView {
                             {(repositories == 0 && anonymous).then(|| view! { <SignInHint next="/storage" /> })}
                             <Chart rows largest offset=paging.offset() />
                             <Pagination paging pages href />
+                            {gc.map(|plan| view! { <GcPlan plan reset /> })}
                         }
                         .into_any()
                     }
@@ -108,6 +145,53 @@ pub fn StoragePage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// What garbage collection would free, the command that does it, and why not to add `-m`.
+#[component]
+fn GcPlan(plan: crate::dto::GcPlanView, reset: ServerAction<GcDone>) -> impl IntoView {
+    let freed = if plan.blobs == 0 {
+        "Nothing yet: no delete made in Regent has left blobs that no image uses.".to_owned()
+    } else {
+        format!(
+            "Deletes made in Regent left {} blob(s), {}, that no remaining image uses. The registry's garbage \
+             collection frees them:",
+            plan.blobs,
+            human_bytes(plan.bytes)
+        )
+    };
+    let untagged = (!plan.untagged.is_empty()).then(|| {
+        view! {
+            <p class="notice warning">
+                {format!(
+                    "Tag deletes left {} manifest(s) untagged, holding {}. Garbage collection keeps them. \
+                     Its --delete-untagged (-m) option would free them but also deletes the platform images of \
+                     every multi-arch image (they are untagged by nature), breaking their pulls: do not use it on \
+                     this registry. Delete those digests in Regent instead: ",
+                    plan.untagged.len(),
+                    human_bytes(plan.untagged_bytes)
+                )}
+                {plan.untagged.join(", ")}
+            </p>
+        }
+    });
+    view! {
+        <section class="gc-plan" data-gc-blobs=plan.blobs data-gc-bytes=plan.bytes>
+            <h2>"Garbage collection"</h2>
+            <crate::pages::admin::OutcomeNotice value=reset.value() />
+            <p>{freed}</p>
+            {(plan.blobs > 0).then(|| view! {
+                <p>"With the registry stopped (or read-only), on its host:"</p>
+                <p><CopyText text="docker-registry garbage-collect --dry-run /etc/docker/registry/config.yml".to_owned() label="Copy the dry-run command" /></p>
+                <p><CopyText text="docker-registry garbage-collect /etc/docker/registry/config.yml".to_owned() label="Copy the command" /></p>
+            })}
+            {untagged}
+            <p class="muted">"Counts only deletes made through Regent; the registry may hold other unused blobs from before."</p>
+            <ActionForm action=reset attr:class="inline">
+                <button type="submit">"I ran the garbage collection"</button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -16,8 +16,8 @@ use reqwest::{Method, StatusCode};
 pub enum TagDeletion {
     /// `DELETE /v2/<name>/manifests/<tag>` did it.
     ByTag,
-    /// The tag was pointed at this throw-away manifest, which was then deleted.
-    Repointed { throwaway: Digest },
+    /// The tag was pointed at this throw-away manifest (`size` bytes), which was then deleted.
+    Repointed { throwaway: Digest, size: u64 },
 }
 
 /// The annotation that makes a throw-away manifest unique.
@@ -58,7 +58,10 @@ impl RegistryClient {
             .put_manifest(repository, tag.as_str(), &original.media_type, &throwaway)
             .await?;
         self.delete_manifest(repository, &digest).await?;
-        Ok(TagDeletion::Repointed { throwaway: digest })
+        Ok(TagDeletion::Repointed {
+            throwaway: digest,
+            size: throwaway.len() as u64,
+        })
     }
 
     /// `PUT /v2/<name>/manifests/<reference>`; the digest the registry stored.

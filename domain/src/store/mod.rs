@@ -9,11 +9,13 @@
 //! reverse.
 
 mod audit;
+mod gc;
 mod grants;
 mod identity;
 mod keys;
 
 pub use audit::{Actor, AuditEvent, AuditFilter};
+pub use gc::UntaggedNote;
 pub use grants::CreatedRepository;
 pub use identity::{GroupInfo, MIN_PASSWORD, Removed, UserInfo};
 pub use keys::{KeyState, StoredKey};
@@ -30,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_signing_keys.sql")),
     (3, include_str!("migrations/0003_service_accounts.sql")),
     (4, include_str!("migrations/0004_key_rotation.sql")),
+    (5, include_str!("migrations/0005_gc_notes.sql")),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -200,6 +200,39 @@ impl IndexData {
         }
     }
 
+    /// The config and layer blobs (with sizes) of the image `digest`: what its deletion may leave
+    /// for the registry's garbage collection. Empty for a manifest list / index (its platform
+    /// manifests stay in the registry when it is deleted) and for unknown digests.
+    pub fn image_blobs(&self, digest: &Digest) -> Vec<(Digest, u64)> {
+        let Some(id) = self.digests.get(digest) else {
+            return Vec::new();
+        };
+        if !matches!(self.manifests.get(&id), Some(Entry::Image { .. })) {
+            return Vec::new();
+        }
+        let mut blobs = IdMap::default();
+        self.manifest_blobs(id, &mut blobs);
+        let mut out: Vec<(Digest, u64)> = blobs.into_iter().map(|(b, s)| (self.digests.digest(b), s)).collect();
+        out.sort();
+        out
+    }
+
+    /// Whether a tagged image (or a platform of a tagged index) still uses blob `digest`, as its
+    /// manifest, config or a layer.
+    pub fn blob_in_use(&self, digest: &Digest) -> bool {
+        let Some(b) = self.digests.get(digest) else {
+            return false;
+        };
+        let tagged = |m: DigestId| self.manifest_repos.get(m).next().is_some();
+        let live = |m: DigestId| tagged(m) || self.parents.get(m).any(tagged);
+        live(b)
+            || self
+                .layer_manifests
+                .get(b)
+                .chain(self.config_manifests.get(b))
+                .any(live)
+    }
+
     /// Whether a tag in a repository other than `id` reaches blob `b`, as layer or config.
     fn reached_from_elsewhere(&self, b: DigestId, id: RepoId) -> bool {
         let other = |m: DigestId| self.manifest_repos.get(m).any(|r| r != id);
