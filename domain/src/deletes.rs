@@ -135,7 +135,7 @@ impl Deleter {
         digest: &Digest,
     ) -> Result<Deleted, DeleteError> {
         let target = format!("{repository}@{digest}");
-        let (tags, parent) = {
+        let (tags, parent, kept) = {
             let data = self.index.read();
             let infos = data.repository_tag_infos(repository).unwrap_or_default();
             let tags: Vec<Tag> = infos
@@ -147,7 +147,13 @@ impl Deleter {
                 .iter()
                 .find(|i| i.children.iter().any(|c| c.digest == *digest))
                 .map(|i| (i.digest.clone(), i.tag.clone()));
-            (tags, parent)
+            // Platforms another tagged multi-arch image here also lists stay.
+            let kept: std::collections::HashSet<Digest> = infos
+                .iter()
+                .filter(|i| i.digest != *digest)
+                .flat_map(|i| i.children.iter().map(|c| c.digest.clone()))
+                .collect();
+            (tags, parent, kept)
         };
         if tags.is_empty()
             && let Some((parent, tag)) = parent
@@ -159,10 +165,8 @@ impl Deleter {
             self.audit(actor, "delete.manifest", &target, &outcome).await;
             return outcome;
         }
-        let blobs = self.blobs_of(repository, digest).await;
-        let outcome = match self.registry.delete_manifest(repository, digest).await {
-            Ok(()) => {
-                self.note_candidates(&blobs).await;
+        let outcome = match self.delete_image(repository, digest, &kept).await {
+            Ok(platforms) => {
                 if let Err(e) = self.store.forget_untagged(repository, digest).await {
                     tracing::warn!(error = %e, "could not update the garbage-collection notes");
                 }
@@ -171,10 +175,14 @@ impl Deleter {
                     digest: digest.clone(),
                 })
                 .await;
+                let platforms = match platforms {
+                    0 => String::new(),
+                    n => format!(" with its {n} platform image(s)"),
+                };
                 let summary = if tags.is_empty() {
-                    format!("Deleted the untagged manifest {target}.")
+                    format!("Deleted the untagged manifest {target}{platforms}.")
                 } else {
-                    format!("Deleted {target} and its tags {}.", list(&tags))
+                    format!("Deleted {target}{platforms} and its tags {}.", list(&tags))
                 };
                 Ok(Deleted { summary, tags })
             }
@@ -201,9 +209,8 @@ impl Deleter {
         digests.dedup();
         let mut failures = Vec::new();
         for digest in &digests {
-            let blobs = self.blobs_of(repository, digest).await;
-            match self.registry.delete_manifest(repository, digest).await {
-                Ok(()) => self.note_candidates(&blobs).await,
+            match self.delete_image(repository, digest, &Default::default()).await {
+                Ok(_) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
                     let e = explain(e, &format!("{repository}@{digest}"));
@@ -367,6 +374,51 @@ impl Deleter {
             untagged_bytes: untagged.iter().map(|u| u.size).sum(),
             untagged: untagged.into_iter().map(|u| (u.repository, u.digest, u.size)).collect(),
         })
+    }
+
+    /// Deletes the manifest `digest` and, for a multi-arch image, its platform manifests not in
+    /// `kept` (left alone they would stay in the registry, untagged, holding their layers);
+    /// notes what that leaves for garbage collection. Returns how many platforms went.
+    async fn delete_image(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        kept: &std::collections::HashSet<Digest>,
+    ) -> Result<usize, RegistryError> {
+        let platforms: Vec<Digest> = self
+            .index
+            .read()
+            .repository_tag_infos(repository)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|i| i.digest == *digest)
+            .map(|i| {
+                i.children
+                    .into_iter()
+                    .map(|c| c.digest)
+                    .filter(|c| !kept.contains(c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut platform_blobs = Vec::new();
+        for platform in &platforms {
+            platform_blobs.push(self.blobs_of(repository, platform).await);
+        }
+        let blobs = self.blobs_of(repository, digest).await;
+        self.registry.delete_manifest(repository, digest).await?;
+        self.note_candidates(&blobs).await;
+        let mut deleted = 0;
+        for (platform, blobs) in platforms.iter().zip(platform_blobs) {
+            match self.registry.delete_manifest(repository, platform).await {
+                Ok(()) => {
+                    deleted += 1;
+                    self.note_candidates(&blobs).await;
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => tracing::warn!(error = %e, %platform, "a platform image of a deleted multi-arch image stays"),
+            }
+        }
+        Ok(deleted)
     }
 
     /// The manifest blob (with its size from the registry) and its config and layers, read

@@ -328,3 +328,32 @@ async fn the_garbage_collection_plan_matches_what_the_registry_would_free() {
         "Regent's plan is exactly what garbage-collect would delete"
     );
 }
+
+#[tokio::test]
+async fn deleting_a_multi_arch_image_takes_its_platform_images_along() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let host = seeded.registry.host();
+    let s = setup(seeded.registry.url()).await;
+    let index = Digest::parse(&seeded.report.tags["multi/arch"]["latest"]).unwrap();
+    let deleted = s.deleter.manifest(&amy(), &repo("multi/arch"), &index).await.unwrap();
+    assert_eq!(
+        deleted.summary,
+        format!("Deleted multi/arch@{index} with its 2 platform image(s) and its tags latest.")
+    );
+    for child in &seeded.report.multi_arch_children {
+        let (ok, _) = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{host}/multi/arch@{child}"),
+        ]);
+        assert!(!ok, "the platform image {child} went too");
+    }
+    let plan = s.deleter.gc_plan().await.unwrap();
+    for child in &seeded.report.multi_arch_children {
+        assert!(
+            plan.blobs.iter().any(|(d, _)| d.as_ref() == child.as_str()),
+            "{child} is in the plan"
+        );
+    }
+}

@@ -101,7 +101,10 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
             row.same_digest.join(", ")
         }
     );
-    let digest_label = format!("Delete the digest ({others})");
+    let digest_label = match row.children.len() {
+        0 => format!("Delete the digest ({others})"),
+        n => format!("Delete the multi-arch image and its {n} platform images ({others})"),
+    };
     let (repository, tag, digest) = (row.repository.clone(), row.tag.clone(), row.digest.clone());
     let (repository2, digest_note) = (
         row.repository.clone(),
