@@ -2,7 +2,7 @@
 //! registry: Scruffy (delete on `demo/*`) sees the controls and deletes a tag, a digest and a
 //! repository; Greg (read) sees none and his direct call is refused and audited.
 
-use regent_domain::access::{Grant, Level, Name, Scope, Subject};
+use regent_domain::access::{Grant, Level, Scope, Subject};
 use regent_domain::store::{Actor, Store};
 use regent_testkit::regent::RegentProcess;
 use regent_testkit::skopeo::skopeo;
@@ -20,21 +20,26 @@ fn answer(value: &Value) -> (&str, &str) {
     }
 }
 
-#[tokio::test]
-async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
+/// The sample registry and Regent, with the users named in `grants` (password `PASSWORD`)
+/// and those grants; the store's directory must outlive the test.
+async fn start(grants: &[(&str, &str, Level)]) -> (SeededRegistry, RegentProcess, tempfile::TempDir) {
     let seeded = SeededRegistry::start(0).await.unwrap();
     let data = tempfile::tempdir().unwrap();
     {
         let store = Store::open(&data.path().join("regent.db")).await.unwrap();
         store.ensure_admin(Some("the admin password")).await.unwrap();
         let sarah = Actor::new("admin", "127.0.0.1");
-        for (user, level) in [("scruffy", Level::Delete), ("greg", Level::Read)] {
-            let name = Name::parse(user).unwrap();
-            store.create_user(&sarah, &name, PASSWORD, false).await.unwrap();
+        for (subject, scope, level) in grants {
+            let subject = Subject::parse(subject).unwrap();
+            if let Subject::User(name) = &subject
+                && store.user(name).await.unwrap().is_none()
+            {
+                store.create_user(&sarah, name, PASSWORD, false).await.unwrap();
+            }
             let grant = Grant {
-                subject: Subject::User(name),
-                scope: Scope::parse("demo/*").unwrap(),
-                level,
+                subject,
+                scope: Scope::parse(scope).unwrap(),
+                level: *level,
             };
             store.put_grant(&sarah, &grant).await.unwrap();
         }
@@ -47,6 +52,16 @@ async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
     )
     .await;
     regent.index_complete(60).await;
+    (seeded, regent, data)
+}
+
+#[tokio::test]
+async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
+    let (seeded, regent, _data) = start(&[
+        ("user:scruffy", "demo/*", Level::Delete),
+        ("user:greg", "demo/*", Level::Read),
+    ])
+    .await;
     let host = seeded.registry.host();
     let mut scruffy = regent.visitor();
     assert!(scruffy.sign_in("scruffy", PASSWORD).await);
@@ -161,38 +176,13 @@ async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
 
 #[tokio::test]
 async fn a_leaked_layer_is_deleted_where_the_reviewer_may_and_greg_cannot_start_it() {
-    let seeded = SeededRegistry::start(0).await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    {
-        let store = Store::open(&data.path().join("regent.db")).await.unwrap();
-        store.ensure_admin(Some("the admin password")).await.unwrap();
-        let sarah = Actor::new("admin", "127.0.0.1");
-        for (user, scope, level) in [("amy", "demo/*", Level::Delete), ("greg", "*", Level::Read)] {
-            let name = Name::parse(user).unwrap();
-            store.create_user(&sarah, &name, PASSWORD, false).await.unwrap();
-            let grant = Grant {
-                subject: Subject::User(name),
-                scope: Scope::parse(scope).unwrap(),
-                level,
-            };
-            store.put_grant(&sarah, &grant).await.unwrap();
-        }
-        // Amy also reads everything, so she hears what she could not delete.
-        let grant = Grant {
-            subject: Subject::parse("user:amy").unwrap(),
-            scope: Scope::parse("multi/*").unwrap(),
-            level: Level::Read,
-        };
-        store.put_grant(&sarah, &grant).await.unwrap();
-    }
-    let url = seeded.registry.url().to_string();
-    let regent = RegentProcess::start(
-        REGENT,
-        &format!("127.0.0.1:{}", free_port()),
-        &["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()],
-    )
+    // Amy deletes in demo/* and also reads multi/*, so she hears what she could not delete.
+    let (seeded, regent, _data) = start(&[
+        ("user:amy", "demo/*", Level::Delete),
+        ("user:amy", "multi/*", Level::Read),
+        ("user:greg", "*", Level::Read),
+    ])
     .await;
-    regent.index_complete(60).await;
     let layer = seeded.report.shared_layer.clone();
     let page = format!("/layers/{layer}");
     let mut greg = regent.visitor();
