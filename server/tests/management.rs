@@ -64,6 +64,15 @@ async fn grant(v: &Visitor<'_>, subject: &str, scope: &str, level: &str) -> Valu
     .await
 }
 
+/// Adds `user` to `group` as an owner.
+async fn make_owner(v: &Visitor<'_>, group: &str, user: &str) -> Value {
+    v.call(
+        "/api/admin/change_group",
+        &[("op", "add"), ("group", group), ("user", user), ("owner", "on")],
+    )
+    .await
+}
+
 /// `data-<attribute>="…"` values in a page, in order.
 fn attributes(html: &str, attribute: &str) -> Vec<String> {
     let needle = format!("data-{attribute}=\"");
@@ -187,6 +196,28 @@ async fn sarah_sets_up_skyfield_and_each_viewer_sees_what_she_granted() {
         "{html}"
     );
     assert_eq!(stranger.get("/images/skyfield").await.0, 404);
+
+    // Sarah makes Greg an owner of QA: he manages its members, nothing else.
+    let owner = make_owner(&sarah, "qa", "greg").await;
+    assert_eq!(done(owner), "greg is now an owner of qa.");
+    let (_, html) = greg.get("/images").await;
+    assert!(html.contains("href=\"/admin/groups\""), "owners see Groups: {html}");
+    let (status, html) = greg.get("/admin/groups").await;
+    assert_eq!(status, 200);
+    assert_eq!(attributes(&html, "group"), ["qa"]);
+    assert!(
+        !html.contains("create-group") && !html.contains("delete-group"),
+        "{html}"
+    );
+    assert_eq!(
+        done(group(&greg, "add", "qa", "jane").await),
+        "jane is now a member of qa."
+    );
+    assert!(refused(group(&greg, "create", "greg-team", "").await).contains("signed in as greg"));
+    assert!(refused(group(&greg, "delete", "qa", "").await).contains("signed in as greg"));
+    done(group(&sarah, "create", "devs", "").await);
+    assert!(refused(group(&greg, "add", "devs", "greg").await).contains("signed in as greg"));
+    done(group(&greg, "remove", "qa", "jane").await);
 
     // A service account for CI: its token is shown once, it is listed as such, it has no
     // password to reset and cannot sign in to the pages.

@@ -95,6 +95,9 @@ pub enum GroupsView {
         groups: Vec<GroupRow>,
         /// Every user name, for the add-member field.
         users: Vec<String>,
+        /// An administrator (may create and delete groups); otherwise an owner who sees and
+        /// manages the members of the groups they own.
+        admin: bool,
     },
 }
 

@@ -121,6 +121,9 @@ pub struct Who {
     pub admin: bool,
     /// Administers some scope (every user's own namespace counts): the Access screen is theirs.
     pub manages: bool,
+    /// Owns a group: the Groups screen lets them manage its members.
+    #[serde(default)]
+    pub owns_groups: bool,
 }
 
 /// A repository in a listing or name search.

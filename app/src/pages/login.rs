@@ -129,6 +129,7 @@ pub async fn whoami() -> Result<Who, ServerFnError> {
     let access = state.access_of(&viewer).await?;
     Ok(Who {
         manages: access.admin || !access.administered().is_empty(),
+        owns_groups: viewer.groups.iter().any(|(_, owner)| *owner),
         user: viewer.user.map(|u| u.to_string()),
         admin: viewer.admin,
     })
@@ -183,10 +184,8 @@ pub fn UserBox() -> impl IntoView {
             {move || Suspend::new(async move {
                 let who = who.await;
                 let links = view! {
-                    {who.admin.then(|| view! {
-                        <a href="/admin/users">"Users"</a>
-                        <a href="/admin/groups">"Groups"</a>
-                    })}
+                    {who.admin.then(|| view! { <a href="/admin/users">"Users"</a> })}
+                    {(who.admin || who.owns_groups).then(|| view! { <a href="/admin/groups">"Groups"</a> })}
                     {who.manages.then(|| view! { <a href="/admin/access">"Access"</a> })}
                     {who.admin.then(|| view! { <a href="/admin/audit">"Audit log"</a> })}
                 };

@@ -1,7 +1,8 @@
 //! `/admin/groups`: groups, their members and owners, and the grants made to each.
 //!
 //! A grant to a group applies to every member; owners also administer the group's own
-//! namespace `groups/<group>/*`. Administrators only.
+//! namespace `groups/<group>/*`. Administrators manage every group; a group's owners see their
+//! groups here and add and remove members (team leads running their own team).
 
 use super::{AdminTabs, DeniedNotice, OutcomeNotice};
 use crate::dto::{GroupRow, GroupsView, Outcome};
@@ -13,10 +14,20 @@ pub async fn groups_page() -> Result<GroupsView, ServerFnError> {
     use regent_domain::access::Subject;
     let state = crate::state::AppState::get()?;
     let caller = super::guard::Caller::get(&state).await?;
-    if let Err(denied) = caller.admin_only("manage groups") {
-        return Ok(GroupsView::Denied(denied));
+    let admin = caller.viewer.admin;
+    if !admin && !caller.viewer.groups.iter().any(|(_, owner)| *owner) {
+        return Ok(GroupsView::Denied(
+            caller.denied("Only administrators and group owners can manage groups"),
+        ));
     }
-    let groups = state.store.groups().await.map_err(ServerFnError::new)?;
+    let groups: Vec<_> = state
+        .store
+        .groups()
+        .await
+        .map_err(ServerFnError::new)?
+        .into_iter()
+        .filter(|g| admin || owns(&caller, &g.name))
+        .collect();
     let users = state.store.users().await.map_err(ServerFnError::new)?;
     Ok(GroupsView::Listed {
         groups: groups
@@ -38,7 +49,14 @@ pub async fn groups_page() -> Result<GroupsView, ServerFnError> {
             })
             .collect(),
         users: users.into_iter().map(|u| u.name.to_string()).collect(),
+        admin,
     })
+}
+
+/// Whether the caller owns `group`.
+#[cfg(feature = "ssr")]
+fn owns(caller: &super::guard::Caller, group: &regent_domain::access::Name) -> bool {
+    caller.viewer.groups.iter().any(|(g, owner)| *owner && g == group)
 }
 
 /// One change to a group: `op` is `create`, `delete`, `add` (a member, `owner` ticked to make
@@ -56,13 +74,15 @@ pub async fn change_group(
     let caller = super::guard::Caller::get(&state).await?;
     let target = format!("group:{}", group.chars().take(64).collect::<String>());
     let action = format!("group.{}", op.chars().take(20).collect::<String>());
-    if let Err(denied) = caller.admin_only("manage groups") {
-        return Ok(caller.refuse(&state, &action, &target, denied).await);
-    }
     let group = match Name::parse(group.trim()) {
         Ok(n) => n,
         Err(e) => return Ok(Outcome::Refused(sentence(&format!("Group name: {e}")))),
     };
+    // Owners manage their group's members; creating and deleting groups is for administrators.
+    let owner_may = matches!(op.as_str(), "add" | "remove") && owns(&caller, &group);
+    if !owner_may && let Err(denied) = caller.admin_only("create and delete groups, or change groups they do not own") {
+        return Ok(caller.refuse(&state, &action, &target, denied).await);
+    }
     let member = || match Name::parse(user.as_deref().unwrap_or_default().trim()) {
         Ok(n) => Ok(n),
         Err(e) => Err(Outcome::Refused(sentence(&format!("User name: {e}")))),
@@ -119,8 +139,8 @@ pub fn GroupsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(GroupsView::Listed { groups, users }) => view! {
-                        <AdminTabs admin=true />
+                    Ok(GroupsView::Listed { groups, users, admin }) => view! {
+                        <AdminTabs admin />
                         <h1>"Groups"</h1>
                         <OutcomeNotice value=change.value() />
                         <datalist id="user-names">
@@ -129,14 +149,16 @@ pub fn GroupsPage() -> impl IntoView {
                         {if groups.is_empty() {
                             view! { <p>"No groups yet."</p> }.into_any()
                         } else {
-                            groups.into_iter().map(|g| view! { <Group group=g change /> }).collect_view().into_any()
+                            groups.into_iter().map(|g| view! { <Group group=g change admin /> }).collect_view().into_any()
                         }}
-                        <h2>"Add a group"</h2>
-                        <ActionForm action=change attr:class="admin-form" attr:data-form="create-group">
-                            <input type="hidden" name="op" value="create" />
-                            <label>"Group name" <input name="group" required maxlength="64" autocomplete="off" /></label>
-                            <button type="submit">"Add group"</button>
-                        </ActionForm>
+                        {admin.then(|| view! {
+                            <h2>"Add a group"</h2>
+                            <ActionForm action=change attr:class="admin-form" attr:data-form="create-group">
+                                <input type="hidden" name="op" value="create" />
+                                <label>"Group name" <input name="group" required maxlength="64" autocomplete="off" /></label>
+                                <button type="submit">"Add group"</button>
+                            </ActionForm>
+                        })}
                     }
                     .into_any(),
                     Ok(GroupsView::Denied(denied)) => view! { <DeniedNotice denied next="/admin/groups" /> }.into_any(),
@@ -148,7 +170,7 @@ pub fn GroupsPage() -> impl IntoView {
 }
 
 #[component]
-fn Group(group: GroupRow, change: ServerAction<ChangeGroup>) -> impl IntoView {
+fn Group(group: GroupRow, change: ServerAction<ChangeGroup>, admin: bool) -> impl IntoView {
     let name = group.name.clone();
     let removes = format!(
         "Deleting {name} removes its {} membership(s) and the {} grant(s) made to it; the users stay.",
@@ -213,15 +235,17 @@ fn Group(group: GroupRow, change: ServerAction<ChangeGroup>) -> impl IntoView {
                 <label class="check"><input type="checkbox" name="owner" value="on" /> "Owner"</label>
                 <button type="submit">"Add member"</button>
             </ActionForm>
-            <details class="danger">
-                <summary>{summary}</summary>
-                <p>{removes}</p>
-                <ActionForm action=change attr:class="inline" attr:data-form="delete-group">
-                    <input type="hidden" name="op" value="delete" />
-                    <input type="hidden" name="group" value=delete_from />
-                    <button type="submit">{delete}</button>
-                </ActionForm>
-            </details>
+            {admin.then(|| view! {
+                <details class="danger">
+                    <summary>{summary}</summary>
+                    <p>{removes}</p>
+                    <ActionForm action=change attr:class="inline" attr:data-form="delete-group">
+                        <input type="hidden" name="op" value="delete" />
+                        <input type="hidden" name="group" value=delete_from />
+                        <button type="submit">{delete}</button>
+                    </ActionForm>
+                </details>
+            })}
         </section>
     }
     .into_any()
