@@ -113,6 +113,21 @@ async fn everything_survives_a_restart() {
 
     let generation = store.generation().await.unwrap();
     assert!(generation > 10, "every change counted: {generation}");
+    store
+        .record_event(
+            &Actor::new("nobody", "127.0.0.1"),
+            "login",
+            "user:nobody",
+            "refused",
+            "",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.generation().await.unwrap(),
+        generation,
+        "an audit-only event changes nothing cached"
+    );
     drop(store);
     let reopened = Store::open(&path).await.unwrap();
     assert_eq!(reopened.schema_version().await.unwrap(), 5);

@@ -85,7 +85,9 @@ pub(super) async fn record(
 }
 
 impl Store {
-    /// Records an event that is not a change (a refused login, say).
+    /// Records an event that is not a change (a refused login, say). It leaves the store's
+    /// generation alone: nothing a cache holds changed, and a burst of failed logins must not
+    /// empty the token service's caches.
     pub async fn record_event(
         &self,
         actor: &Actor,
@@ -96,7 +98,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         record(&mut tx, actor, action, target, outcome, detail).await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 

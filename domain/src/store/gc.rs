@@ -109,7 +109,7 @@ impl Store {
             "garbage collection reported as run",
         )
         .await?;
-        self.commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 }
