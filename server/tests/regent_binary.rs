@@ -539,19 +539,12 @@ async fn post_form(
     form: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> reqwest::Response {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut request = client
-        .post(format!("{}{path}", regent.base()))
-        .header("origin", regent.base())
-        .header("accept", "text/html")
-        .form(form);
-    if let Some(c) = cookie {
-        request = request.header("cookie", c);
-    }
-    request.send().await.unwrap()
+    let visitor = regent.visitor();
+    let visitor = match cookie {
+        Some(c) => visitor.with_session(c),
+        None => visitor,
+    };
+    visitor.post_form(path, form).await
 }
 
 #[tokio::test]
@@ -709,31 +702,9 @@ async fn each_viewer_sees_only_the_repositories_granted_to_them() {
     let url = seeded.registry.url().to_string();
     let regent = start(&["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()]).await;
     regent.index_complete(60).await;
-    let client = reqwest::Client::new();
-    let get = |path: &str, cookie: Option<String>| {
-        let mut request = client.get(format!("{}{path}", regent.base()));
-        if let Some(c) = cookie {
-            request = request.header("cookie", c);
-        }
-        async move {
-            let r = request.send().await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
-    };
-    let sign_in = |user: &'static str, password: &'static str| {
-        let regent = &regent;
-        async move {
-            let r = post_form(
-                regent,
-                "/api/login",
-                &[("username", user), ("password", password)],
-                None,
-            )
-            .await;
-            let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-            cookie.split(';').next().unwrap().to_owned()
-        }
-    };
+    let stranger = regent.visitor();
+    let mut greg = regent.visitor();
+    let mut admin = regent.visitor();
     let listed = |html: &str| {
         ["demo/app", "demo/base", "multi/arch", "skopeo/oci"]
             .into_iter()
@@ -742,33 +713,33 @@ async fn each_viewer_sees_only_the_repositories_granted_to_them() {
     };
 
     // A stranger sees nothing, and is told why.
-    let (_, html) = get("/images", None).await;
+    let (_, html) = stranger.get("/images").await;
     assert!(listed(&html).is_empty(), "{html}");
     assert!(html.contains("You are not signed in"), "{html}");
-    assert_eq!(get("/images/demo/base", None).await.0, 404);
-    let (_, html) = get("/storage", None).await;
+    assert_eq!(stranger.get("/images/demo/base").await.0, 404);
+    let (_, html) = stranger.get("/storage").await;
     assert!(
         html.contains("You are not signed in") && !html.contains("data-repository="),
         "{html}"
     );
 
     // Greg sees demo/base, nothing else, in listings, search, pages and the layer page.
-    let greg = sign_in("greg", "greg's long password").await;
-    let (_, html) = get("/images", Some(greg.clone())).await;
+    assert!(greg.sign_in("greg", "greg's long password").await);
+    let (_, html) = greg.get("/images").await;
     assert_eq!(listed(&html), ["demo/base"], "{html}");
-    assert_eq!(get("/images/demo/base/tags/1.0", Some(greg.clone())).await.0, 200);
-    assert_eq!(get("/images/demo/app", Some(greg.clone())).await.0, 404);
-    assert_eq!(get("/images/demo/app/tags/v1", Some(greg.clone())).await.0, 404);
+    assert_eq!(greg.get("/images/demo/base/tags/1.0").await.0, 200);
+    assert_eq!(greg.get("/images/demo/app").await.0, 404);
+    assert_eq!(greg.get("/images/demo/app/tags/v1").await.0, 404);
     let layer = format!("/layers/{}", seeded.report.shared_layer);
-    let (_, html) = get(&layer, Some(greg.clone())).await;
+    let (_, html) = greg.get(&layer).await;
     assert!(html.contains("across 1 repository"), "{html}");
-    let (_, html) = get(&format!("/images?q={}", seeded.report.shared_layer), Some(greg.clone())).await;
+    let (_, html) = greg.get(&format!("/images?q={}", seeded.report.shared_layer)).await;
     assert!(html.contains("Tags 1–3 of 3"), "{html}");
-    let (_, html) = get("/storage", Some(greg)).await;
+    let (_, html) = greg.get("/storage").await;
     assert!(html.contains("data-repository=\"demo/base\"") && !html.contains("data-repository=\"demo/app\""));
 
     // The admin sees everything.
-    let admin = sign_in("admin", "the admin password").await;
-    let (_, html) = get("/images", Some(admin)).await;
+    assert!(admin.sign_in("admin", "the admin password").await);
+    let (_, html) = admin.get("/images").await;
     assert_eq!(listed(&html).len(), 4, "{html}");
 }

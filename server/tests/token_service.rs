@@ -185,29 +185,22 @@ async fn the_registry_lets_each_of_sarahs_team_do_exactly_what_regent_grants() {
     let authfile = auth.path().join("auth.json");
     let authfile = authfile.to_str().unwrap();
     let host = stack.registry.host();
-    let (ok, out) = skopeo(&[
-        "login",
-        "--tls-verify=false",
-        "--authfile",
-        authfile,
-        "-u",
-        "greg",
-        "-p",
-        PASSWORD,
-        &host,
-    ]);
+    let login = |password: &str| {
+        skopeo(&[
+            "login",
+            "--tls-verify=false",
+            "--authfile",
+            authfile,
+            "-u",
+            "greg",
+            "-p",
+            password,
+            &host,
+        ])
+    };
+    let (ok, out) = login(PASSWORD);
     assert!(ok && out.contains("Login Succeeded"), "{out}");
-    let (ok, out) = skopeo(&[
-        "login",
-        "--tls-verify=false",
-        "--authfile",
-        authfile,
-        "-u",
-        "greg",
-        "-p",
-        "wrong password!",
-        &host,
-    ]);
+    let (ok, out) = login("wrong password!");
     assert!(!ok, "{out}");
 
     // Disabling Greg applies to his very next request, though his password was just checked.

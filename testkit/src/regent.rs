@@ -148,6 +148,12 @@ impl Visitor<'_> {
         welcome
     }
 
+    /// This visitor carrying an existing session cookie (`regent_session=…`).
+    pub fn with_session(mut self, cookie: &str) -> Self {
+        self.cookie = Some(cookie.to_owned());
+        self
+    }
+
     /// The session cookie (`regent_session=…`), once signed in.
     pub fn cookie(&self) -> Option<&str> {
         self.cookie.as_deref()
