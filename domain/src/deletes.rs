@@ -81,15 +81,7 @@ impl Deleter {
     /// Deletes `tag` only.
     pub async fn tag(&self, actor: &Actor, repository: &RepositoryName, tag: &Tag) -> Result<Deleted, DeleteError> {
         let target = format!("{repository}:{tag}");
-        let siblings = self.tags_sharing(repository, tag);
-        let digest = self
-            .index
-            .read()
-            .repository_tags(repository)
-            .unwrap_or_default()
-            .into_iter()
-            .find(|(t, _)| t == tag)
-            .map(|(_, d)| d);
+        let (digest, siblings) = self.digest_and_siblings(repository, tag);
         let result = self.registry.delete_tag(repository, tag).await;
         let outcome = match result {
             Ok(how) => {
@@ -453,11 +445,11 @@ impl Deleter {
         }
     }
 
-    /// The other tags of `repository` on the digest `tag` points at.
-    fn tags_sharing(&self, repository: &RepositoryName, tag: &Tag) -> Vec<Tag> {
+    /// The digest `tag` points at in `repository`, and the other tags on it.
+    fn digest_and_siblings(&self, repository: &RepositoryName, tag: &Tag) -> (Option<Digest>, Vec<Tag>) {
         let tags = self.index.read().repository_tags(repository).unwrap_or_default();
         let Some((_, digest)) = tags.iter().find(|(t, _)| t == tag) else {
-            return Vec::new();
+            return (None, Vec::new());
         };
         let mut siblings: Vec<Tag> = tags
             .iter()
@@ -465,7 +457,7 @@ impl Deleter {
             .map(|(t, _)| t.clone())
             .collect();
         siblings.sort();
-        siblings
+        (Some(digest.clone()), siblings)
     }
 
     async fn apply(&self, change: Change) {
