@@ -116,6 +116,8 @@ test('Sarah creates the team, the QA group and their access to skyfield', async 
 test('Greg sees skyfield read-only with no delete buttons, and nothing else', async () => {
   const context = await browser.newContext();
   const page = await signIn(context, 'greg', PASSWORD, '/images');
+  // After sign-in the list arrives by a client-side navigation: wait for it, not just the URL.
+  await page.locator('table.repositories td.name a').first().waitFor();
   const listed = await page.locator('table.repositories td.name a').allTextContents();
   assert.deepEqual(listed, ['skyfield']);
   assert.equal(await page.locator('.sidebar a[href="/admin/users"]').count(), 0);
