@@ -25,6 +25,23 @@ pub struct AppState {
     pub rules: Rules,
     /// Deletes tags, manifests and repositories, keeping the index and audit log current.
     pub deleter: regent_domain::deletes::Deleter,
+    /// The OpenShift cluster, when Regent found one (else registry-only mode).
+    pub cluster: Option<Cluster>,
+}
+
+/// The OpenShift cluster Regent watches, and how it reached the integrated registry there.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub openshift: Arc<regent_domain::openshift::OpenShift>,
+    /// How the registry was found and whose credentials Regent uses, or why it was not.
+    pub registry: Result<(String, String), String>,
+}
+
+impl AppState {
+    /// The cluster, once its OpenShift API was found; `None` in registry-only mode.
+    pub fn openshift(&self) -> Option<&Arc<regent_domain::openshift::OpenShift>> {
+        self.cluster.as_ref().map(|c| &c.openshift).filter(|o| o.active())
+    }
 }
 
 impl AppState {

@@ -12,6 +12,7 @@ use crate::index::CatalogIndex;
 use crate::index::events::Change;
 use crate::reference::{Digest, RepositoryName, Tag};
 use crate::registry::{OciErrorCode, RegistryClient, RegistryError, TagDeletion};
+use crate::openshift::{OpenShift, StreamTagName};
 use crate::store::{Actor, Store};
 use std::sync::Arc;
 
@@ -71,11 +72,192 @@ pub struct Deleter {
     registry: Arc<RegistryClient>,
     index: Arc<CatalogIndex>,
     store: Store,
+    /// On OpenShift: image streams are told of (and warned about) every delete.
+    openshift: Option<Arc<OpenShift>>,
 }
 
 impl Deleter {
     pub fn new(registry: Arc<RegistryClient>, index: Arc<CatalogIndex>, store: Store) -> Self {
-        Self { registry, index, store }
+        Self {
+            registry,
+            index,
+            store,
+            openshift: None,
+        }
+    }
+
+    /// Deletes on this cluster's integrated registry.
+    pub fn with_openshift(mut self, openshift: Option<Arc<OpenShift>>) -> Self {
+        self.openshift = openshift;
+        self
+    }
+
+    /// " Image stream tags … still point at it: …" when a stream still names a deleted digest,
+    /// so no stream is left pointing at a missing manifest without anyone being told.
+    fn streams_left(&self, digests: &[&Digest]) -> String {
+        let Some(openshift) = self.openshift.as_ref().filter(|o| o.active()) else {
+            return String::new();
+        };
+        let join = openshift.join();
+        let names: Vec<String> = digests
+            .iter()
+            .flat_map(|d| join.pointing_at(d.as_ref()).iter().map(ToString::to_string))
+            .collect();
+        if names.is_empty() {
+            return String::new();
+        }
+        format!(
+            " Image stream tag{} {} still point{} at it: pulls by {} fail until the image is pushed again; \
+             delete the image stream tag{} too, or delete the image (which updates the streams first).",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if names.len() == 1 { "s" } else { "" },
+            if names.len() == 1 { "it" } else { "them" },
+            if names.len() == 1 { "" } else { "s" },
+        )
+    }
+
+    /// On OpenShift: deletes one image stream tag with its history (`oc delete istag`).
+    pub async fn stream_tag(&self, actor: &Actor, name: &StreamTagName) -> Result<Deleted, DeleteError> {
+        let target = name.to_string();
+        let outcome = match &self.openshift {
+            None => Err(DeleteError::Refused(
+                "Regent is not connected to an OpenShift cluster; there are no image stream tags to delete.".into(),
+            )),
+            Some(openshift) => match openshift.delete_stream_tag(name).await {
+                Ok(done) => Ok(Deleted {
+                    summary: done.summary,
+                    tags: Vec::new(),
+                }),
+                Err(e) if e.is_not_found() => Err(DeleteError::NotFound(e.to_string())),
+                Err(e) => Err(DeleteError::Registry(e.to_string())),
+            },
+        };
+        self.audit(actor, "delete.imagestreamtag", &target, &outcome).await;
+        outcome
+    }
+
+    /// On OpenShift: deletes an image everywhere, in the order `oc adm prune` uses: the
+    /// streams first drop it from their history, then the registry's manifest links (with the
+    /// tags on them), the layer links nothing else in those repositories uses, and the blobs
+    /// nothing uses at all (`/admin/blobs`, where the registry has it), last the Image object.
+    pub async fn prune_image(&self, actor: &Actor, digest: &Digest) -> Result<Deleted, DeleteError> {
+        let target = format!("image {digest}");
+        let Some(openshift) = self.openshift.clone() else {
+            let outcome = Err(DeleteError::Refused(
+                "Regent is not connected to an OpenShift cluster; delete the manifest in its repository instead.".into(),
+            ));
+            self.audit(actor, "delete.image", &target, &outcome).await;
+            return outcome;
+        };
+        let outcome = self.prune_steps(&openshift, digest).await;
+        self.audit(actor, "delete.image", &target, &outcome).await;
+        outcome
+    }
+
+    async fn prune_steps(&self, openshift: &OpenShift, digest: &Digest) -> Result<Deleted, DeleteError> {
+        let cluster = |e: crate::openshift::OpenShiftError| DeleteError::Registry(e.to_string());
+        let streams = openshift.forget_image(digest.as_ref()).await.map_err(cluster)?;
+        let blobs = self.index.read().image_blobs(digest);
+        let mut repositories: Vec<RepositoryName> = streams
+            .streams
+            .iter()
+            .filter_map(|(r, _)| RepositoryName::parse(r).ok())
+            .collect();
+        repositories.extend(self.index.read().repositories_tagging(digest));
+        repositories.sort();
+        repositories.dedup();
+        let mut tags = Vec::new();
+        let mut unlinked = 0;
+        let mut failures = Vec::new();
+        for repository in &repositories {
+            let here: Vec<Tag> = self
+                .index
+                .read()
+                .repository_tags(repository)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, d)| d == digest)
+                .map(|(t, _)| t)
+                .collect();
+            match self.delete_image(repository, digest, &Default::default()).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    failures.push(explain(e, &format!("{repository}@{digest}")).to_string());
+                    continue;
+                }
+            }
+            self.apply(Change::ManifestDeleted {
+                repository: repository.clone(),
+                digest: digest.clone(),
+            })
+            .await;
+            tags.extend(here);
+            for (blob, _) in &blobs {
+                if self.index.read().blob_in_repository(repository, blob) {
+                    continue;
+                }
+                match self.registry.delete_blob(repository, blob).await {
+                    Ok(()) => unlinked += 1,
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => failures.push(explain(e, &format!("the link to {blob} in {repository}")).to_string()),
+                }
+            }
+        }
+        let mut stored = 0;
+        let mut kept_for_gc = 0;
+        let mut stored_blobs: Vec<&Digest> = blobs.iter().map(|(d, _)| d).collect();
+        stored_blobs.push(digest);
+        let images = openshift.images();
+        for blob in stored_blobs {
+            let other_image = images
+                .iter()
+                .any(|i| i.metadata.name.as_deref() != Some(digest.as_ref()) && i.docker_image_layers.iter().any(|l| l.name == blob.as_ref()));
+            if self.index.read().blob_in_use(blob) || other_image {
+                continue;
+            }
+            match self.registry.delete_stored_blob(blob).await {
+                Ok(true) => stored += 1,
+                Ok(false) => kept_for_gc += 1,
+                Err(e) => failures.push(format!("deleting the blob {blob} from storage failed: {e}")),
+            }
+        }
+        let image_deleted = openshift.delete_image_object(digest.as_ref()).await.map_err(cluster)?;
+        let mut summary = format!("Deleted the image {digest}.");
+        if !streams.streams.is_empty() {
+            let names: Vec<String> = streams
+                .streams
+                .iter()
+                .map(|(s, t)| format!("{s} ({})", t.join(", ")))
+                .collect();
+            summary.push_str(&format!(" Removed it from the history of {}.", names.join(", ")));
+        }
+        if !tags.is_empty() {
+            summary.push_str(&format!(" Registry tags gone with it: {}.", list(&tags)));
+        }
+        summary.push_str(&format!(
+            " Manifest deleted in {} repositor{}, {unlinked} layer link(s) removed",
+            repositories.len(),
+            if repositories.len() == 1 { "y" } else { "ies" }
+        ));
+        match (stored, kept_for_gc) {
+            (0, 0) => summary.push('.'),
+            (n, 0) => summary.push_str(&format!(", {n} blob(s) deleted from storage.")),
+            (_, n) => summary.push_str(&format!(
+                "; {n} blob(s) no image uses any more are freed by the registry's garbage collection (it has no /admin/blobs)."
+            )),
+        }
+        summary.push_str(if image_deleted {
+            " The Image object is deleted."
+        } else {
+            " There was no Image object for it."
+        });
+        if failures.is_empty() {
+            Ok(Deleted { summary, tags })
+        } else {
+            Err(DeleteError::Registry(format!("{summary} These failed: {}", failures.join("; "))))
+        }
     }
 
     /// Deletes `tag` only.
@@ -108,8 +290,9 @@ impl Deleter {
                         if siblings.len() == 1 { "s" } else { "" }
                     )
                 };
+                let stream = self.stream_tag_left(repository, tag);
                 Ok(Deleted {
-                    summary: format!("Deleted the tag {target}.{kept}"),
+                    summary: format!("Deleted the tag {target}.{kept}{stream}"),
                     tags: vec![tag.clone()],
                 })
             }
@@ -171,10 +354,11 @@ impl Deleter {
                     0 => String::new(),
                     n => format!(" with its {n} platform image(s)"),
                 };
+                let streams = self.streams_left(&[digest]);
                 let summary = if tags.is_empty() {
-                    format!("Deleted the untagged manifest {target}{platforms}.")
+                    format!("Deleted the untagged manifest {target}{platforms}.{streams}")
                 } else {
-                    format!("Deleted {target}{platforms} and its tags {}.", list(&tags))
+                    format!("Deleted {target}{platforms} and its tags {}.{streams}", list(&tags))
                 };
                 Ok(Deleted { summary, tags })
             }
@@ -224,9 +408,10 @@ impl Deleter {
             Ok(Deleted {
                 summary: format!(
                     "Deleted {repository}: {} tag(s) on {} manifest(s). The registry lists the name (empty) until \
-                     its storage is cleaned up.",
+                     its storage is cleaned up.{}",
                     tags.len(),
-                    digests.len()
+                    digests.len(),
+                    self.streams_left(&digests)
                 ),
                 tags: tags.into_iter().map(|(t, _)| t).collect(),
             })
@@ -411,6 +596,25 @@ impl Deleter {
             }
         }
         Ok(deleted)
+    }
+
+    /// " The image stream tag … still exists …" after a registry tag delete on OpenShift, whose
+    /// registry takes its tags from the stream.
+    fn stream_tag_left(&self, repository: &RepositoryName, tag: &Tag) -> String {
+        let Some(openshift) = self.openshift.as_ref().filter(|o| o.active()) else {
+            return String::new();
+        };
+        let Some((namespace, stream)) = repository.as_str().split_once('/') else {
+            return String::new();
+        };
+        match openshift.join().tag(namespace, stream, tag.as_str()) {
+            Some(t) if t.current.is_some() => format!(
+                " The image stream tag {} still exists: on OpenShift the registry's tags come from the stream, \
+                 so delete the image stream tag to remove the tag for good.",
+                t.name
+            ),
+            _ => String::new(),
+        }
     }
 
     /// The manifest blob (with its size from the registry) and its config and layers, read

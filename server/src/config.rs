@@ -7,6 +7,7 @@
 
 use clap::Parser;
 use regent_domain::index::IndexSettings;
+use regent_domain::openshift::{Mode as OpenShiftMode, OpenShiftSettings};
 use regent_domain::registry::{Credentials, RegistryConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -128,6 +129,24 @@ pub struct Cli {
     #[arg(long, env = "REGENT_TOKEN_LIFETIME_MINUTES", value_name = "MINUTES")]
     pub token_lifetime_minutes: Option<String>,
 
+    /// Whether to look for an OpenShift cluster: auto (the in-cluster service account or a
+    /// kubeconfig, when there is one), off (registry only) or required [default: auto].
+    #[arg(long, env = "REGENT_OPENSHIFT_MODE", value_name = "auto|off|required")]
+    pub openshift_mode: Option<String>,
+
+    /// The kubeconfig of the cluster [default: KUBECONFIG, ~/.kube/config, or in-cluster].
+    #[arg(long, env = "REGENT_OPENSHIFT_KUBECONFIG", value_name = "FILE")]
+    pub openshift_kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, env = "REGENT_OPENSHIFT_CONTEXT", value_name = "NAME")]
+    pub openshift_context: Option<String>,
+
+    /// Seconds between looks for the OpenShift API, so Regent notices a cluster coming back
+    /// (1 to 3600) [default: 30].
+    #[arg(long, env = "REGENT_OPENSHIFT_RECHECK_SECONDS", value_name = "SECONDS")]
+    pub openshift_recheck_seconds: Option<String>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -217,6 +236,17 @@ struct FileSettings {
     session: FileSession,
     #[serde(default)]
     token: FileToken,
+    #[serde(default)]
+    openshift: FileOpenShift,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOpenShift {
+    mode: Option<String>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    recheck_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -264,9 +294,13 @@ struct FileRegistry {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
-    pub registry: RegistryConfig,
-    /// `host[:port]` shown in pull commands.
-    pub pull_host: String,
+    /// `None`: found on the OpenShift cluster (or start-up stops, saying so).
+    pub registry_url: Option<Url>,
+    pub registry_credentials: Credentials,
+    pub registry_timeout: Duration,
+    /// `host[:port]` shown in pull commands, when set.
+    pub pull_host: Option<String>,
+    pub openshift: OpenShiftSettings,
     pub data_dir: PathBuf,
     /// For the first `admin` user; `None`: a random one.
     pub admin_password: Option<String>,
@@ -399,6 +433,19 @@ setting!(
     "REGENT_TOKEN_LIFETIME_MINUTES",
     "--token-lifetime-minutes"
 );
+setting!(OPENSHIFT_MODE, "openshift.mode", "REGENT_OPENSHIFT_MODE", "--openshift-mode");
+setting!(
+    OPENSHIFT_KUBECONFIG,
+    "openshift.kubeconfig",
+    "REGENT_OPENSHIFT_KUBECONFIG",
+    "--openshift-kubeconfig"
+);
+setting!(
+    OPENSHIFT_RECHECK,
+    "openshift.recheck_seconds",
+    "REGENT_OPENSHIFT_RECHECK_SECONDS",
+    "--openshift-recheck-seconds"
+);
 setting!(
     NOTIFICATIONS_SECRET,
     "notifications.secret",
@@ -470,17 +517,60 @@ impl Settings {
             )
         })?;
 
-        let url_text = cli.registry_url.clone().or(file.registry.url).ok_or_else(|| {
-            bad(
-                &REGISTRY_URL,
-                "is required: the base URL of the registry to administer, e.g. http://127.0.0.1:5000",
-            )
-        })?;
-        let url = parse_registry_url(&url_text)?;
-        let pull_host = match cli.registry_pull_host.clone().or(file.registry.pull_host) {
-            Some(text) => parse_pull_host(&text)?,
-            None => default_pull_host(&url),
+        let registry_url = match cli.registry_url.clone().or(file.registry.url) {
+            Some(text) => Some(parse_registry_url(&text)?),
+            None => None,
         };
+        let pull_host = match cli.registry_pull_host.clone().or(file.registry.pull_host) {
+            Some(text) => Some(parse_pull_host(&text)?),
+            None => None,
+        };
+        let openshift_mode = match cli.openshift_mode.clone().or(file.openshift.mode) {
+            None => OpenShiftMode::Auto,
+            Some(text) => match text.trim().to_ascii_lowercase().as_str() {
+                "auto" => OpenShiftMode::Auto,
+                "off" => OpenShiftMode::Off,
+                "required" => OpenShiftMode::Required,
+                _ => {
+                    return Err(bad(
+                        &OPENSHIFT_MODE,
+                        format!("\"{text}\" is not a mode; use auto, off or required"),
+                    ));
+                }
+            },
+        };
+        let kubeconfig = cli.openshift_kubeconfig.clone().or(file.openshift.kubeconfig);
+        if let Some(path) = &kubeconfig
+            && !path.is_file()
+        {
+            return Err(bad(
+                &OPENSHIFT_KUBECONFIG,
+                format!("{} is not a readable file; give the path of a kubeconfig (what `oc login` writes)", path.display()),
+            ));
+        }
+        let recheck = number(
+            &OPENSHIFT_RECHECK,
+            cli.openshift_recheck_seconds.as_deref(),
+            file.openshift.recheck_seconds,
+            30,
+            1..=3600,
+            "seconds",
+        )?;
+        let openshift = OpenShiftSettings {
+            mode: openshift_mode,
+            kubeconfig,
+            context: cli
+                .openshift_context
+                .clone()
+                .or(file.openshift.context)
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
+            recheck_every: Duration::from_secs(recheck),
+            ..OpenShiftSettings::default()
+        };
+        if registry_url.is_none() && openshift_mode == OpenShiftMode::Off {
+            return Err(missing_registry_url());
+        }
 
         let username = cli.registry_username.clone().or(file.registry.username);
         let password_file = cli.registry_password_file.clone().or(file.registry.password_file);
@@ -620,9 +710,6 @@ impl Settings {
             .or(file.site_root)
             .unwrap_or_else(|| PathBuf::from("target/site"));
 
-        let mut registry = RegistryConfig::new(url);
-        registry.credentials = credentials;
-        registry.timeout = Duration::from_secs(timeout);
         let index = IndexSettings {
             concurrency: concurrency as usize,
             reconcile_every: Duration::from_secs(reconcile),
@@ -630,8 +717,11 @@ impl Settings {
         };
         Ok(Self {
             listen,
-            registry,
+            registry_url,
+            registry_credentials: credentials,
+            registry_timeout: Duration::from_secs(timeout),
             pull_host,
+            openshift,
             data_dir,
             admin_password,
             site_root,
@@ -650,14 +740,17 @@ impl Settings {
             "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
              [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
              [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n\
-             [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n",
+             [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n\
+             [openshift]\nmode = \"{}\"\nkubeconfig = \"{}\"\ncontext = \"{}\"\nrecheck_seconds = {}\n",
             self.listen,
             self.data_dir.display(),
             self.site_root.display(),
-            self.registry.url,
-            self.pull_host,
-            self.registry.credentials.describe(),
-            self.registry.timeout.as_secs(),
+            self.registry_url
+                .as_ref()
+                .map_or_else(|| "(found on the OpenShift cluster)".to_owned(), Url::to_string),
+            self.pull_host.as_deref().unwrap_or("(the registry's host)"),
+            self.registry_credentials.describe(),
+            self.registry_timeout.as_secs(),
             self.index.concurrency,
             self.index.reconcile_every.as_secs(),
             if self.notifications_secret.is_some() {
@@ -671,8 +764,48 @@ impl Settings {
             self.token.service,
             self.token.issuer,
             self.token.lifetime.as_secs() / 60,
+            match self.openshift.mode {
+                OpenShiftMode::Auto => "auto",
+                OpenShiftMode::Off => "off",
+                OpenShiftMode::Required => "required",
+            },
+            self.openshift
+                .kubeconfig
+                .as_ref()
+                .map_or_else(|| "(KUBECONFIG, ~/.kube/config or in-cluster)".to_owned(), |p| p.display().to_string()),
+            self.openshift.context.as_deref().unwrap_or("(current)"),
+            self.openshift.recheck_every.as_secs(),
         )
     }
+
+    /// How to reach the registry at `url` with the configured credentials, or `found` ones
+    /// when none are configured.
+    pub fn registry_config(&self, url: Url, found: Option<Credentials>) -> RegistryConfig {
+        let mut registry = RegistryConfig::new(url);
+        registry.credentials = match (&self.registry_credentials, found) {
+            (Credentials::None, Some(found)) => found,
+            (configured, _) => configured.clone(),
+        };
+        registry.timeout = self.registry_timeout;
+        registry
+    }
+
+    /// `host[:port]` for pull commands: configured, else what the cluster says, else the URL's.
+    pub fn pull_host_for(&self, url: &Url, found: Option<&str>) -> String {
+        self.pull_host
+            .clone()
+            .or_else(|| found.map(str::to_owned))
+            .unwrap_or_else(|| default_pull_host(url))
+    }
+}
+
+/// The error for a registry URL that is neither configured nor found on a cluster.
+pub fn missing_registry_url() -> ConfigError {
+    bad(
+        &REGISTRY_URL,
+        "is required: the base URL of the registry to administer, e.g. http://127.0.0.1:5000 \
+         (on OpenShift Regent finds the integrated registry itself when it can reach the cluster)",
+    )
 }
 
 /// `host[:port]` of the registry URL, as `docker pull` wants it.
@@ -809,7 +942,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.listen.port(), 9999);
-        assert_eq!(s.registry.url.as_str(), "http://127.0.0.1:5000/");
+        assert_eq!(s.registry_url.unwrap().as_str(), "http://127.0.0.1:5000/");
     }
 
     #[test]
@@ -855,9 +988,15 @@ mod tests {
             args.extend_from_slice(extra);
             Settings::merge(&cli(&args), FileSettings::default())
         };
-        assert_eq!(settings(&[]).unwrap().pull_host, "127.0.0.1:5000");
+        let url = Url::parse("http://127.0.0.1:5000").unwrap();
+        assert_eq!(settings(&[]).unwrap().pull_host_for(&url, None), "127.0.0.1:5000");
+        assert_eq!(
+            settings(&[]).unwrap().pull_host_for(&url, Some("default-route.apps.example.com")),
+            "default-route.apps.example.com",
+            "on OpenShift: the route the image streams name"
+        );
         let named = settings(&["--registry-pull-host", "registry.example.com"]).unwrap();
-        assert_eq!(named.pull_host, "registry.example.com");
+        assert_eq!(named.pull_host_for(&url, Some("elsewhere")), "registry.example.com");
         let e = settings(&["--registry-pull-host", "https://registry.example.com/v2"])
             .unwrap_err()
             .to_string();
@@ -867,9 +1006,12 @@ mod tests {
     #[test]
     fn a_missing_registry_url_names_all_three_spellings() {
         let d = data_dir();
-        let e = Settings::merge(&cli(&["--data-dir", &d]), FileSettings::default())
+        let e = Settings::merge(&cli(&["--data-dir", &d, "--openshift-mode", "off"]), FileSettings::default())
             .unwrap_err()
             .to_string();
+        let found_later = Settings::merge(&cli(&["--data-dir", &d]), FileSettings::default()).unwrap();
+        assert!(found_later.registry_url.is_none(), "auto: looked for on the cluster at start-up");
+        assert_eq!(missing_registry_url().to_string(), e);
         for name in [
             "registry.url",
             "REGENT_REGISTRY_URL",
@@ -906,16 +1048,15 @@ mod tests {
             args.extend_from_slice(extra);
             Settings::merge(&cli(&args), FileSettings::default())
         };
-        assert_eq!(with(&[]).unwrap().registry.credentials, Credentials::None);
+        assert_eq!(with(&[]).unwrap().registry_credentials, Credentials::None);
         assert!(matches!(
             with(&["--registry-username", "u", "--registry-password", "p"])
                 .unwrap()
-                .registry
-                .credentials,
+                .registry_credentials,
             Credentials::Basic { .. }
         ));
         assert!(matches!(
-            with(&["--registry-token", "t"]).unwrap().registry.credentials,
+            with(&["--registry-token", "t"]).unwrap().registry_credentials,
             Credentials::Bearer { .. }
         ));
         assert!(

@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
+use regent_app::state::Cluster;
 use regent_domain::index::CatalogIndex;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -13,8 +14,9 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the registry answers; the body also tells how far the index is.
-pub async fn readyz(index: Arc<CatalogIndex>) -> (StatusCode, Json<Value>) {
+/// Ready when the registry answers; the body also tells how far the index is and, on
+/// OpenShift, what the cluster watches report.
+pub async fn readyz(index: Arc<CatalogIndex>, cluster: Option<Cluster>) -> (StatusCode, Json<Value>) {
     let url = index.registry().url().to_string();
     let status = index.status();
     let (repositories, tags) = {
@@ -29,15 +31,28 @@ pub async fn readyz(index: Arc<CatalogIndex>) -> (StatusCode, Json<Value>) {
         "last_success": status.last_success.map(httpdate::fmt_http_date),
         "crawl_error": status.crawl_error.as_ref().map(ToString::to_string),
     });
+    let openshift = cluster.map(|c| {
+        let s = c.openshift.status();
+        json!({
+            "api": s.api_url,
+            "detected": s.seen,
+            "connected": s.detection == regent_domain::openshift::Detection::OpenShift,
+            "synced": c.openshift.synced(),
+            "identity": s.identity,
+            "registry": c.registry.as_ref().map(|(how, _)| how).ok(),
+            "registry_problem": c.registry.as_ref().err(),
+            "watches": s.caches.iter().map(|w| json!({"kind": w.kind, "listed": w.listed, "objects": w.objects, "error": w.error})).collect::<Vec<_>>(),
+        })
+    });
     match index.registry().check().await {
         Ok(_) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "registry": url, "index": index_json})),
+            Json(json!({"status": "ready", "registry": url, "index": index_json, "openshift": openshift})),
         ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(
-                json!({"status": "registry unavailable", "registry": url, "error": e.to_string(), "hint": e.hint(), "index": index_json}),
+                json!({"status": "registry unavailable", "registry": url, "error": e.to_string(), "hint": e.hint(), "index": index_json, "openshift": openshift}),
             ),
         ),
     }

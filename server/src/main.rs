@@ -1,6 +1,7 @@
 //! The `regent` binary: reads settings, builds the domain services, serves the UI and the
 //! machine endpoints until it is told to stop.
 
+mod cluster;
 mod commands;
 mod config;
 mod csrf;
@@ -78,7 +79,6 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
-    let registry_url = settings.registry.url.to_string();
     let store_path = settings.data_dir.join(commands::STORE_FILE);
     let store = Store::open(&store_path).await.map_err(|e| e.to_string())?;
     if let Some(password) = store
@@ -113,25 +113,51 @@ async fn serve(settings: Settings) -> Result<(), String> {
             }
         });
     }
+    let cluster::Link {
+        cluster,
+        found,
+        on_openshift,
+        why,
+    } = cluster::connect(&settings).await?;
+    let url = match (&settings.registry_url, &found) {
+        (Some(url), _) => url.clone(),
+        (None, Some(found)) => found.url.clone(),
+        (None, None) if on_openshift => cluster::REGISTRY_SERVICE_URL.parse().expect("a URL"),
+        (None, None) => {
+            let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
+            return Err(format!("{}{why}", config::missing_registry_url()));
+        }
+    };
+    let pull_host = settings.pull_host_for(&url, found.as_ref().and_then(|f| f.pull_host.as_deref()));
+    let mut registry_config = settings.registry_config(url, found.as_ref().map(|f| f.credentials.clone()));
+    registry_config.root_certificates = found.as_ref().map(|f| f.roots.clone()).unwrap_or_default();
+    let registry_url = registry_config.url.to_string();
     // When the registry sends Regent's own service name in its challenges, Regent signs its
     // own tokens; other challenges go to their realm with the configured credentials.
     let registry = Arc::new(
-        RegistryClient::new(settings.registry.clone())
+        RegistryClient::new(registry_config)
             .map_err(|e| e.to_string())?
             .with_self_issuer(tokens.clone()),
     );
+    if let (Some(cluster), Some(found)) = (&cluster, &found)
+        && settings.registry_credentials == regent_domain::registry::Credentials::None
+    {
+        cluster::renew_registry_token(&cluster.openshift, found, &registry);
+    }
     let index = CatalogIndex::new(registry.clone(), settings.index.clone());
     index.spawn();
-    let deleter = regent_domain::deletes::Deleter::new(registry.clone(), index.clone(), store.clone());
+    let deleter = regent_domain::deletes::Deleter::new(registry.clone(), index.clone(), store.clone())
+        .with_openshift(cluster.as_ref().map(|c| c.openshift.clone()));
     let state = AppState {
         registry: registry.clone(),
         index: index.clone(),
-        pull_host: settings.pull_host.clone().into(),
+        pull_host: pull_host.into(),
         store: store.clone(),
         throttle,
         session_max_age: settings.session_max_age,
         rules: Default::default(),
         deleter,
+        cluster: cluster.clone(),
     };
     let sessions = sessions(&store, &settings).await?;
     let secret: Option<Arc<str>> = settings.notifications_secret.as_deref().map(Arc::from);
@@ -156,7 +182,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
             "/readyz",
             get({
                 let index = index.clone();
-                move || health::readyz(index.clone())
+                let cluster = cluster.clone();
+                move || health::readyz(index.clone(), cluster.clone())
             }),
         )
         .route(

@@ -565,6 +565,14 @@ impl IndexData {
         }
     }
 
+    /// Repositories with a tag on manifest `digest`.
+    pub fn repositories_tagging(&self, digest: &Digest) -> Vec<RepositoryName> {
+        let Some(m) = self.digests.get(digest) else {
+            return Vec::new();
+        };
+        self.manifest_repos.get(m).map(|r| self.repo(r).name.clone()).collect()
+    }
+
     /// Repositories with a tag on manifest `m`.
     pub(super) fn repos_tagging(&self, m: DigestId) -> impl Iterator<Item = RepoId> + '_ {
         self.manifest_repos.get(m)

@@ -234,6 +234,10 @@ impl TokenCache {
         }
         map.insert(scope.to_owned(), token);
     }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,24 @@ impl RegistryClient {
         Err(self.fail(&Method::DELETE, response).await)
     }
 
+    /// `DELETE /admin/blobs/<digest>`: the blob itself, from storage. Only OpenShift's
+    /// integrated registry has it (for pruning); others answer 404, leaving the blob to garbage
+    /// collection. Returns whether the registry deleted it.
+    pub async fn delete_stored_blob(&self, digest: &Digest) -> Result<bool, RegistryError> {
+        let url = self
+            .url()
+            .join(&format!("admin/blobs/{digest}"))
+            .map_err(|e| RegistryError::Client {
+                reason: format!("cannot build a URL for admin/blobs/{digest}: {e}"),
+            })?;
+        let response = self.send(Method::DELETE, url, &[], None).await?;
+        match response.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Ok(false),
+            _ => Err(self.fail(&Method::DELETE, response).await),
+        }
+    }
+
     /// Removes `tag` only, whatever other tags share its digest.
     pub async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<TagDeletion, RegistryError> {
         match self.delete_reference(repository, tag.as_str()).await {

@@ -36,6 +36,8 @@ pub struct RegistryConfig {
     pub catalog_page_size: u32,
     /// Per-request timeout; a registry slower than this is reported as not answering.
     pub timeout: Duration,
+    /// CA certificates to trust besides the system's (the cluster's service CA, say).
+    pub root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl RegistryConfig {
@@ -45,6 +47,7 @@ impl RegistryConfig {
             credentials: Credentials::None,
             catalog_page_size: MAX_CATALOG_PAGE,
             timeout: Duration::from_secs(15),
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -63,7 +66,8 @@ pub trait SelfIssuer: Send + Sync + std::fmt::Debug {
 pub struct RegistryClient {
     base: Url,
     http: reqwest::Client,
-    credentials: Credentials,
+    /// Replaceable: a service account token is renewed while Regent runs.
+    credentials: std::sync::RwLock<Credentials>,
     tokens: auth::TokenCache,
     catalog_page_size: u32,
     issuer: Option<std::sync::Arc<dyn SelfIssuer>>,
@@ -83,7 +87,11 @@ impl RegistryClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let http = reqwest::Client::builder()
+        let builder = config
+            .root_certificates
+            .iter()
+            .fold(reqwest::Client::builder(), |b, c| b.add_root_certificate(c.clone()));
+        let http = builder
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("regent/", env!("CARGO_PKG_VERSION")))
@@ -92,7 +100,7 @@ impl RegistryClient {
         Ok(Self {
             base,
             http,
-            credentials: config.credentials,
+            credentials: std::sync::RwLock::new(config.credentials),
             tokens: auth::TokenCache::default(),
             catalog_page_size: config.catalog_page_size.clamp(1, MAX_CATALOG_PAGE),
             issuer: None,
@@ -104,6 +112,16 @@ impl RegistryClient {
     pub fn with_self_issuer(mut self, issuer: std::sync::Arc<dyn SelfIssuer>) -> Self {
         self.issuer = Some(issuer);
         self
+    }
+
+    /// What Regent presents from now on (a renewed token); cached bearer tokens are dropped.
+    pub fn set_credentials(&self, credentials: Credentials) {
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = credentials;
+        self.tokens.clear();
+    }
+
+    fn credentials(&self) -> Credentials {
+        self.credentials.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The registry's base URL as configured (what error messages show).
@@ -198,7 +216,7 @@ impl RegistryClient {
                     expires_at: std::time::Instant::now() + lifetime.saturating_sub(Duration::from_secs(10)),
                 }
             }
-            _ => auth::fetch_token(&self.http, &challenge, &self.credentials).await?,
+            _ => auth::fetch_token(&self.http, &challenge, &self.credentials()).await?,
         };
         let bearer = token.token.clone();
         self.tokens.put(scope.or(challenge.scope_key()), token);
@@ -207,7 +225,7 @@ impl RegistryClient {
 
     /// Turns an unsuccessful response into the error that names our credentials.
     async fn fail(&self, method: &Method, response: Response) -> RegistryError {
-        RegistryError::from_response(method, response, &self.credentials.describe()).await
+        RegistryError::from_response(method, response, &self.credentials().describe()).await
     }
 
     async fn attempt(
@@ -225,7 +243,7 @@ impl RegistryClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        request = match (bearer, &self.credentials) {
+        request = match (bearer, &self.credentials()) {
             (Some(token), _) => request.bearer_auth(token),
             (None, Credentials::Bearer { token }) => request.bearer_auth(token),
             (None, Credentials::Basic { username, password }) => request.basic_auth(username, Some(password)),

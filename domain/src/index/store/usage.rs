@@ -233,6 +233,18 @@ impl IndexData {
                 .any(live)
     }
 
+    /// Whether a tag of `repository` still reaches blob `digest`, as layer or config.
+    pub fn blob_in_repository(&self, repository: &RepositoryName, digest: &Digest) -> bool {
+        let (Some(b), Some(&id)) = (self.digests.get(digest), self.repo_ids.get(repository)) else {
+            return false;
+        };
+        let here = |m: DigestId| self.manifest_repos.get(m).any(|r| r == id);
+        self.layer_manifests
+            .get(b)
+            .chain(self.config_manifests.get(b))
+            .any(|m| here(m) || self.parents.get(m).any(here))
+    }
+
     /// Whether a tag in a repository other than `id` reaches blob `b`, as layer or config.
     fn reached_from_elsewhere(&self, b: DigestId, id: RepoId) -> bool {
         let other = |m: DigestId| self.manifest_repos.get(m).any(|r| r != id);

@@ -1,0 +1,173 @@
+//! A watched collection: every object of one kind, kept current by a kube-runtime watcher.
+//!
+//! The watcher lists in pages (`limit`/`continue`), then watches from the list's
+//! resourceVersion, and relists when the server says the version expired (410). A relist is
+//! buffered and swapped in whole at its end, so a screen never sees a half-listed cluster, and
+//! objects that vanished while the watch was down are dropped then. Every change bumps a
+//! generation counter that derived views (the digest join) compare to know when to rebuild.
+
+use futures::StreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::WatchStreamExt;
+use kube::{Api, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+/// `namespace/name` (cluster-scoped objects: an empty namespace).
+pub type Key = (String, String);
+
+#[derive(Debug)]
+struct Inner<K> {
+    objects: BTreeMap<Key, Arc<K>>,
+    relist: Option<BTreeMap<Key, Arc<K>>>,
+    listed: bool,
+    generation: u64,
+    error: Option<String>,
+    last_change: Option<SystemTime>,
+}
+
+/// What a screen says about one watched kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheStatus {
+    pub kind: &'static str,
+    /// The first list finished: the collection is complete.
+    pub listed: bool,
+    pub objects: usize,
+    /// The last watch or list error, cleared by the next success.
+    pub error: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Cache<K> {
+    kind: &'static str,
+    inner: RwLock<Inner<K>>,
+}
+
+impl<K> Cache<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    pub fn new(kind: &'static str) -> Arc<Self> {
+        Arc::new(Self {
+            kind,
+            inner: RwLock::new(Inner {
+                objects: BTreeMap::new(),
+                relist: None,
+                listed: false,
+                generation: 0,
+                error: None,
+                last_change: None,
+            }),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner<K>> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner<K>> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.read().generation
+    }
+
+    pub fn status(&self) -> CacheStatus {
+        let inner = self.read();
+        CacheStatus {
+            kind: self.kind,
+            listed: inner.listed,
+            objects: inner.objects.len(),
+            error: inner.error.clone(),
+        }
+    }
+
+    pub fn listed(&self) -> bool {
+        self.read().listed
+    }
+
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        self.read().objects.get(&(namespace.to_owned(), name.to_owned())).cloned()
+    }
+
+    /// Every object, in namespace/name order.
+    pub fn all(&self) -> Vec<Arc<K>> {
+        self.read().objects.values().cloned().collect()
+    }
+
+    /// The objects of one namespace, in name order.
+    pub fn in_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
+        let start = (namespace.to_owned(), String::new());
+        self.read()
+            .objects
+            .range(start..)
+            .take_while(|((ns, _), _)| ns == namespace)
+            .map(|(_, o)| o.clone())
+            .collect()
+    }
+
+    fn key(object: &K) -> Key {
+        (object.namespace().unwrap_or_default(), object.name_any())
+    }
+
+    /// Applies one watcher event.
+    pub fn apply(&self, event: Event<K>) {
+        let mut inner = self.write();
+        match event {
+            Event::Init => inner.relist = Some(BTreeMap::new()),
+            Event::InitApply(o) => {
+                let key = Self::key(&o);
+                match inner.relist.as_mut() {
+                    Some(buffer) => {
+                        buffer.insert(key, Arc::new(o));
+                    }
+                    None => {
+                        inner.objects.insert(key, Arc::new(o));
+                    }
+                }
+                return;
+            }
+            Event::InitDone => {
+                if let Some(buffer) = inner.relist.take() {
+                    inner.objects = buffer;
+                }
+                inner.listed = true;
+            }
+            Event::Apply(o) => {
+                inner.objects.insert(Self::key(&o), Arc::new(o));
+            }
+            Event::Delete(o) => {
+                inner.objects.remove(&Self::key(&o));
+            }
+        }
+        inner.error = None;
+        inner.generation += 1;
+        inner.last_change = Some(SystemTime::now());
+    }
+
+    fn fail(&self, error: String) {
+        let mut inner = self.write();
+        if inner.error.as_deref() != Some(error.as_str()) {
+            tracing::warn!(kind = self.kind, %error, "OpenShift watch failed; retrying");
+        }
+        inner.error = Some(error);
+    }
+
+    /// Runs the watcher until the process ends (errors back off and retry).
+    pub fn spawn(self: &Arc<Self>, api: Api<K>, page_size: u32, prepare: fn(&mut K)) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let config = watcher::Config::default().page_size(page_size);
+            let mut events = std::pin::pin!(watcher::watcher(api, config).default_backoff());
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(event) => cache.apply(event.modify(prepare)),
+                    Err(e) => cache.fail(super::error::watch_error(&e)),
+                }
+            }
+        });
+    }
+}
