@@ -7,8 +7,10 @@
 //! set (shared digests, shared layers, multi-arch, Docker formats, hundreds of repositories)
 //! into a registry.
 
+pub mod cluster;
 pub mod fixture;
 pub mod image;
+pub mod openshift;
 pub mod push;
 pub mod regent;
 pub mod registry;
@@ -18,6 +20,7 @@ pub mod token_service;
 
 pub use fixture::SeededRegistry;
 pub use image::{Artifact, Blob, Image, ImageIndex, Layer, single_file_image};
+pub use openshift::OpenShiftApi;
 pub use registry::{RegistryAuth, RegistryOptions, TestRegistry};
 pub use seed::{SeedOptions, SeedReport};
 pub use token_service::TestTokenService;

@@ -104,10 +104,18 @@ impl OpenShift {
                 );
                 let Ok(url) = Url::parse(&proxy) else { continue };
                 if answers(&probe, &url, Some(&token)).await {
-                    // The API server authenticates the proxied request: a bearer token it
-                    // accepts, which the registry accepts too.
+                    // The API server wants the token and removes it before proxying, so the
+                    // registry sees these requests as anonymous: only what anonymous may do
+                    // works this way. Said where the registry is named.
                     let bearer = Credentials::Bearer { token: token.clone() };
-                    return Ok(found(url, format!("the API server's proxy to {namespace}/{name}"), bearer));
+                    return Ok(found(
+                        url,
+                        format!(
+                            "the API server's proxy to {namespace}/{name} (the registry sees Regent as anonymous \
+                             there; set registry.url to the registry's route for full access)"
+                        ),
+                        bearer,
+                    ));
                 }
                 tried.push(proxy);
             }

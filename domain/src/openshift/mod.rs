@@ -28,7 +28,7 @@ pub use members::{Member, MemberChange, RegistryRole, Subject, SubjectKind, chec
 pub use prune::{PruneReport, StreamTagDeletion};
 pub use resources::{Group, Image, ImageStream, Project};
 pub use streams::{HistoryItem, ImportStatus, StreamJoin, StreamTag, StreamTagName};
-pub use workloads::Workload;
+pub use workloads::{Workload, WorkloadIndex};
 
 use cache::Cache;
 use k8s_openapi::api::core::v1::Pod;
@@ -116,6 +116,8 @@ pub struct OpenShift {
     pub(crate) pods: Arc<Cache<Pod>>,
     state: Mutex<State>,
     join: Mutex<Option<(u64, Arc<StreamJoin>)>>,
+    /// Keyed by the pods' and the streams' generations.
+    workloads: Mutex<Option<((u64, u64), Arc<workloads::WorkloadIndex>)>>,
 }
 
 #[derive(Debug)]
@@ -203,6 +205,7 @@ impl OpenShift {
                 watching: false,
             }),
             join: Mutex::new(None),
+            workloads: Mutex::new(None),
         })
     }
 
@@ -334,9 +337,18 @@ impl OpenShift {
         }
     }
 
-    /// Containers running `digest` now.
-    pub fn workloads(&self, digest: &str) -> Vec<Workload> {
-        workloads::using(&self.pods.all(), digest, &self.join())
+    /// Containers by the digest they run (rebuilt only after pods or streams changed).
+    pub fn workloads(&self) -> Arc<workloads::WorkloadIndex> {
+        let key = (self.pods.generation(), self.streams.generation());
+        let mut cached = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        match &*cached {
+            Some((k, index)) if *k == key => index.clone(),
+            _ => {
+                let index = Arc::new(workloads::WorkloadIndex::build(&self.pods.all(), &self.join()));
+                *cached = Some((key, index.clone()));
+                index
+            }
+        }
     }
 
     pub fn image(&self, digest: &str) -> Option<Arc<Image>> {

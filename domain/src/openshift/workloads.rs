@@ -7,7 +7,7 @@
 
 use super::streams::{Reference, StreamJoin, split_reference};
 use k8s_openapi::api::core::v1::Pod;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// One container that runs the image.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,52 +60,69 @@ fn owner(pod: &Pod) -> Option<String> {
     Some(format!("{}/{}", reference.kind, reference.name))
 }
 
-/// Every container of `pods` that runs `digest` (directly, or through an image stream tag).
-pub fn using(pods: &[std::sync::Arc<Pod>], digest: &str, streams: &StreamJoin) -> Vec<Workload> {
-    let hosts = streams.registry_hosts();
-    let resolves = |image: &str, image_id: Option<&str>| {
-        let pinned = |s: &str| s.rsplit_once('@').is_some_and(|(_, d)| d == digest);
-        if pinned(image) || image_id.is_some_and(pinned) {
-            return true;
-        }
-        match split_reference(image) {
-            Some((host, path, Reference::Tag(tag))) if hosts.iter().any(|h| h == host) => path
-                .split_once('/')
-                .and_then(|(ns, stream)| streams.tag(ns, stream, tag))
-                .is_some_and(|t| t.current.as_deref() == Some(digest)),
-            _ => false,
-        }
-    };
-    let mut found = BTreeSet::new();
-    for pod in pods {
-        let (Some(spec), Some(name)) = (pod.spec.as_ref(), pod.metadata.name.as_ref()) else {
-            continue;
-        };
-        let statuses = pod.status.as_ref();
-        let image_id = |container: &str| {
-            statuses
-                .into_iter()
+/// Containers by the digests they run: built once over every pod, so a page asks per row in
+/// constant time.
+#[derive(Debug, Default)]
+pub struct WorkloadIndex {
+    by_digest: HashMap<String, Vec<Workload>>,
+}
+
+impl WorkloadIndex {
+    pub fn build(pods: &[std::sync::Arc<Pod>], streams: &StreamJoin) -> Self {
+        let hosts = streams.registry_hosts();
+        let mut by_digest: HashMap<String, BTreeSet<Workload>> = HashMap::new();
+        for pod in pods {
+            let (Some(spec), Some(name)) = (pod.spec.as_ref(), pod.metadata.name.as_ref()) else {
+                continue;
+            };
+            let statuses: Vec<_> = pod
+                .status
+                .iter()
                 .flat_map(|s| {
                     s.container_statuses
                         .iter()
                         .flatten()
                         .chain(s.init_container_statuses.iter().flatten())
                 })
-                .find(|s| s.name == container)
-                .map(|s| s.image_id.as_str())
-        };
-        for c in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
-            let image = c.image.as_deref().unwrap_or_default();
-            if resolves(image, image_id(&c.name)) {
-                found.insert(Workload {
-                    namespace: pod.metadata.namespace.clone().unwrap_or_default(),
-                    pod: name.clone(),
-                    owner: owner(pod),
-                    container: c.name.clone(),
-                    image: image.to_owned(),
-                });
+                .collect();
+            for c in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
+                let image = c.image.as_deref().unwrap_or_default();
+                let mut digests = BTreeSet::new();
+                // Pinned in the spec, or reported by the kubelet (`docker-pullable://…@sha256:…`).
+                let image_id = statuses.iter().find(|s| s.name == c.name).map(|s| s.image_id.as_str());
+                for pinned in [Some(image), image_id].into_iter().flatten() {
+                    if let Some((_, d)) = pinned.rsplit_once('@')
+                        && d.starts_with("sha256:")
+                    {
+                        digests.insert(d.to_owned());
+                    }
+                }
+                // A tag of the integrated registry: the stream tag's current image.
+                if let Some((host, path, Reference::Tag(tag))) = split_reference(image)
+                    && hosts.iter().any(|h| h == host)
+                    && let Some((ns, stream)) = path.split_once('/')
+                    && let Some(d) = streams.tag(ns, stream, tag).and_then(|t| t.current.clone())
+                {
+                    digests.insert(d);
+                }
+                for d in digests {
+                    by_digest.entry(d).or_default().insert(Workload {
+                        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+                        pod: name.clone(),
+                        owner: owner(pod),
+                        container: c.name.clone(),
+                        image: image.to_owned(),
+                    });
+                }
             }
         }
+        Self {
+            by_digest: by_digest.into_iter().map(|(d, w)| (d, w.into_iter().collect())).collect(),
+        }
     }
-    found.into_iter().collect()
+
+    /// Containers running `digest`, by namespace and pod.
+    pub fn using(&self, digest: &str) -> &[Workload] {
+        self.by_digest.get(digest).map(Vec::as_slice).unwrap_or_default()
+    }
 }

@@ -1,0 +1,505 @@
+//! OpenShift against a local API server that serves OpenShift-shaped objects (no cluster runs
+//! here) and the real registry: the real kube client lists in pages and watches, Regent joins
+//! image streams to the registry by digest, finds the integrated registry and signs in with the
+//! cluster token, manages project members as `oc adm policy` does, and deletes in the order
+//! `oc adm prune` uses. Each test asserts the requests the cluster received.
+
+use regent_domain::deletes::Deleter;
+use regent_domain::index::{CatalogIndex, IndexSettings};
+use regent_domain::openshift::{
+    Detection, Mode, OpenShift, OpenShiftError, OpenShiftSettings, RegistryRole, StreamTagName, Subject,
+};
+use regent_domain::reference::{Digest, RepositoryName};
+use regent_domain::registry::{Credentials, RegistryClient, RegistryConfig};
+use regent_domain::store::{Actor, Store};
+use regent_testkit::cluster::{IMPORTED, RegistryService, SampleCluster, SampleOptions, TOKEN};
+use regent_testkit::openshift::ApiRequest;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn settings(kubeconfig: std::path::PathBuf) -> OpenShiftSettings {
+    OpenShiftSettings {
+        mode: Mode::Auto,
+        kubeconfig: Some(kubeconfig),
+        context: None,
+        recheck_every: Duration::from_millis(200),
+        // Small pages, so every list of the sample needs `continue`.
+        page_size: 2,
+    }
+}
+
+async fn connected(cluster: &SampleCluster, with_token: bool) -> Arc<OpenShift> {
+    let openshift = OpenShift::configure(settings(cluster.kubeconfig(with_token)))
+        .await
+        .unwrap()
+        .expect("a kubeconfig is configured");
+    assert_eq!(openshift.detect().await, Detection::OpenShift);
+    openshift.spawn();
+    assert!(openshift.wait_synced(Duration::from_secs(20)).await, "{:?}", openshift.status());
+    openshift
+}
+
+/// Waits (5 s at most) until `check` holds.
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..100 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not happen within 5 s");
+}
+
+fn paths(requests: &[ApiRequest], method: &str) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.method == method)
+        .map(|r| if r.query.is_empty() { r.path.clone() } else { format!("{}?{}", r.path, r.query) })
+        .collect()
+}
+
+#[tokio::test]
+async fn image_stream_tags_join_registry_tags_by_digest() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let requests = cluster.api.requests();
+    let images_lists: Vec<&ApiRequest> = requests
+        .iter()
+        .filter(|r| r.path == "/apis/image.openshift.io/v1/images" && !r.is_watch())
+        .collect();
+    assert!(
+        images_lists.iter().any(|r| r.param("limit").as_deref() == Some("2"))
+            && images_lists.iter().any(|r| r.param("continue").is_some()),
+        "three images are listed in pages of two: {images_lists:?}"
+    );
+    assert!(requests.iter().any(|r| r.path == "/apis/image.openshift.io/v1/imagestreams" && r.is_watch()));
+    assert!(
+        requests.iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"))),
+        "every request carries the kubeconfig's token"
+    );
+
+    let join = openshift.join();
+    let (old, current) = (cluster.old.digest(), cluster.current.digest());
+    let names: Vec<String> = join.pointing_at(current).iter().map(ToString::to_string).collect();
+    assert_eq!(names, ["team-a/webapp:1.0", "team-a/webapp:latest"]);
+    let latest = join.tag("team-a", "webapp", "latest").unwrap();
+    assert_eq!(latest.tracks.as_deref(), Some("1.0"), "a tracking tag");
+    let history: Vec<&str> = latest.history.iter().map(|h| h.image.as_str()).collect();
+    assert_eq!(history, [current, old], "newest first");
+    let two = join.tag("team-a", "webapp", "2.0").unwrap();
+    assert!(two.scheduled);
+    assert_eq!(two.current.as_deref(), Some(IMPORTED));
+    let failed = two.import.clone().unwrap();
+    assert!(!failed.succeeded && failed.message.unwrap().contains("i/o timeout"));
+    assert!(!join.references(cluster.scratch.digest()), "scratch is in no stream");
+
+    let running = openshift.workloads();
+    let on_current: Vec<_> = running
+        .using(current)
+        .iter()
+        .map(|w| (w.pod.as_str(), w.owner.as_deref()))
+        .collect();
+    assert_eq!(on_current, [("webapp-5d4f8-x7k2p", Some("Deployment/webapp"))], "by its stream tag");
+    let on_old: Vec<_> = running.using(old).iter().map(|w| w.owner.as_deref()).collect();
+    assert_eq!(on_old, [Some("DeploymentConfig/legacy")], "pinned by digest");
+    assert!(openshift.image(old).unwrap().managed());
+}
+
+#[tokio::test]
+async fn watches_keep_streams_current_and_relist_when_the_version_expires() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let mut stream = cluster.webapp_stream();
+    stream["status"]["tags"][3]["tag"] = "1.0.2".into();
+    cluster.api.put(stream.clone());
+    eventually("the watch delivers the new tag", || {
+        openshift.join().tag("team-a", "webapp", "1.0.2").is_some()
+    })
+    .await;
+
+    let lists_before = cluster
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/apis/image.openshift.io/v1/imagestreams" && !r.is_watch())
+        .count();
+    cluster.api.expire_watches();
+    stream["status"]["tags"][3]["tag"] = "1.0.2-renamed".into();
+    cluster.api.put(stream);
+    eventually("a relist after 410 Expired picks up the change", || {
+        openshift.join().tag("team-a", "webapp", "1.0.2-renamed").is_some()
+            && openshift.join().tag("team-a", "webapp", "1.0.2").is_none()
+    })
+    .await;
+    let lists_after = cluster
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/apis/image.openshift.io/v1/imagestreams" && !r.is_watch())
+        .count();
+    assert!(lists_after > lists_before, "the expired watch was followed by a list");
+}
+
+#[tokio::test]
+async fn the_integrated_registry_is_found_by_its_service_and_takes_the_cluster_token() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let found = openshift.find_registry(None).await.unwrap();
+    assert_eq!(found.url.as_str(), format!("http://127.0.0.1:{}/", cluster.registry.port()));
+    assert_eq!(
+        found.credentials,
+        Credentials::Basic {
+            username: "unused".into(),
+            password: TOKEN.into()
+        }
+    );
+    assert_eq!(found.pull_host.as_deref(), Some(cluster.public_host().as_str()));
+    let mut config = RegistryConfig::new(found.url);
+    config.credentials = found.credentials;
+    let registry = RegistryClient::new(config).unwrap();
+    let tags = registry
+        .tags(&RepositoryName::parse("team-a/webapp").unwrap())
+        .await
+        .expect("the registry (htpasswd unused:<token>) lets Regent in");
+    assert_eq!(tags.len(), 4);
+}
+
+#[tokio::test]
+async fn outside_the_cluster_the_registry_is_reached_through_the_api_servers_proxy() {
+    let cluster = SampleCluster::start(SampleOptions {
+        service: RegistryService::ProxyOnly,
+    })
+    .await
+    .unwrap();
+    let openshift = connected(&cluster, true).await;
+    let found = openshift.find_registry(None).await.unwrap();
+    assert_eq!(
+        found.url.as_str(),
+        format!(
+            "{}/api/v1/namespaces/openshift-image-registry/services/https:image-registry:{}/proxy/",
+            cluster.api.url(),
+            service_port(&cluster)
+        )
+    );
+    assert_eq!(found.credentials, Credentials::Bearer { token: TOKEN.into() });
+    let mut config = RegistryConfig::new(found.url);
+    config.credentials = found.credentials;
+    let registry = RegistryClient::new(config).unwrap();
+    registry.check().await.expect("/v2/ through the proxy, with the token the API server wants");
+}
+
+fn service_port(cluster: &SampleCluster) -> i64 {
+    cluster
+        .api
+        .get("v1", "Service", Some("openshift-image-registry"), "image-registry")
+        .unwrap()["spec"]["ports"][0]["port"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_cluster_without_a_registry_is_told_how_to_deploy_one() {
+    let cluster = SampleCluster::start(SampleOptions {
+        service: RegistryService::Missing,
+    })
+    .await
+    .unwrap();
+    let openshift = connected(&cluster, true).await;
+    let e = openshift.find_registry(None).await.unwrap_err();
+    assert!(matches!(e, OpenShiftError::RegistryNotRunning { .. }), "{e}");
+    let said = e.to_string();
+    assert!(said.contains("not running") && said.contains("managementState") && said.contains("registry.url"), "{said}");
+}
+
+#[tokio::test]
+async fn an_identity_without_a_token_gets_one_from_the_registry_admin_service_account() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    cluster.api.set_service_account_token("openshift-infra", "registry-admin", TOKEN);
+    let openshift = connected(&cluster, false).await;
+    cluster.api.clear_requests();
+    let found = openshift.find_registry(None).await.unwrap();
+    assert!(found.identity.contains("openshift-infra/registry-admin"), "{}", found.identity);
+    assert!(found.renew_every.is_some(), "service account tokens expire");
+    let posts = paths(&cluster.api.requests(), "POST");
+    assert_eq!(
+        posts,
+        [
+            "/api/v1/namespaces/openshift-infra/serviceaccounts",
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            "/api/v1/namespaces/openshift-infra/serviceaccounts/registry-admin/token",
+        ]
+    );
+    let binding = cluster
+        .api
+        .get("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", None, "regent-registry-admin")
+        .unwrap();
+    assert_eq!(binding["roleRef"]["name"], "system:image-pruner");
+
+    // A second start finds both and only asks for a token.
+    cluster.api.clear_requests();
+    openshift.find_registry(None).await.unwrap();
+    assert_eq!(
+        paths(&cluster.api.requests(), "POST"),
+        ["/api/v1/namespaces/openshift-infra/serviceaccounts/registry-admin/token"]
+    );
+}
+
+#[tokio::test]
+async fn an_identity_that_may_not_create_the_service_account_is_told_the_commands() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    cluster.api.forbid("POST", "/api/v1/namespaces/openshift-infra/serviceaccounts");
+    let openshift = connected(&cluster, false).await;
+    let e = openshift.find_registry(None).await.unwrap_err().to_string();
+    assert!(
+        e.contains("oc create serviceaccount registry-admin -n openshift-infra")
+            && e.contains("system:image-pruner")
+            && e.contains("registry.token"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn project_members_change_as_oc_adm_policy_changes_them() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let alice = Subject::user("alice");
+    let qa = Subject::group("qa");
+    let members = openshift.members("team-a");
+    assert_eq!(
+        members.iter().map(|m| (m.subject.name.as_str(), m.registry)).collect::<Vec<_>>(),
+        [("sarah", None), ("qa", Some(RegistryRole::Pull))],
+        "users first; sarah has admin, not a registry role"
+    );
+
+    cluster.api.clear_requests();
+    let added = openshift.set_member("team-a", &alice, RegistryRole::Pull).await.unwrap();
+    assert!(added.message().contains("registry-viewer"), "{added:?}");
+    assert_eq!(
+        paths(&cluster.api.requests(), "PUT"),
+        ["/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/registry-viewer"],
+        "alice joins the existing registry-viewer binding"
+    );
+    let again = openshift.set_member("team-a", &alice, RegistryRole::Pull).await.unwrap();
+    assert!(matches!(again, regent_domain::openshift::MemberChange::Unchanged(_)), "{again:?}");
+
+    // A binding named registry-editor for another role is in the way: the new one is registry-editor-0.
+    cluster.api.put(serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "registry-editor", "namespace": "team-a"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "User", "name": "bob", "apiGroup": "rbac.authorization.k8s.io"}]
+    }));
+    cluster.api.clear_requests();
+    let moved = openshift.set_member("team-a", &alice, RegistryRole::Push).await.unwrap();
+    assert!(moved.message().contains("from registry-viewer to registry-editor"), "{moved:?}");
+    let requests = cluster.api.requests();
+    let changes: Vec<(String, String)> = requests
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| (r.method.clone(), r.path.rsplit('/').next().unwrap_or_default().to_owned()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("POST".to_owned(), "rolebindings".to_owned()),
+            ("PUT".to_owned(), "registry-viewer".to_owned())
+        ],
+        "added to the new role before taken out of the old: never without access"
+    );
+    let created = requests.iter().find(|r| r.method == "POST").unwrap().body.clone().unwrap();
+    assert_eq!(created["metadata"]["name"], "registry-editor-0");
+    assert_eq!(created["roleRef"]["name"], "registry-editor");
+
+    // qa was alone in registry-viewer once alice moved: removing qa deletes the binding.
+    cluster.api.clear_requests();
+    openshift.remove_member("team-a", &qa).await.unwrap();
+    assert_eq!(
+        paths(&cluster.api.requests(), "DELETE"),
+        ["/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/registry-viewer"]
+    );
+    eventually("the watch shows the new members", || {
+        openshift
+            .members("team-a")
+            .iter()
+            .map(|m| (m.subject.name.clone(), m.registry))
+            .collect::<Vec<_>>()
+            == [
+                ("alice".to_owned(), Some(RegistryRole::Push)),
+                ("bob".to_owned(), None),
+                ("sarah".to_owned(), None),
+            ]
+    })
+    .await;
+
+    let (users, groups) = openshift.who_can_pull("team-a").await.unwrap();
+    assert!(users.contains(&"alice".to_owned()) && users.contains(&"sarah".to_owned()), "{users:?}");
+    assert!(!groups.contains(&"qa".to_owned()), "{groups:?}");
+}
+
+#[tokio::test]
+async fn projects_and_groups_are_made_with_project_requests_and_group_updates() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let made = openshift
+        .create_project("team-c", "Team C", "the new team", Some(&Subject::group("devs")))
+        .await
+        .unwrap();
+    assert!(made.contains("Created the project team-c") && made.contains("registry-admin"), "{made}");
+    let posts = paths(&cluster.api.requests(), "POST");
+    assert!(posts.contains(&"/apis/project.openshift.io/v1/projectrequests".to_owned()), "{posts:?}");
+    let project = cluster.api.get("project.openshift.io/v1", "Project", None, "team-c").unwrap();
+    assert_eq!(project["metadata"]["annotations"]["openshift.io/display-name"], "Team C");
+    let taken = openshift.create_project("team-a", "", "", None).await.unwrap_err();
+    assert!(taken.to_string().contains("exists already"), "{taken}");
+
+    openshift.change_group_user("qa", "hank", true).await.unwrap();
+    openshift.change_group_user("qa", "greg", false).await.unwrap();
+    let qa = cluster.api.get("user.openshift.io/v1", "Group", None, "qa").unwrap();
+    assert_eq!(qa["users"], serde_json::json!(["hank"]));
+    openshift.create_group("release").await.unwrap();
+    assert!(openshift.create_group("release").await.unwrap_err().to_string().contains("exists"));
+    let deleted = openshift.delete_group("qa").await.unwrap();
+    assert!(deleted.contains("team-a/registry-viewer"), "bindings that still name it: {deleted}");
+}
+
+struct Deleting {
+    deleter: Deleter,
+    index: Arc<CatalogIndex>,
+    registry: Arc<RegistryClient>,
+    _dir: tempfile::TempDir,
+}
+
+async fn deleting(cluster: &SampleCluster, openshift: &Arc<OpenShift>) -> Deleting {
+    let found = openshift.find_registry(None).await.unwrap();
+    let mut config = RegistryConfig::new(found.url);
+    config.credentials = found.credentials;
+    let registry = Arc::new(RegistryClient::new(config).unwrap());
+    let index = CatalogIndex::new(registry.clone(), IndexSettings::default());
+    index.crawl().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("regent.db")).await.unwrap();
+    let _ = cluster;
+    Deleting {
+        deleter: Deleter::new(registry.clone(), index.clone(), store).with_openshift(Some(openshift.clone())),
+        index,
+        registry,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_image_updates_its_streams_before_the_registry_and_the_image_last() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let d = deleting(&cluster, &openshift).await;
+    let old = Digest::parse(cluster.old.digest()).unwrap();
+    cluster.api.clear_requests();
+
+    let done = d.deleter.prune_image(&Actor::new("scruffy", "127.0.0.1"), &old).await.unwrap();
+    assert!(done.summary.contains("team-a/webapp (1.0, latest, old)"), "{}", done.summary);
+    let changes: Vec<(String, String)> = cluster
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("PUT".to_owned(), "/apis/image.openshift.io/v1/namespaces/team-a/imagestreams/webapp/status".to_owned()),
+            ("DELETE".to_owned(), format!("/apis/image.openshift.io/v1/images/{old}")),
+        ],
+        "the stream first, the Image object last"
+    );
+    let stream = cluster.api.get("image.openshift.io/v1", "ImageStream", Some("team-a"), "webapp").unwrap();
+    let tags: Vec<&str> = stream["status"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["1.0", "2.0", "latest"], "old had nothing else and went");
+    assert_eq!(stream["status"]["tags"][0]["items"].as_array().unwrap().len(), 1);
+    let gone = d
+        .registry
+        .manifest(&RepositoryName::parse("team-a/webapp").unwrap(), &regent_domain::reference::Reference::Digest(old.clone()))
+        .await
+        .unwrap_err();
+    assert!(gone.is_not_found(), "the registry no longer has it: {gone}");
+    let left: Vec<String> = d
+        .index
+        .read()
+        .repository_tags(&RepositoryName::parse("team-a/webapp").unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    assert_eq!(left, ["1.0", "latest", "scratch"]);
+}
+
+#[tokio::test]
+async fn a_registry_delete_says_which_streams_still_point_at_the_digest() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let d = deleting(&cluster, &openshift).await;
+    let current = Digest::parse(cluster.current.digest()).unwrap();
+    let done = d
+        .deleter
+        .manifest(&Actor::new("scruffy", "127.0.0.1"), &RepositoryName::parse("team-a/webapp").unwrap(), &current)
+        .await
+        .unwrap();
+    assert!(
+        done.summary.contains("Image stream tags team-a/webapp:1.0, team-a/webapp:latest still point at it"),
+        "{}",
+        done.summary
+    );
+
+    let tag = StreamTagName {
+        namespace: "team-a".into(),
+        stream: "webapp".into(),
+        tag: "old".into(),
+    };
+    cluster.api.clear_requests();
+    let deleted = d.deleter.stream_tag(&Actor::new("scruffy", "127.0.0.1"), &tag).await.unwrap();
+    assert!(deleted.summary.contains("Deleted the image stream tag team-a/webapp:old"), "{}", deleted.summary);
+    assert_eq!(
+        paths(&cluster.api.requests(), "DELETE"),
+        ["/apis/image.openshift.io/v1/namespaces/team-a/imagestreamtags/webapp:old"]
+    );
+    eventually("the stream loses the tag", || openshift.join().tag("team-a", "webapp", "old").is_none()).await;
+}
+
+#[tokio::test]
+async fn a_cluster_without_the_image_api_means_registry_only() {
+    let api = regent_testkit::OpenShiftApi::start_kubernetes_only().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let openshift = OpenShift::configure(settings(api.write_kubeconfig(dir.path(), Some(TOKEN))))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(openshift.detect().await, Detection::Kubernetes);
+    assert!(!openshift.active());
+
+    let off = OpenShift::configure(OpenShiftSettings {
+        mode: Mode::Off,
+        ..settings(api.write_kubeconfig(dir.path(), Some(TOKEN)))
+    })
+    .await
+    .unwrap();
+    assert!(off.is_none(), "mode off ignores the kubeconfig");
+
+    let other = OpenShift::configure(OpenShiftSettings {
+        context: Some("other".into()),
+        ..settings(api.write_kubeconfig(dir.path(), Some(TOKEN)))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        matches!(other.detect().await, Detection::Unreachable(_)),
+        "the chosen context points where nothing listens"
+    );
+    let missing = OpenShift::configure(settings(dir.path().join("nope"))).await.unwrap_err();
+    assert!(missing.to_string().contains("cannot be read"), "{missing}");
+}
