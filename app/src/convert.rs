@@ -47,7 +47,10 @@ pub fn tag_row(info: TagInfo) -> TagRow {
             })
             .collect(),
         same_digest: Vec::new(),
-        image_stream: None,
+        streams: Vec::new(),
+        stream_tag: None,
+        unreferenced: false,
+        workloads: Vec::new(),
         deletable: false,
     }
 }
@@ -113,4 +116,156 @@ pub fn grant_row(grant: &regent_domain::access::Grant) -> crate::dto::GrantRow {
         scope: grant.scope.to_string(),
         level: grant.level.to_string(),
     }
+}
+
+/// An image stream tag for the screens; `missing`: its image is not in the registry here.
+pub fn stream_tag_view(t: &regent_domain::openshift::StreamTag, missing: bool) -> crate::dto::StreamTagView {
+    crate::dto::StreamTagView {
+        name: t.name.to_string(),
+        tag: t.name.tag.clone(),
+        current: t.current.clone(),
+        tracks: t.tracks.clone(),
+        source: t.source.clone(),
+        scheduled: t.scheduled,
+        history: t
+            .history
+            .iter()
+            .map(|h| crate::dto::StreamHistoryRow {
+                created: h.created.clone(),
+                digest: h.image.clone(),
+            })
+            .collect(),
+        import: t.import.as_ref().map(|i| crate::dto::ImportView {
+            succeeded: i.succeeded,
+            reason: i.reason.clone(),
+            message: i.message.clone(),
+            time: i.time.clone(),
+        }),
+        missing,
+    }
+}
+
+pub fn workload_row(w: &regent_domain::openshift::Workload) -> crate::dto::WorkloadRow {
+    crate::dto::WorkloadRow {
+        namespace: w.namespace.clone(),
+        pod: w.pod.clone(),
+        owner: w.owner.clone(),
+        container: w.container.clone(),
+    }
+}
+
+/// Fills the OpenShift columns of tag rows: the stream tags on each digest, the repository's
+/// own stream tag of that name, whether any stream refers to it, and what runs it. Nothing in
+/// registry-only mode.
+pub fn on_cluster(state: &crate::state::AppState, rows: &mut [TagRow]) {
+    let Some(openshift) = state.openshift() else { return };
+    let (join, running) = (openshift.join(), openshift.workloads());
+    for row in rows {
+        row.streams = join.pointing_at(&row.digest).iter().map(ToString::to_string).collect();
+        row.stream_tag = row
+            .repository
+            .split_once('/')
+            .and_then(|(ns, stream)| join.tag(ns, stream, &row.tag))
+            .map(|t| stream_tag_view(t, t.current.as_deref().is_some_and(|c| c != row.digest)));
+        row.unreferenced = !join.references(&row.digest);
+        row.workloads = running.using(&row.digest).iter().map(workload_row).collect();
+    }
+}
+
+/// The stream tags of `name`'s image stream whose image the registry does not have there.
+pub fn repository_on_cluster(
+    state: &crate::state::AppState,
+    name: &regent_domain::reference::RepositoryName,
+) -> Option<crate::dto::RepositoryOnCluster> {
+    let openshift = state.openshift()?;
+    let (namespace, stream) = name.as_str().split_once('/').unwrap_or((name.as_str(), ""));
+    let join = openshift.join();
+    let here: std::collections::HashSet<String> = state
+        .index
+        .read()
+        .repository_tags(name)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, d)| d.to_string())
+        .collect();
+    let running = openshift.workloads();
+    let mut workloads: Vec<crate::dto::WorkloadRow> = Vec::new();
+    for digest in &here {
+        for w in running.using(digest) {
+            let row = workload_row(w);
+            if !workloads.contains(&row) {
+                workloads.push(row);
+            }
+        }
+    }
+    let tags: Vec<_> = join.stream(namespace, stream).collect();
+    let known = openshift
+        .streams_in(namespace)
+        .iter()
+        .any(|s| s.metadata.name.as_deref() == Some(stream));
+    Some(crate::dto::RepositoryOnCluster {
+        stream: known.then(|| name.to_string()),
+        missing: tags
+            .into_iter()
+            .filter(|t| t.current.as_ref().is_some_and(|d| !here.contains(d)))
+            .map(|t| stream_tag_view(t, true))
+            .collect(),
+        workloads,
+        stale: !cluster_connected(openshift),
+    })
+}
+
+/// Labels of the containers running any of `digests`, each once.
+pub fn workload_labels<'a>(state: &crate::state::AppState, digests: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let Some(openshift) = state.openshift() else {
+        return Vec::new();
+    };
+    let running = openshift.workloads();
+    let mut labels: Vec<String> = digests
+        .flat_map(|d| running.using(d).iter().map(|w| workload_row(w).label()))
+        .collect();
+    labels.sort();
+    labels.dedup();
+    labels
+}
+
+/// The tag page's OpenShift section for `digest` (tag `tag` of `repository`, when by tag).
+pub fn image_on_cluster(
+    state: &crate::state::AppState,
+    repository: &str,
+    tag: Option<&str>,
+    digest: &str,
+) -> Option<crate::dto::ImageOnCluster> {
+    let openshift = state.openshift()?;
+    let join = openshift.join();
+    let current: Vec<String> = join.pointing_at(digest).iter().map(ToString::to_string).collect();
+    let history_of = join
+        .holding(digest)
+        .into_iter()
+        .filter(|(_, position)| *position > 0)
+        .map(|(t, _)| t.name.to_string())
+        .collect();
+    let stream_tag = tag
+        .zip(repository.split_once('/'))
+        .and_then(|(tag, (ns, stream))| join.tag(ns, stream, tag))
+        .map(|t| stream_tag_view(t, t.current.as_deref().is_some_and(|c| c != digest)));
+    Some(crate::dto::ImageOnCluster {
+        streams: current,
+        history_of,
+        stream_tag,
+        workloads: openshift.workloads().using(digest).iter().map(workload_row).collect(),
+        image_object: openshift.image(digest).map(|i| {
+            if i.managed() {
+                "pushed to this registry (managed)"
+            } else {
+                "imported"
+            }
+            .to_owned()
+        }),
+        stale: !cluster_connected(openshift),
+    })
+}
+
+pub fn cluster_connected(openshift: &regent_domain::openshift::OpenShift) -> bool {
+    openshift.status().detection == regent_domain::openshift::Detection::OpenShift
 }

@@ -52,7 +52,10 @@ pub async fn connect(settings: &Settings) -> Result<Link, String> {
         },
         Detection::Kubernetes => (
             None,
-            Some(format!("the cluster at {} has no OpenShift image API", openshift.api_url())),
+            Some(format!(
+                "the cluster at {} has no OpenShift image API",
+                openshift.api_url()
+            )),
         ),
         Detection::Unreachable(e) => (None, Some(e.to_string())),
         Detection::Detecting => (None, None),

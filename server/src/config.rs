@@ -433,7 +433,12 @@ setting!(
     "REGENT_TOKEN_LIFETIME_MINUTES",
     "--token-lifetime-minutes"
 );
-setting!(OPENSHIFT_MODE, "openshift.mode", "REGENT_OPENSHIFT_MODE", "--openshift-mode");
+setting!(
+    OPENSHIFT_MODE,
+    "openshift.mode",
+    "REGENT_OPENSHIFT_MODE",
+    "--openshift-mode"
+);
 setting!(
     OPENSHIFT_KUBECONFIG,
     "openshift.kubeconfig",
@@ -545,7 +550,10 @@ impl Settings {
         {
             return Err(bad(
                 &OPENSHIFT_KUBECONFIG,
-                format!("{} is not a readable file; give the path of a kubeconfig (what `oc login` writes)", path.display()),
+                format!(
+                    "{} is not a readable file; give the path of a kubeconfig (what `oc login` writes)",
+                    path.display()
+                ),
             ));
         }
         let recheck = number(
@@ -769,10 +777,10 @@ impl Settings {
                 OpenShiftMode::Off => "off",
                 OpenShiftMode::Required => "required",
             },
-            self.openshift
-                .kubeconfig
-                .as_ref()
-                .map_or_else(|| "(KUBECONFIG, ~/.kube/config or in-cluster)".to_owned(), |p| p.display().to_string()),
+            self.openshift.kubeconfig.as_ref().map_or_else(
+                || "(KUBECONFIG, ~/.kube/config or in-cluster)".to_owned(),
+                |p| p.display().to_string()
+            ),
             self.openshift.context.as_deref().unwrap_or("(current)"),
             self.openshift.recheck_every.as_secs(),
         )
@@ -991,7 +999,9 @@ mod tests {
         let url = Url::parse("http://127.0.0.1:5000").unwrap();
         assert_eq!(settings(&[]).unwrap().pull_host_for(&url, None), "127.0.0.1:5000");
         assert_eq!(
-            settings(&[]).unwrap().pull_host_for(&url, Some("default-route.apps.example.com")),
+            settings(&[])
+                .unwrap()
+                .pull_host_for(&url, Some("default-route.apps.example.com")),
             "default-route.apps.example.com",
             "on OpenShift: the route the image streams name"
         );
@@ -1006,11 +1016,17 @@ mod tests {
     #[test]
     fn a_missing_registry_url_names_all_three_spellings() {
         let d = data_dir();
-        let e = Settings::merge(&cli(&["--data-dir", &d, "--openshift-mode", "off"]), FileSettings::default())
-            .unwrap_err()
-            .to_string();
+        let e = Settings::merge(
+            &cli(&["--data-dir", &d, "--openshift-mode", "off"]),
+            FileSettings::default(),
+        )
+        .unwrap_err()
+        .to_string();
         let found_later = Settings::merge(&cli(&["--data-dir", &d]), FileSettings::default()).unwrap();
-        assert!(found_later.registry_url.is_none(), "auto: looked for on the cluster at start-up");
+        assert!(
+            found_later.registry_url.is_none(),
+            "auto: looked for on the cluster at start-up"
+        );
         assert_eq!(missing_registry_url().to_string(), e);
         for name in [
             "registry.url",

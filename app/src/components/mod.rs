@@ -6,4 +6,5 @@ pub mod index_status;
 pub mod pagination;
 pub mod registry_problem;
 pub mod sign_in_hint;
+pub mod stream;
 pub mod tag_table;

@@ -54,7 +54,9 @@ pub fn TagTable(
     row_end: Option<Callback<TagRow, AnyView>>,
 ) -> impl IntoView {
     let show_match = rows.iter().any(|r| r.matched.is_some());
-    let show_stream = rows.iter().any(|r| r.image_stream.is_some());
+    let show_stream = rows
+        .iter()
+        .any(|r| !r.streams.is_empty() || r.stream_tag.is_some() || r.unreferenced);
     let body = rows
         .into_iter()
         .map(|row| {
@@ -112,7 +114,7 @@ pub fn TagTable(
                 }
                 .into_any()
             };
-            let stream = show_stream.then(|| view! { <td class="image-stream">{row.image_stream.clone()}</td> });
+            let stream = show_stream.then(|| crate::components::stream::stream_cell(&row));
             let tag_link = tag_href(&row.repository, &row.tag);
             let end = row_end.map(|f| f.run(row.clone()));
             view! {
@@ -153,7 +155,7 @@ pub fn TagTable(
                         <th scope="col" class="num">{header("size", "Size")}</th>
                         <th scope="col">{header("created", "Created")}</th>
                         <th scope="col">"Platforms"</th>
-                        {show_stream.then(|| view! { <th scope="col">"Image stream"</th> })}
+                        {show_stream.then(|| view! { <th scope="col">"Image streams"</th> })}
                         {row_end.is_some().then(|| view! { <th scope="col"><span class="visually-hidden">"Delete"</span></th> })}
                     </tr>
                 </thead>

@@ -46,6 +46,12 @@ pub struct TagDetails {
     pub pull_commands: Vec<(String, String)>,
     /// Other tags of this repository on the same digest.
     pub same_digest: Vec<String>,
+    /// On OpenShift: its image streams and the workloads running it.
+    #[serde(default)]
+    pub cluster: Option<super::ImageOnCluster>,
+    /// The viewer may delete here (the page offers the delete dialog).
+    #[serde(default)]
+    pub deletable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +134,9 @@ pub enum LayerView {
         /// Repositories with it that the viewer may delete in (the delete control shows when
         /// there is one).
         deletable: Vec<String>,
+        /// On OpenShift: what runs an image with this layer (the delete dialog names them).
+        #[serde(default)]
+        workloads: Vec<String>,
     },
     NotFound {
         digest: String,

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 mod admin;
 mod detail;
+mod openshift;
 pub use admin::*;
 pub use detail::*;
+pub use openshift::*;
 
 /// Page size when the URL does not say.
 pub const DEFAULT_PER_PAGE: u32 = 25;
@@ -124,6 +126,9 @@ pub struct Who {
     /// Owns a group: the Groups screen lets them manage its members.
     #[serde(default)]
     pub owns_groups: bool,
+    /// Regent is connected to OpenShift (its screens are in the sidebar for administrators).
+    #[serde(default)]
+    pub openshift: bool,
 }
 
 /// A repository in a listing or name search.
@@ -154,8 +159,18 @@ pub struct TagRow {
     pub children: Vec<ChildRow>,
     /// Other tags of the same repository on this digest (deleting the digest removes them too).
     pub same_digest: Vec<String>,
-    /// The OpenShift image stream tag for it, when Regent is connected to a cluster.
-    pub image_stream: Option<String>,
+    /// On OpenShift: the image stream tags pointing at this digest now (`ns/stream:tag`).
+    #[serde(default)]
+    pub streams: Vec<String>,
+    /// On OpenShift: this repository's stream tag of the same name.
+    #[serde(default)]
+    pub stream_tag: Option<StreamTagView>,
+    /// On OpenShift: no image stream refers to this digest (what `oc adm prune` removes).
+    #[serde(default)]
+    pub unreferenced: bool,
+    /// On OpenShift: containers running this digest (each delete dialog names them).
+    #[serde(default)]
+    pub workloads: Vec<WorkloadRow>,
     /// The viewer may delete it (quick delete offers it).
     #[serde(default)]
     pub deletable: bool,
@@ -225,6 +240,9 @@ pub enum RepositoryView {
         pull_host: String,
         status: IndexStatusView,
         you: Capabilities,
+        /// On OpenShift: the repository's image stream.
+        #[serde(default)]
+        cluster: Option<RepositoryOnCluster>,
     },
     /// Created in Regent, nothing pushed yet.
     Empty {

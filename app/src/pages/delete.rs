@@ -10,6 +10,9 @@ use leptos::prelude::*;
 
 /// `op` is `tag` (with `tag`), `manifest` (with `digest`), `repository`, or `layer` (with the
 /// layer's `digest`; every image containing it in every repository the caller may delete in).
+/// On OpenShift also `stream_tag` (the image stream tag `repository:tag`) and `image` (the
+/// image `digest` everywhere, in prune order: the caller must be able to delete in every
+/// repository whose stream or tags hold it).
 #[server(prefix = "/api", endpoint = "delete")]
 pub async fn delete_image(
     op: String,
@@ -56,7 +59,53 @@ pub async fn delete_image(
         return Ok(caller.refuse(&state, &action, &shown, denied).await);
     }
     let deleter = &state.deleter;
+    if op == "image" {
+        let digest = match Digest::parse(digest.as_deref().unwrap_or_default().trim()) {
+            Ok(d) => d,
+            Err(e) => return Ok(Outcome::Refused(sentence(&format!("Digest: {e}")))),
+        };
+        let Some(openshift) = state.openshift() else {
+            return Ok(Outcome::Refused(
+                "Regent is not connected to OpenShift; delete the manifest in its repository instead.".into(),
+            ));
+        };
+        let mut holders: Vec<RepositoryName> = openshift
+            .join()
+            .holding(digest.as_ref())
+            .into_iter()
+            .filter_map(|(t, _)| RepositoryName::parse(&t.name.repository()).ok())
+            .collect();
+        holders.extend(state.index.read().repositories_tagging(&digest));
+        if let Some(r) = holders.iter().find(|r| !caller.access.may(Action::Delete, r)) {
+            let denied = caller.denied(&format!("You may not delete in {r}, which holds this image too"));
+            return Ok(caller
+                .refuse(&state, "delete.image", &format!("image {digest}"), denied)
+                .await);
+        }
+        return Ok(match deleter.prune_image(&caller.actor, &digest).await {
+            Ok(done) => Outcome::Done(done.summary),
+            Err(e) => Outcome::Refused(e.to_string()),
+        });
+    }
     let result = match op.as_str() {
+        "stream_tag" => {
+            let Some((namespace, stream)) = repository.as_str().split_once('/') else {
+                return Ok(Outcome::Refused(format!(
+                    "{repository} is not an image stream: on OpenShift repositories are <project>/<stream>."
+                )));
+            };
+            match Tag::parse(tag.as_deref().unwrap_or_default()) {
+                Ok(tag) => {
+                    let name = regent_domain::openshift::StreamTagName {
+                        namespace: namespace.to_owned(),
+                        stream: stream.to_owned(),
+                        tag: tag.to_string(),
+                    };
+                    deleter.stream_tag(&caller.actor, &name).await
+                }
+                Err(e) => return Ok(Outcome::Refused(sentence(&format!("Tag: {e}")))),
+            }
+        }
         "tag" => match Tag::parse(tag.as_deref().unwrap_or_default()) {
             Ok(tag) => deleter.tag(&caller.actor, &repository, &tag).await,
             Err(e) => return Ok(Outcome::Refused(sentence(&format!("Tag: {e}")))),
@@ -74,7 +123,7 @@ pub async fn delete_image(
         }
         other => {
             return Ok(Outcome::Refused(format!(
-                "\"{}\" is not something Regent deletes; use tag, manifest or repository.",
+                "\"{}\" is not something Regent deletes; use tag, manifest, repository, stream_tag or image.",
                 other.chars().take(20).collect::<String>()
             )));
         }
@@ -110,10 +159,34 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
         row.repository.clone(),
         format!("Deletes {} and every tag on it.", row.digest),
     );
+    let impact = impact(row);
+    let on_cluster = row.stream_tag.clone().filter(|t| t.current.is_some()).map(|t| {
+        let (repository, tag, repository2, digest) =
+            (row.repository.clone(), row.tag.clone(), row.repository.clone(), row.digest.clone());
+        view! {
+            <ActionForm action attr:class="inline" attr:data-form="delete-stream-tag">
+                <input type="hidden" name="op" value="stream_tag" />
+                <input type="hidden" name="repository" value=repository />
+                <input type="hidden" name="tag" value=tag />
+                <button type="submit" title="Deletes the tag from the image stream with its history; the image stays until pruned">
+                    {format!("Delete the image stream tag {}", t.name)}
+                </button>
+            </ActionForm>
+            <ActionForm action attr:class="inline" attr:data-form="delete-image-everywhere">
+                <input type="hidden" name="op" value="image" />
+                <input type="hidden" name="repository" value=repository2 />
+                <input type="hidden" name="digest" value=digest />
+                <button type="submit" title="As oc adm prune: the streams drop it first, then the registry data, then the Image object">
+                    "Delete the image everywhere"
+                </button>
+            </ActionForm>
+        }
+    });
     view! {
         <td class="delete">
             <details class="delete-controls">
                 <summary>"Delete…"</summary>
+                {impact}
                 <ActionForm action attr:class="inline" attr:data-form="delete-tag">
                     <input type="hidden" name="op" value="tag" />
                     <input type="hidden" name="repository" value=repository />
@@ -126,15 +199,39 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
                     <input type="hidden" name="digest" value=digest />
                     <button type="submit" title=digest_note>{digest_label}</button>
                 </ActionForm>
+                {on_cluster}
             </details>
         </td>
     }
     .into_any()
 }
 
+/// What a delete of this row touches on OpenShift: the pods running it and the stream tags
+/// pointing at it (nothing in registry-only mode).
+fn impact(row: &TagRow) -> Option<AnyView> {
+    if row.workloads.is_empty() && row.streams.is_empty() {
+        return None;
+    }
+    let running = (!row.workloads.is_empty()).then(|| {
+        let names = row.workloads.iter().map(|w| w.label()).collect::<Vec<_>>().join("; ");
+        view! { <p class="impact" data-impact="workloads">{format!("Running now in {names}: their next pull fails once the image is gone.")}</p> }
+    });
+    let streams = (!row.streams.is_empty()).then(|| {
+        view! { <p class="impact" data-impact="streams">{format!("Image stream tags on it: {}.", row.streams.join(", "))}</p> }
+    });
+    Some(view! { {running}{streams} }.into_any())
+}
+
 /// Deleting the whole repository, saying what goes.
 #[component]
-pub fn RepositoryDelete(action: ServerAction<DeleteImage>, name: String, tags: usize) -> impl IntoView {
+pub fn RepositoryDelete(
+    action: ServerAction<DeleteImage>,
+    name: String,
+    tags: usize,
+    /// On OpenShift: what runs its images.
+    #[prop(default = Vec::new())]
+    workloads: Vec<String>,
+) -> impl IntoView {
     let summary = format!("Delete the repository {name}…");
     let note = format!(
         "Deletes all {tags} tag(s) of {name} and the images they point at. The registry keeps the name (empty) in its \
@@ -145,6 +242,7 @@ pub fn RepositoryDelete(action: ServerAction<DeleteImage>, name: String, tags: u
         <details class="danger" data-form="delete-repository">
             <summary>{summary}</summary>
             <p>{note}</p>
+            <Running workloads />
             <ActionForm action attr:class="inline">
                 <input type="hidden" name="op" value="repository" />
                 <input type="hidden" name="repository" value=name />
@@ -157,7 +255,12 @@ pub fn RepositoryDelete(action: ServerAction<DeleteImage>, name: String, tags: u
 /// The leaked-secret case on the layer page: delete every image that contains the layer where
 /// the viewer may, and unlink the layer there.
 #[component]
-pub fn LayerDelete(action: ServerAction<DeleteImage>, digest: String, deletable: Vec<String>) -> impl IntoView {
+pub fn LayerDelete(
+    action: ServerAction<DeleteImage>,
+    digest: String,
+    deletable: Vec<String>,
+    #[prop(default = Vec::new())] workloads: Vec<String>,
+) -> impl IntoView {
     let note = format!(
         "Deletes every image (with all its tags) that contains this layer in {}, then the layer's link there, \
          so nothing there can pull it any more. Images elsewhere are listed as not touched. The data goes at \
@@ -168,6 +271,7 @@ pub fn LayerDelete(action: ServerAction<DeleteImage>, digest: String, deletable:
         <details class="danger" data-form="delete-layer">
             <summary>"Delete every image with this layer…"</summary>
             <p>{note}</p>
+            <Running workloads />
             <ActionForm action attr:class="inline">
                 <input type="hidden" name="op" value="layer" />
                 <input type="hidden" name="repository" value="" />
@@ -178,6 +282,18 @@ pub fn LayerDelete(action: ServerAction<DeleteImage>, digest: String, deletable:
     }
 }
 
+/// The workloads a delete would break (OpenShift), or nothing.
+#[component]
+fn Running(workloads: Vec<String>) -> impl IntoView {
+    (!workloads.is_empty()).then(|| {
+        view! {
+            <p class="impact" data-impact="workloads">
+                {format!("Running now in {}: their next pull fails once the images are gone.", workloads.join("; "))}
+            </p>
+        }
+    })
+}
+
 /// One thing quick delete will delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pick {
@@ -186,6 +302,8 @@ struct Pick {
     digest: String,
     /// Other tags on the same digest (they go too when whole images are deleted).
     others: Vec<String>,
+    /// On OpenShift: what runs it.
+    workloads: Vec<String>,
 }
 
 impl Pick {
@@ -195,6 +313,7 @@ impl Pick {
             tag: row.tag.clone(),
             digest: row.digest.clone(),
             others: row.same_digest.clone(),
+            workloads: row.workloads.iter().map(|w| w.label()).collect(),
         }
     }
 
@@ -339,7 +458,14 @@ pub fn QuickDeleteTable(
             view! {
                 <div class="notice warning quick-confirm" role="alertdialog" aria-label="Confirm the deletes">
                     <h2>{heading}</h2>
-                    <ul class="quick-list">{items.iter().map(|i| view! { <li>{i.label(whole)}</li> }).collect_view()}</ul>
+                    <ul class="quick-list">{items.iter().map(|i| view! {
+                        <li>
+                            {i.label(whole)}
+                            {(!i.workloads.is_empty()).then(|| view! {
+                                <span class="impact" data-impact="workloads">{format!(" — running in {}", i.workloads.join("; "))}</span>
+                            })}
+                        </li>
+                    }).collect_view()}</ul>
                     <button type="button" class="danger" data-action="confirm-delete" on:click=start>"Delete them"</button>
                     " "
                     <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>

@@ -41,13 +41,26 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
         .ok()
         .flatten()
         .ok_or_else(|| ServerFnError::new("a full digest is always a valid layer search"))?;
-    let (total, rows) = match data.search(&query, &visible, paging.offset(), paging.per_page as usize) {
-        SearchResults::Tags { total, hits, .. } => (
-            total,
-            hits.into_iter().map(|h| crate::convert::tag_row(h.info)).collect(),
-        ),
-        SearchResults::Repositories { .. } => (0, Vec::new()),
+    let (total, mut rows): (usize, Vec<crate::dto::TagRow>) =
+        match data.search(&query, &visible, paging.offset(), paging.per_page as usize) {
+            SearchResults::Tags { total, hits, .. } => (
+                total,
+                hits.into_iter().map(|h| crate::convert::tag_row(h.info)).collect(),
+            ),
+            SearchResults::Repositories { .. } => (0, Vec::new()),
+        };
+    let workloads = match state.openshift() {
+        Some(_) => match data.search(&query, &visible, 0, usize::MAX) {
+            SearchResults::Tags { hits, .. } => {
+                let digests: Vec<String> = hits.iter().map(|h| h.info.digest.to_string()).collect();
+                crate::convert::workload_labels(&state, digests.iter().map(String::as_str))
+            }
+            SearchResults::Repositories { .. } => Vec::new(),
+        },
+        None => Vec::new(),
     };
+    drop(data);
+    crate::convert::on_cluster(&state, &mut rows);
     let deletable = usage
         .repositories
         .iter()
@@ -65,6 +78,7 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
         total,
         paging,
         status,
+        workloads,
     })
 }
 
@@ -94,7 +108,7 @@ pub fn LayerPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    LayerView::Found { digest, size, media_type, images, repositories, rows, total, paging, status, deletable } => {
+                    LayerView::Found { digest, size, media_type, images, repositories, rows, total, paging, status, deletable, workloads } => {
                         let pages = paging.page_count(total);
                         let href = {
                             let base = layer_href(&digest);
@@ -126,7 +140,7 @@ pub fn LayerPage() -> impl IntoView {
                             </dl>
                             <p class="summary" data-total=total>{spread}</p>
                             <crate::pages::admin::OutcomeNotice value=delete.value() />
-                            {(!deletable.is_empty()).then(|| view! { <crate::pages::delete::LayerDelete action=delete digest=digest.clone() deletable /> })}
+                            {(!deletable.is_empty()).then(|| view! { <crate::pages::delete::LayerDelete action=delete digest=digest.clone() deletable workloads /> })}
                             <h2>"Repositories"</h2>
                             <ul class="layer-repositories">{repository_links}</ul>
                             <h2>"Tags"</h2>

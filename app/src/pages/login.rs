@@ -132,6 +132,7 @@ pub async fn whoami() -> Result<Who, ServerFnError> {
         owns_groups: viewer.groups.iter().any(|(_, owner)| *owner),
         user: viewer.user.map(|u| u.to_string()),
         admin: viewer.admin,
+        openshift: state.openshift().is_some(),
     })
 }
 
@@ -188,6 +189,7 @@ pub fn UserBox() -> impl IntoView {
                     {(who.admin || who.owns_groups).then(|| view! { <a href="/admin/groups">"Groups"</a> })}
                     {who.manages.then(|| view! { <a href="/admin/access">"Access"</a> })}
                     {who.admin.then(|| view! { <a href="/admin/audit">"Audit log"</a> })}
+                    {(who.admin && who.openshift).then(|| view! { <a href="/openshift">"OpenShift"</a> })}
                 };
                 match who.user {
                     Some(user) => view! {

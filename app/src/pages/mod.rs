@@ -6,6 +6,7 @@ pub mod images;
 pub mod layer;
 pub mod login;
 pub mod not_found;
+pub mod openshift;
 pub mod repository;
 pub mod storage;
 pub mod tag;

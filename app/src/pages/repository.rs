@@ -60,7 +60,7 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         });
     };
     let summary = crate::convert::repository_summary(usage);
-    let rows = listing
+    let mut rows: Vec<crate::dto::TagRow> = listing
         .rows
         .into_iter()
         .map(|(info, same_digest)| crate::dto::TagRow {
@@ -69,6 +69,8 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
             ..crate::convert::tag_row(info)
         })
         .collect();
+    crate::convert::on_cluster(&state, &mut rows);
+    let cluster = crate::convert::repository_on_cluster(&state, &name);
     Ok(RepositoryView::Found {
         summary,
         stale,
@@ -78,6 +80,7 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         pull_host: state.pull_host.to_string(),
         status,
         you,
+        cluster,
     })
 }
 
@@ -109,7 +112,7 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    RepositoryView::Found { summary, stale, rows, sort, paging, pull_host, status, you } => {
+                    RepositoryView::Found { summary, stale, rows, sort, paging, pull_host, status, you, cluster } => {
                         let pages = paging.page_count(summary.tags);
                         let name = summary.name.clone();
                         let href = move |n| repository_page_href(&name, sort, &paging, n);
@@ -118,16 +121,21 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                         let row_end = may_delete
                             .then(|| Callback::new(move |row: crate::dto::TagRow| crate::pages::delete::tag_controls(delete, &row)));
                         let (repository, tags) = (summary.name.clone(), summary.tags);
+                        let workloads: Vec<String> = cluster
+                            .as_ref()
+                            .map(|c| c.workloads.iter().map(|w| w.label()).collect())
+                            .unwrap_or_default();
                         view! {
                             <Title text=summary.name.clone() />
                             <IndexStatusNotice status />
                             <Header summary=summary.clone() stale pull_host />
                             <YourAccess you name=summary.name.clone() />
+                            {cluster.map(|cluster| view! { <crate::components::stream::StreamNotice cluster /> })}
                             <crate::pages::admin::OutcomeNotice value=delete.value() />
                             <h2>"Tags"</h2>
                             <crate::pages::delete::QuickDeleteTable rows sorting=Some(sorting) row_end finished=Callback::new(move |_| data.refetch()) />
                             <Pagination paging pages href />
-                            {may_delete.then(|| view! { <crate::pages::delete::RepositoryDelete action=delete name=repository tags /> })}
+                            {may_delete.then(|| view! { <crate::pages::delete::RepositoryDelete action=delete name=repository tags workloads /> })}
                         }
                         .into_any()
                     }

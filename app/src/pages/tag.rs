@@ -123,6 +123,16 @@ mod load {
             image_problem: None,
             pull_commands,
             same_digest,
+            cluster: crate::convert::image_on_cluster(
+                state,
+                name.as_str(),
+                match &reference_parsed {
+                    Reference::Tag(t) => Some(t.as_str()),
+                    Reference::Digest(_) => None,
+                },
+                raw.digest.as_ref(),
+            ),
+            deletable: access.may(Action::Delete, &name),
         };
         match manifest {
             Manifest::Image { config, layers } => match image(state, access, &name, &raw, &config, &layers).await {
@@ -392,6 +402,8 @@ fn Details(details: TagDetails) -> impl IntoView {
         image_problem,
         pull_commands,
         same_digest,
+        cluster,
+        deletable,
     } = details;
     let heading = if is_tag {
         format!("{repository}:{reference}")
@@ -455,7 +467,99 @@ fn Details(details: TagDetails) -> impl IntoView {
             <h2>"Pull"</h2>
             <ul class="pull-commands">{pulls}</ul>
         </section>
+        {cluster.map(|cluster| view! { <OnCluster cluster repository=repository.clone() digest=digest.clone() deletable /> })}
         {image.map(|image| view! { <Image image manifest=digest.clone() /> })}
+    }
+    .into_any()
+}
+
+/// The image on OpenShift: the stream tags on it, its tag's history and import, what runs
+/// it, and (for those who may delete) deleting the stream tag or the image in prune order.
+#[component]
+fn OnCluster(
+    cluster: crate::dto::ImageOnCluster,
+    repository: String,
+    digest: String,
+    deletable: bool,
+) -> impl IntoView {
+    use crate::components::stream::{StreamTagFacts, Workloads};
+    let delete = ServerAction::<crate::pages::delete::DeleteImage>::new();
+    let list = |names: &Vec<String>| {
+        names
+            .iter()
+            .map(|n| view! { <li><code>{n.clone()}</code></li> })
+            .collect_view()
+    };
+    let streams = if cluster.streams.is_empty() {
+        view! { <p class="notice warning" data-unreferenced="true">"No image stream tag points at this digest."</p> }
+            .into_any()
+    } else {
+        view! { <ul class="streams" data-streams=cluster.streams.len()>{list(&cluster.streams)}</ul> }.into_any()
+    };
+    let history = (!cluster.history_of.is_empty()).then(|| {
+        let names = cluster.history_of.join(", ");
+        view! { <p>{format!("Still in the history of {names} (kept by pruning while it is there).")}</p> }
+    });
+    let stream_tag = cluster.stream_tag.clone();
+    let controls = deletable.then(|| {
+        let impact = if cluster.workloads.is_empty() {
+            "No pod runs it now.".to_owned()
+        } else {
+            format!(
+                "Running now in {}: their next pull (a restart, a new node) fails.",
+                cluster.workloads.iter().map(|w| w.label()).collect::<Vec<_>>().join("; ")
+            )
+        };
+        let tag_form = stream_tag.clone().filter(|t| t.current.is_some()).map(|t| {
+            let (name, repository, tag) = (t.name.clone(), repository.clone(), t.tag.clone());
+            view! {
+                <ActionForm action=delete attr:class="inline" attr:data-form="delete-stream-tag">
+                    <input type="hidden" name="op" value="stream_tag" />
+                    <input type="hidden" name="repository" value=repository />
+                    <input type="hidden" name="tag" value=tag />
+                    <button type="submit">{format!("Delete the image stream tag {name} (with its history)")}</button>
+                </ActionForm>
+            }
+        });
+        let everywhere = format!(
+            "Deletes {digest} as `oc adm prune` does: first every image stream drops it from its history ({}), then the \
+             registry's manifest and layer links and blobs nothing else uses, last the Image object.",
+            if cluster.streams.is_empty() && cluster.history_of.is_empty() {
+                "none refers to it".to_owned()
+            } else {
+                [cluster.streams.clone(), cluster.history_of.clone()].concat().join(", ")
+            }
+        );
+        let (repository, digest) = (repository.clone(), digest.clone());
+        view! {
+            <details class="danger" data-form="delete-on-cluster">
+                <summary>"Delete on OpenShift…"</summary>
+                <p data-impact="workloads">{impact}</p>
+                {tag_form}
+                <p>{everywhere}</p>
+                <ActionForm action=delete attr:class="inline" attr:data-form="delete-image-everywhere">
+                    <input type="hidden" name="op" value="image" />
+                    <input type="hidden" name="repository" value=repository />
+                    <input type="hidden" name="digest" value=digest />
+                    <button type="submit">"Delete the image everywhere"</button>
+                </ActionForm>
+                <crate::pages::admin::OutcomeNotice value=delete.value() />
+            </details>
+        }
+    });
+    view! {
+        <section class="openshift" data-section="openshift">
+            <h2>"OpenShift"</h2>
+            {cluster.stale.then(|| view! { <p class="notice warning" role="status">"The cluster does not answer right now; this is the last known state."</p> })}
+            <h3>"Image stream tags on this digest"</h3>
+            {streams}
+            {history}
+            {stream_tag.map(|tag| view! { <StreamTagFacts tag /> })}
+            {cluster.image_object.map(|o| view! { <p>{format!("Image object: {o}.")}</p> })}
+            <h3>"Workloads using it"</h3>
+            <Workloads workloads=cluster.workloads.clone() />
+            {controls}
+        </section>
     }
     .into_any()
 }

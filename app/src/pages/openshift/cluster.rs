@@ -1,0 +1,212 @@
+//! `/openshift`: how Regent is connected to the cluster and its registry, what the watches
+//! report, and where the cluster and the registry disagree: stream tags and managed images
+//! the registry does not have, and registry tags no image stream refers to (what `oc adm
+//! prune images` would delete).
+
+use super::{ClusterTabs, Off};
+use crate::components::stream::StreamHistory;
+use crate::dto::{ClusterView, short_hex, tag_href};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// At most this many unreferenced registry tags are listed (the count is always whole).
+#[cfg(feature = "ssr")]
+const LISTED: usize = 200;
+
+#[server]
+pub async fn cluster_page() -> Result<ClusterView, ServerFnError> {
+    use super::guard::{Allowed, admin};
+    use crate::dto::ClusterSummary;
+    use regent_domain::openshift::Detection;
+    let state = crate::state::AppState::get()?;
+    let openshift = match admin(&state, "see the cluster").await? {
+        Allowed::Yes(o, _) => o,
+        Allowed::Off(reason) => return Ok(ClusterView::Off(reason)),
+        Allowed::Denied(d) => return Ok(ClusterView::Denied(d)),
+    };
+    let status = openshift.status();
+    let join = openshift.join();
+    let data = state.index.read();
+    let mut missing = Vec::new();
+    for t in join.all() {
+        let Some(current) = &t.current else { continue };
+        let here = regent_domain::reference::RepositoryName::parse(&t.name.repository())
+            .ok()
+            .and_then(|r| data.repository_tags(&r))
+            .unwrap_or_default();
+        if !here.iter().any(|(_, d)| d.as_ref() == current.as_str()) {
+            missing.push(crate::convert::stream_tag_view(t, true));
+        }
+    }
+    let missing_images = openshift
+        .images()
+        .iter()
+        .filter(|i| i.managed())
+        .filter_map(|i| i.metadata.name.clone())
+        .filter(|d| regent_domain::reference::Digest::parse(d).is_ok_and(|d| !data.has_manifest(&d)))
+        .collect();
+    let mut unreferenced = Vec::new();
+    let mut unreferenced_total = 0;
+    for (name, _, _) in data.repositories() {
+        for (tag, digest) in data.repository_tags(name).unwrap_or_default() {
+            if !join.references(digest.as_ref()) {
+                unreferenced_total += 1;
+                if unreferenced.len() < LISTED {
+                    unreferenced.push((format!("{name}:{tag}"), digest.to_string()));
+                }
+            }
+        }
+    }
+    let state_text = match &status.detection {
+        Detection::OpenShift => "connected".to_owned(),
+        Detection::Unreachable(e) => format!("not answering ({e}); showing the last known state"),
+        Detection::Kubernetes => "the image API is gone; showing the last known state".to_owned(),
+        Detection::Detecting => "looking".to_owned(),
+    };
+    let registry = state
+        .cluster
+        .as_ref()
+        .map(|c| c.registry.clone())
+        .unwrap_or_else(|| Err("not looked for".into()));
+    Ok(ClusterView::Shown(Box::new(ClusterSummary {
+        api: status.api_url,
+        connected: status.detection == Detection::OpenShift,
+        state: state_text,
+        identity: status.identity,
+        registry,
+        watches: status
+            .caches
+            .into_iter()
+            .map(|c| (c.kind.to_owned(), c.listed, c.objects, c.error))
+            .collect(),
+        missing,
+        missing_images,
+        unreferenced,
+        unreferenced_total,
+    })))
+}
+
+#[component]
+pub fn ClusterPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| async move { cluster_page().await });
+    view! {
+        <Title text="OpenShift" />
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(ClusterView::Shown(c)) => view! { <Summary c=*c /> }.into_any(),
+                    Ok(ClusterView::Off(reason)) => view! { <Off reason /> }.into_any(),
+                    Ok(ClusterView::Denied(denied)) => view! { <crate::pages::admin::DeniedNotice denied next="/openshift" /> }.into_any(),
+                    Err(e) => view! { <p class="notice error">{format!("Regent could not load the cluster: {e}")}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Summary(c: crate::dto::ClusterSummary) -> impl IntoView {
+    let registry = match c.registry.clone() {
+        Ok((how, identity)) => {
+            view! { <dd data-registry="found">{format!("found through {how}; Regent signs in with {identity}")}</dd> }
+                .into_any()
+        }
+        Err(why) => view! { <dd data-registry="problem" class="error">{why}</dd> }.into_any(),
+    };
+    let watches = c
+        .watches
+        .iter()
+        .map(|(kind, listed, objects, error)| {
+            view! {
+                <tr data-watch=kind.clone()>
+                    <td>{kind.clone()}</td>
+                    <td>{if *listed { "listed, watching" } else { "listing…" }}</td>
+                    <td class="num">{*objects}</td>
+                    <td class="error">{error.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let missing = if c.missing.is_empty() && c.missing_images.is_empty() {
+        view! { <p data-missing="0">"Every image stream tag's image is in the registry."</p> }.into_any()
+    } else {
+        let rows = c
+            .missing
+            .iter()
+            .map(|t| {
+                let current = t.current.clone().unwrap_or_default();
+                let why = match (&t.source, &t.import) {
+                    (_, Some(i)) if !i.succeeded => format!("import failed: {}", i.message.clone().unwrap_or_default()),
+                    (Some(source), _) => format!("imported from {source}"),
+                    _ => "pushed, then deleted from the registry".to_owned(),
+                };
+                view! {
+                    <tr data-missing=t.name.clone()>
+                        <td><code>{t.name.clone()}</code></td>
+                        <td><code title=current.clone()>{short_hex(&current).to_owned()}</code></td>
+                        <td>{why}</td>
+                        <td><StreamHistory tag=t.clone() /></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let images = c
+            .missing_images
+            .iter()
+            .map(|d| view! { <li><code>{d.clone()}</code></li> })
+            .collect_view();
+        view! {
+            <table class="admin-table" data-table="missing-from-registry">
+                <thead><tr><th>"Stream tag"</th><th>"Digest"</th><th>"Why"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {(!c.missing_images.is_empty()).then(|| view! {
+                <p>"Image objects pushed here (managed) whose manifest the registry does not have:"</p>
+                <ul data-list="missing-images">{images}</ul>
+            })}
+        }
+        .into_any()
+    };
+    let unreferenced = if c.unreferenced.is_empty() {
+        view! { <p data-unreferenced="0">"Every registry tag is in an image stream."</p> }.into_any()
+    } else {
+        let rows = c
+            .unreferenced
+            .iter()
+            .map(|(name, digest)| {
+                let (repository, tag) = name.rsplit_once(':').unwrap_or((name.as_str(), ""));
+                view! {
+                    <li data-unreferenced=name.clone()>
+                        <a href=tag_href(repository, tag)>{name.clone()}</a>" "
+                        <code title=digest.clone()>{short_hex(digest).to_owned()}</code>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <p>{format!("{} registry tag(s) point at manifests no image stream refers to; `oc adm prune images` would delete them.", c.unreferenced_total)}</p>
+            <ul class="unreferenced">{rows}</ul>
+        }
+        .into_any()
+    };
+    view! {
+        <ClusterTabs />
+        <h1>"OpenShift"</h1>
+        <dl class="facts">
+            <div><dt>"API server"</dt><dd><code>{c.api.clone()}</code></dd></div>
+            <div><dt>"State"</dt><dd data-state=if c.connected { "connected" } else { "stale" }>{c.state.clone()}</dd></div>
+            <div><dt>"Regent is"</dt><dd>{c.identity.clone().unwrap_or_else(|| "unknown".into())}</dd></div>
+            <div><dt>"Integrated registry"</dt>{registry}</div>
+        </dl>
+        <h2>"Watched objects"</h2>
+        <table class="admin-table" data-table="watches">
+            <thead><tr><th>"Kind"</th><th>"State"</th><th class="num">"Objects"</th><th>"Last error"</th></tr></thead>
+            <tbody>{watches}</tbody>
+        </table>
+        <h2>"In OpenShift, not in the registry"</h2>
+        {missing}
+        <h2>"In the registry, in no image stream"</h2>
+        {unreferenced}
+    }
+    .into_any()
+}

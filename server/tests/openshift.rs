@@ -1,0 +1,344 @@
+//! The `regent` binary on OpenShift: started with only a kubeconfig, it finds the integrated
+//! registry through the cluster and signs in with the cluster's token; the repository and tag
+//! pages show the image streams joined by digest (tracking tags, history, a failed import),
+//! the workloads running an image, and what is in the cluster but not in the registry and the
+//! reverse; administrators change project members and delete in prune order. Without a
+//! cluster the same binary shows none of it.
+
+use regent_testkit::cluster::{SampleCluster, SampleOptions};
+use regent_testkit::free_port;
+use regent_testkit::regent::{RegentProcess, command, make_public};
+use std::time::Duration;
+
+const REGENT: &str = env!("CARGO_BIN_EXE_regent");
+const ADMIN_PASSWORD: &str = "the admin password";
+
+async fn start(cluster: &SampleCluster, data: &std::path::Path) -> RegentProcess {
+    make_public(REGENT, data);
+    let kubeconfig = cluster.kubeconfig(true);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let regent = RegentProcess::start(
+        REGENT,
+        &listen,
+        &[
+            "--openshift-kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--admin-password",
+            ADMIN_PASSWORD,
+        ],
+    )
+    .await;
+    regent.index_complete(60).await;
+    regent
+        .get_until(
+            "/readyz",
+            "\"synced\":true",
+            Duration::from_millis(100),
+            Duration::from_secs(30),
+        )
+        .await;
+    regent
+}
+
+#[tokio::test]
+async fn with_only_a_kubeconfig_regent_finds_the_registry_and_joins_image_streams() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&cluster, data.path()).await;
+
+    let (status, ready) = regent.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+    assert_eq!(
+        ready["registry"],
+        format!("http://127.0.0.1:{}/", cluster.registry.port())
+    );
+    assert!(
+        ready["openshift"]["registry"]
+            .as_str()
+            .unwrap()
+            .contains("openshift-image-registry/image-registry")
+    );
+    assert_eq!(ready["index"]["tags"], 4, "crawled with the cluster token: {ready}");
+
+    let (status, page) = regent.get("/images/team-a/webapp").await;
+    assert_eq!(status, 200);
+    for says in [
+        "Image streams",
+        "team-a/webapp:1.0",
+        "team-a/webapp:latest",
+        "tracks 1.0",
+        "in no image stream",
+        "In the image stream, not in the registry",
+        "data-missing=\"2.0\"",
+        "i/o timeout",
+        // Pull commands name the route the streams give, not the API's service address.
+        &format!("docker pull {}/team-a/webapp:latest", cluster.public_host()),
+    ] {
+        assert!(page.contains(says), "the repository page shows {says:?}");
+    }
+
+    let (status, page) = regent.get("/images/team-a/webapp/tags/latest").await;
+    assert_eq!(status, 200);
+    for says in [
+        "Image stream tags on this digest",
+        "Image stream tag team-a/webapp:latest",
+        "Deployment/webapp",
+        "webapp-5d4f8-x7k2p",
+        "data-table=\"stream-history\"",
+        "pushed to this registry (managed)",
+    ] {
+        assert!(page.contains(says), "the tag page shows {says:?}");
+    }
+    let (_, page) = regent.get("/images/team-a/webapp/tags/old").await;
+    assert!(page.contains("DeploymentConfig/legacy"), "pinned by digest");
+    assert!(
+        page.contains("Still in the history of team-a/webapp:1.0"),
+        "its history"
+    );
+}
+
+#[tokio::test]
+async fn administrators_manage_project_members_and_see_what_does_not_line_up() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&cluster, data.path()).await;
+
+    let anonymous = regent.visitor();
+    let (status, page) = anonymous.get("/openshift/projects/team-a").await;
+    assert_eq!(status, 401, "{page}");
+    let refused = anonymous
+        .call(
+            "/api/openshift/change_member",
+            &[
+                ("op", "set"),
+                ("project", "team-a"),
+                ("kind", "user"),
+                ("name", "mallory"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert!(
+        refused["Refused"].as_str().unwrap().contains("Only administrators"),
+        "{refused}"
+    );
+
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", ADMIN_PASSWORD).await);
+    let (status, page) = admin.get("/openshift").await;
+    assert_eq!(status, 200);
+    for says in [
+        "connected",
+        "team-a/webapp:2.0",
+        "team-a/webapp:scratch",
+        "data-watch=\"RoleBinding\"",
+    ] {
+        assert!(page.contains(says), "the cluster page shows {says:?}");
+    }
+
+    let change = |op: &'static str, kind: &'static str, name: &'static str, role: &'static str| {
+        [
+            ("op", op),
+            ("project", "team-a"),
+            ("kind", kind),
+            ("name", name),
+            ("role", role),
+        ]
+    };
+    let done = admin
+        .call("/api/openshift/change_member", &change("set", "user", "alice", "push"))
+        .await;
+    assert!(done["Done"].as_str().unwrap().contains("registry-editor"), "{done}");
+    let binding = cluster
+        .api
+        .get(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            Some("team-a"),
+            "registry-editor",
+        )
+        .expect("oc adm policy names the binding after the role");
+    assert_eq!(binding["subjects"][0]["name"], "alice");
+    let bad = admin
+        .call("/api/openshift/change_member", &change("set", "user", "a/b", "push"))
+        .await;
+    assert!(bad["Refused"].as_str().unwrap().contains("\"/\""), "{bad}");
+    let bad = admin
+        .call("/api/openshift/change_member", &change("set", "group", "qa", "owner"))
+        .await;
+    assert!(
+        bad["Refused"].as_str().unwrap().contains("pull, push or admin"),
+        "{bad}"
+    );
+
+    let page = regent_page_until(
+        &admin,
+        "/openshift/projects/team-a",
+        "data-member=\"alice\" data-role=\"push\"",
+    )
+    .await;
+    assert!(page.contains("Who can pull"));
+    let (_, audit) = admin.get("/admin/audit?action=openshift.member.set").await;
+    assert!(audit.contains("team-a user:alice"), "changes are audited");
+
+    let made = admin
+        .call(
+            "/api/openshift/create_project",
+            &[("name", "Team-C"), ("display_name", "")],
+        )
+        .await;
+    assert!(made["Refused"].as_str().unwrap().contains("lowercase"), "{made}");
+    let made = admin
+        .call(
+            "/api/openshift/create_project",
+            &[
+                ("name", "team-c"),
+                ("display_name", "Team C"),
+                ("admin_kind", "group"),
+                ("admin_name", "devs"),
+            ],
+        )
+        .await;
+    assert!(
+        made["Done"].as_str().unwrap().contains("Created the project team-c"),
+        "{made}"
+    );
+    let done = admin
+        .call(
+            "/api/openshift/change_group",
+            &[("op", "add"), ("group", "qa"), ("user", "hank")],
+        )
+        .await;
+    assert_eq!(done["Done"], "Added hank to qa.");
+}
+
+/// A signed-in page, polled until it shows `needle` (watches take a moment).
+async fn regent_page_until(visitor: &regent_testkit::regent::Visitor<'_>, path: &str, needle: &str) -> String {
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = visitor.get(path).await.1;
+        if page.contains(needle) {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} never showed {needle:?}:\n{page}");
+}
+
+#[tokio::test]
+async fn deleting_the_image_everywhere_goes_through_the_streams_first() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&cluster, data.path()).await;
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", ADMIN_PASSWORD).await);
+    let (_, page) = admin.get("/images/team-a/webapp").await;
+    assert!(
+        page.contains("Delete the image stream tag team-a/webapp:old"),
+        "the row offers the stream tag delete"
+    );
+    assert!(
+        page.contains("Running now in team-a/DeploymentConfig/legacy"),
+        "the delete dialog names what runs the image"
+    );
+
+    let old = cluster.old.digest().to_owned();
+    let done = admin
+        .call(
+            "/api/delete",
+            &[("op", "image"), ("repository", "team-a/webapp"), ("digest", &old)],
+        )
+        .await;
+    assert!(
+        done["Done"]
+            .as_str()
+            .unwrap()
+            .contains("Removed it from the history of team-a/webapp"),
+        "{done}"
+    );
+    assert!(cluster.api.get("image.openshift.io/v1", "Image", None, &old).is_none());
+    let (_, page) = regent.get("/images/team-a/webapp").await;
+    assert!(!page.contains(">old<"), "the registry tag went with the image");
+
+    let done = admin
+        .call(
+            "/api/delete",
+            &[("op", "stream_tag"), ("repository", "team-a/webapp"), ("tag", "2.0")],
+        )
+        .await;
+    assert!(
+        done["Done"]
+            .as_str()
+            .unwrap()
+            .contains("Deleted the image stream tag team-a/webapp:2.0"),
+        "{done}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_cluster_regent_is_registry_only_and_says_so() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    make_public(REGENT, data.path());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let url = cluster.registry.url().to_string();
+    let regent = RegentProcess::start(
+        REGENT,
+        &listen,
+        &[
+            "--openshift-mode",
+            "off",
+            "--registry-url",
+            &url,
+            "--registry-username",
+            "unused",
+            "--registry-password",
+            regent_testkit::cluster::TOKEN,
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--admin-password",
+            ADMIN_PASSWORD,
+        ],
+    )
+    .await;
+    regent.index_complete(60).await;
+    let (_, page) = regent.get("/images/team-a/webapp").await;
+    assert!(
+        page.contains("scratch") && !page.contains("Image streams"),
+        "no OpenShift column"
+    );
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", ADMIN_PASSWORD).await);
+    let (_, page) = admin.get("/openshift").await;
+    assert!(page.contains("registry-only mode"), "{page}");
+
+    // No registry URL and no cluster: start-up stops and says what to set.
+    let out = command(
+        REGENT,
+        &["--openshift-mode", "off", "--data-dir", data.path().to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("registry.url (REGENT_REGISTRY_URL / --registry-url)"));
+    let out = command(
+        REGENT,
+        &[
+            "--openshift-mode",
+            "sometimes",
+            "--registry-url",
+            &url,
+            "--data-dir",
+            data.path().to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("openshift.mode"),
+        "bad mode named"
+    );
+}
