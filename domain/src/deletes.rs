@@ -10,9 +10,9 @@
 
 use crate::index::CatalogIndex;
 use crate::index::events::Change;
+use crate::openshift::{OpenShift, StreamTagName};
 use crate::reference::{Digest, RepositoryName, Tag};
 use crate::registry::{OciErrorCode, RegistryClient, RegistryError, TagDeletion};
-use crate::openshift::{OpenShift, StreamTagName};
 use crate::store::{Actor, Store};
 use std::sync::Arc;
 
@@ -145,7 +145,8 @@ impl Deleter {
         let target = format!("image {digest}");
         let Some(openshift) = self.openshift.clone() else {
             let outcome = Err(DeleteError::Refused(
-                "Regent is not connected to an OpenShift cluster; delete the manifest in its repository instead.".into(),
+                "Regent is not connected to an OpenShift cluster; delete the manifest in its repository instead."
+                    .into(),
             ));
             self.audit(actor, "delete.image", &target, &outcome).await;
             return outcome;
@@ -211,9 +212,10 @@ impl Deleter {
         stored_blobs.push(digest);
         let images = openshift.images();
         for blob in stored_blobs {
-            let other_image = images
-                .iter()
-                .any(|i| i.metadata.name.as_deref() != Some(digest.as_ref()) && i.docker_image_layers.iter().any(|l| l.name == blob.as_ref()));
+            let other_image = images.iter().any(|i| {
+                i.metadata.name.as_deref() != Some(digest.as_ref())
+                    && i.docker_image_layers.iter().any(|l| l.name == blob.as_ref())
+            });
             if self.index.read().blob_in_use(blob) || other_image {
                 continue;
             }
@@ -256,7 +258,10 @@ impl Deleter {
         if failures.is_empty() {
             Ok(Deleted { summary, tags })
         } else {
-            Err(DeleteError::Registry(format!("{summary} These failed: {}", failures.join("; "))))
+            Err(DeleteError::Registry(format!(
+                "{summary} These failed: {}",
+                failures.join("; ")
+            )))
         }
     }
 

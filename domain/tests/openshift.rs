@@ -35,7 +35,11 @@ async fn connected(cluster: &SampleCluster, with_token: bool) -> Arc<OpenShift> 
         .expect("a kubeconfig is configured");
     assert_eq!(openshift.detect().await, Detection::OpenShift);
     openshift.spawn();
-    assert!(openshift.wait_synced(Duration::from_secs(20)).await, "{:?}", openshift.status());
+    assert!(
+        openshift.wait_synced(Duration::from_secs(20)).await,
+        "{:?}",
+        openshift.status()
+    );
     openshift
 }
 
@@ -54,7 +58,13 @@ fn paths(requests: &[ApiRequest], method: &str) -> Vec<String> {
     requests
         .iter()
         .filter(|r| r.method == method)
-        .map(|r| if r.query.is_empty() { r.path.clone() } else { format!("{}?{}", r.path, r.query) })
+        .map(|r| {
+            if r.query.is_empty() {
+                r.path.clone()
+            } else {
+                format!("{}?{}", r.path, r.query)
+            }
+        })
         .collect()
 }
 
@@ -72,9 +82,15 @@ async fn image_stream_tags_join_registry_tags_by_digest() {
             && images_lists.iter().any(|r| r.param("continue").is_some()),
         "three images are listed in pages of two: {images_lists:?}"
     );
-    assert!(requests.iter().any(|r| r.path == "/apis/image.openshift.io/v1/imagestreams" && r.is_watch()));
     assert!(
-        requests.iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"))),
+        requests
+            .iter()
+            .any(|r| r.path == "/apis/image.openshift.io/v1/imagestreams" && r.is_watch())
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"))),
         "every request carries the kubeconfig's token"
     );
 
@@ -99,7 +115,11 @@ async fn image_stream_tags_join_registry_tags_by_digest() {
         .iter()
         .map(|w| (w.pod.as_str(), w.owner.as_deref()))
         .collect();
-    assert_eq!(on_current, [("webapp-5d4f8-x7k2p", Some("Deployment/webapp"))], "by its stream tag");
+    assert_eq!(
+        on_current,
+        [("webapp-5d4f8-x7k2p", Some("Deployment/webapp"))],
+        "by its stream tag"
+    );
     let on_old: Vec<_> = running.using(old).iter().map(|w| w.owner.as_deref()).collect();
     assert_eq!(on_old, [Some("DeploymentConfig/legacy")], "pinned by digest");
     assert!(openshift.image(old).unwrap().managed());
@@ -145,7 +165,10 @@ async fn the_integrated_registry_is_found_by_its_service_and_takes_the_cluster_t
     let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
     let openshift = connected(&cluster, true).await;
     let found = openshift.find_registry(None).await.unwrap();
-    assert_eq!(found.url.as_str(), format!("http://127.0.0.1:{}/", cluster.registry.port()));
+    assert_eq!(
+        found.url.as_str(),
+        format!("http://127.0.0.1:{}/", cluster.registry.port())
+    );
     assert_eq!(
         found.credentials,
         Credentials::Basic {
@@ -185,7 +208,10 @@ async fn outside_the_cluster_the_registry_is_reached_through_the_api_servers_pro
     let mut config = RegistryConfig::new(found.url);
     config.credentials = found.credentials;
     let registry = RegistryClient::new(config).unwrap();
-    registry.check().await.expect("/v2/ through the proxy, with the token the API server wants");
+    registry
+        .check()
+        .await
+        .expect("/v2/ through the proxy, with the token the API server wants");
 }
 
 fn service_port(cluster: &SampleCluster) -> i64 {
@@ -208,17 +234,26 @@ async fn a_cluster_without_a_registry_is_told_how_to_deploy_one() {
     let e = openshift.find_registry(None).await.unwrap_err();
     assert!(matches!(e, OpenShiftError::RegistryNotRunning { .. }), "{e}");
     let said = e.to_string();
-    assert!(said.contains("not running") && said.contains("managementState") && said.contains("registry.url"), "{said}");
+    assert!(
+        said.contains("not running") && said.contains("managementState") && said.contains("registry.url"),
+        "{said}"
+    );
 }
 
 #[tokio::test]
 async fn an_identity_without_a_token_gets_one_from_the_registry_admin_service_account() {
     let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
-    cluster.api.set_service_account_token("openshift-infra", "registry-admin", TOKEN);
+    cluster
+        .api
+        .set_service_account_token("openshift-infra", "registry-admin", TOKEN);
     let openshift = connected(&cluster, false).await;
     cluster.api.clear_requests();
     let found = openshift.find_registry(None).await.unwrap();
-    assert!(found.identity.contains("openshift-infra/registry-admin"), "{}", found.identity);
+    assert!(
+        found.identity.contains("openshift-infra/registry-admin"),
+        "{}",
+        found.identity
+    );
     assert!(found.renew_every.is_some(), "service account tokens expire");
     let posts = paths(&cluster.api.requests(), "POST");
     assert_eq!(
@@ -231,7 +266,12 @@ async fn an_identity_without_a_token_gets_one_from_the_registry_admin_service_ac
     );
     let binding = cluster
         .api
-        .get("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", None, "regent-registry-admin")
+        .get(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+            None,
+            "regent-registry-admin",
+        )
         .unwrap();
     assert_eq!(binding["roleRef"]["name"], "system:image-pruner");
 
@@ -247,7 +287,9 @@ async fn an_identity_without_a_token_gets_one_from_the_registry_admin_service_ac
 #[tokio::test]
 async fn an_identity_that_may_not_create_the_service_account_is_told_the_commands() {
     let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
-    cluster.api.forbid("POST", "/api/v1/namespaces/openshift-infra/serviceaccounts");
+    cluster
+        .api
+        .forbid("POST", "/api/v1/namespaces/openshift-infra/serviceaccounts");
     let openshift = connected(&cluster, false).await;
     let e = openshift.find_registry(None).await.unwrap_err().to_string();
     assert!(
@@ -266,21 +308,33 @@ async fn project_members_change_as_oc_adm_policy_changes_them() {
     let qa = Subject::group("qa");
     let members = openshift.members("team-a");
     assert_eq!(
-        members.iter().map(|m| (m.subject.name.as_str(), m.registry)).collect::<Vec<_>>(),
+        members
+            .iter()
+            .map(|m| (m.subject.name.as_str(), m.registry))
+            .collect::<Vec<_>>(),
         [("sarah", None), ("qa", Some(RegistryRole::Pull))],
         "users first; sarah has admin, not a registry role"
     );
 
     cluster.api.clear_requests();
-    let added = openshift.set_member("team-a", &alice, RegistryRole::Pull).await.unwrap();
+    let added = openshift
+        .set_member("team-a", &alice, RegistryRole::Pull)
+        .await
+        .unwrap();
     assert!(added.message().contains("registry-viewer"), "{added:?}");
     assert_eq!(
         paths(&cluster.api.requests(), "PUT"),
         ["/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/registry-viewer"],
         "alice joins the existing registry-viewer binding"
     );
-    let again = openshift.set_member("team-a", &alice, RegistryRole::Pull).await.unwrap();
-    assert!(matches!(again, regent_domain::openshift::MemberChange::Unchanged(_)), "{again:?}");
+    let again = openshift
+        .set_member("team-a", &alice, RegistryRole::Pull)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, regent_domain::openshift::MemberChange::Unchanged(_)),
+        "{again:?}"
+    );
 
     // A binding named registry-editor for another role is in the way: the new one is registry-editor-0.
     cluster.api.put(serde_json::json!({
@@ -290,13 +344,24 @@ async fn project_members_change_as_oc_adm_policy_changes_them() {
         "subjects": [{"kind": "User", "name": "bob", "apiGroup": "rbac.authorization.k8s.io"}]
     }));
     cluster.api.clear_requests();
-    let moved = openshift.set_member("team-a", &alice, RegistryRole::Push).await.unwrap();
-    assert!(moved.message().contains("from registry-viewer to registry-editor"), "{moved:?}");
+    let moved = openshift
+        .set_member("team-a", &alice, RegistryRole::Push)
+        .await
+        .unwrap();
+    assert!(
+        moved.message().contains("from registry-viewer to registry-editor"),
+        "{moved:?}"
+    );
     let requests = cluster.api.requests();
     let changes: Vec<(String, String)> = requests
         .iter()
         .filter(|r| r.method != "GET")
-        .map(|r| (r.method.clone(), r.path.rsplit('/').next().unwrap_or_default().to_owned()))
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.path.rsplit('/').next().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         changes,
@@ -306,7 +371,13 @@ async fn project_members_change_as_oc_adm_policy_changes_them() {
         ],
         "added to the new role before taken out of the old: never without access"
     );
-    let created = requests.iter().find(|r| r.method == "POST").unwrap().body.clone().unwrap();
+    let created = requests
+        .iter()
+        .find(|r| r.method == "POST")
+        .unwrap()
+        .body
+        .clone()
+        .unwrap();
     assert_eq!(created["metadata"]["name"], "registry-editor-0");
     assert_eq!(created["roleRef"]["name"], "registry-editor");
 
@@ -332,7 +403,10 @@ async fn project_members_change_as_oc_adm_policy_changes_them() {
     .await;
 
     let (users, groups) = openshift.who_can_pull("team-a").await.unwrap();
-    assert!(users.contains(&"alice".to_owned()) && users.contains(&"sarah".to_owned()), "{users:?}");
+    assert!(
+        users.contains(&"alice".to_owned()) && users.contains(&"sarah".to_owned()),
+        "{users:?}"
+    );
     assert!(!groups.contains(&"qa".to_owned()), "{groups:?}");
 }
 
@@ -344,11 +418,23 @@ async fn projects_and_groups_are_made_with_project_requests_and_group_updates() 
         .create_project("team-c", "Team C", "the new team", Some(&Subject::group("devs")))
         .await
         .unwrap();
-    assert!(made.contains("Created the project team-c") && made.contains("registry-admin"), "{made}");
+    assert!(
+        made.contains("Created the project team-c") && made.contains("registry-admin"),
+        "{made}"
+    );
     let posts = paths(&cluster.api.requests(), "POST");
-    assert!(posts.contains(&"/apis/project.openshift.io/v1/projectrequests".to_owned()), "{posts:?}");
-    let project = cluster.api.get("project.openshift.io/v1", "Project", None, "team-c").unwrap();
-    assert_eq!(project["metadata"]["annotations"]["openshift.io/display-name"], "Team C");
+    assert!(
+        posts.contains(&"/apis/project.openshift.io/v1/projectrequests".to_owned()),
+        "{posts:?}"
+    );
+    let project = cluster
+        .api
+        .get("project.openshift.io/v1", "Project", None, "team-c")
+        .unwrap();
+    assert_eq!(
+        project["metadata"]["annotations"]["openshift.io/display-name"],
+        "Team C"
+    );
     let taken = openshift.create_project("team-a", "", "", None).await.unwrap_err();
     assert!(taken.to_string().contains("exists already"), "{taken}");
 
@@ -357,9 +443,19 @@ async fn projects_and_groups_are_made_with_project_requests_and_group_updates() 
     let qa = cluster.api.get("user.openshift.io/v1", "Group", None, "qa").unwrap();
     assert_eq!(qa["users"], serde_json::json!(["hank"]));
     openshift.create_group("release").await.unwrap();
-    assert!(openshift.create_group("release").await.unwrap_err().to_string().contains("exists"));
+    assert!(
+        openshift
+            .create_group("release")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("exists")
+    );
     let deleted = openshift.delete_group("qa").await.unwrap();
-    assert!(deleted.contains("team-a/registry-viewer"), "bindings that still name it: {deleted}");
+    assert!(
+        deleted.contains("team-a/registry-viewer"),
+        "bindings that still name it: {deleted}"
+    );
 }
 
 struct Deleting {
@@ -395,8 +491,16 @@ async fn deleting_an_image_updates_its_streams_before_the_registry_and_the_image
     let old = Digest::parse(cluster.old.digest()).unwrap();
     cluster.api.clear_requests();
 
-    let done = d.deleter.prune_image(&Actor::new("scruffy", "127.0.0.1"), &old).await.unwrap();
-    assert!(done.summary.contains("team-a/webapp (1.0, latest, old)"), "{}", done.summary);
+    let done = d
+        .deleter
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old)
+        .await
+        .unwrap();
+    assert!(
+        done.summary.contains("team-a/webapp (1.0, latest, old)"),
+        "{}",
+        done.summary
+    );
     let changes: Vec<(String, String)> = cluster
         .api
         .requests()
@@ -407,12 +511,18 @@ async fn deleting_an_image_updates_its_streams_before_the_registry_and_the_image
     assert_eq!(
         changes,
         [
-            ("PUT".to_owned(), "/apis/image.openshift.io/v1/namespaces/team-a/imagestreams/webapp/status".to_owned()),
+            (
+                "PUT".to_owned(),
+                "/apis/image.openshift.io/v1/namespaces/team-a/imagestreams/webapp/status".to_owned()
+            ),
             ("DELETE".to_owned(), format!("/apis/image.openshift.io/v1/images/{old}")),
         ],
         "the stream first, the Image object last"
     );
-    let stream = cluster.api.get("image.openshift.io/v1", "ImageStream", Some("team-a"), "webapp").unwrap();
+    let stream = cluster
+        .api
+        .get("image.openshift.io/v1", "ImageStream", Some("team-a"), "webapp")
+        .unwrap();
     let tags: Vec<&str> = stream["status"]["tags"]
         .as_array()
         .unwrap()
@@ -423,7 +533,10 @@ async fn deleting_an_image_updates_its_streams_before_the_registry_and_the_image
     assert_eq!(stream["status"]["tags"][0]["items"].as_array().unwrap().len(), 1);
     let gone = d
         .registry
-        .manifest(&RepositoryName::parse("team-a/webapp").unwrap(), &regent_domain::reference::Reference::Digest(old.clone()))
+        .manifest(
+            &RepositoryName::parse("team-a/webapp").unwrap(),
+            &regent_domain::reference::Reference::Digest(old.clone()),
+        )
         .await
         .unwrap_err();
     assert!(gone.is_not_found(), "the registry no longer has it: {gone}");
@@ -446,11 +559,16 @@ async fn a_registry_delete_says_which_streams_still_point_at_the_digest() {
     let current = Digest::parse(cluster.current.digest()).unwrap();
     let done = d
         .deleter
-        .manifest(&Actor::new("scruffy", "127.0.0.1"), &RepositoryName::parse("team-a/webapp").unwrap(), &current)
+        .manifest(
+            &Actor::new("scruffy", "127.0.0.1"),
+            &RepositoryName::parse("team-a/webapp").unwrap(),
+            &current,
+        )
         .await
         .unwrap();
     assert!(
-        done.summary.contains("Image stream tags team-a/webapp:1.0, team-a/webapp:latest still point at it"),
+        done.summary
+            .contains("Image stream tags team-a/webapp:1.0, team-a/webapp:latest still point at it"),
         "{}",
         done.summary
     );
@@ -461,13 +579,26 @@ async fn a_registry_delete_says_which_streams_still_point_at_the_digest() {
         tag: "old".into(),
     };
     cluster.api.clear_requests();
-    let deleted = d.deleter.stream_tag(&Actor::new("scruffy", "127.0.0.1"), &tag).await.unwrap();
-    assert!(deleted.summary.contains("Deleted the image stream tag team-a/webapp:old"), "{}", deleted.summary);
+    let deleted = d
+        .deleter
+        .stream_tag(&Actor::new("scruffy", "127.0.0.1"), &tag)
+        .await
+        .unwrap();
+    assert!(
+        deleted
+            .summary
+            .contains("Deleted the image stream tag team-a/webapp:old"),
+        "{}",
+        deleted.summary
+    );
     assert_eq!(
         paths(&cluster.api.requests(), "DELETE"),
         ["/apis/image.openshift.io/v1/namespaces/team-a/imagestreamtags/webapp:old"]
     );
-    eventually("the stream loses the tag", || openshift.join().tag("team-a", "webapp", "old").is_none()).await;
+    eventually("the stream loses the tag", || {
+        openshift.join().tag("team-a", "webapp", "old").is_none()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -500,6 +631,8 @@ async fn a_cluster_without_the_image_api_means_registry_only() {
         matches!(other.detect().await, Detection::Unreachable(_)),
         "the chosen context points where nothing listens"
     );
-    let missing = OpenShift::configure(settings(dir.path().join("nope"))).await.unwrap_err();
+    let missing = OpenShift::configure(settings(dir.path().join("nope")))
+        .await
+        .unwrap_err();
     assert!(missing.to_string().contains("cannot be read"), "{missing}");
 }

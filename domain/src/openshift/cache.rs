@@ -7,8 +7,8 @@
 //! generation counter that derived views (the digest join) compare to know when to rebuild.
 
 use futures::StreamExt;
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use kube::{Api, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -90,7 +90,10 @@ where
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
-        self.read().objects.get(&(namespace.to_owned(), name.to_owned())).cloned()
+        self.read()
+            .objects
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
     }
 
     /// Every object, in namespace/name order.

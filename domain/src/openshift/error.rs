@@ -11,11 +11,17 @@ pub enum OpenShiftError {
     /// No kubeconfig or in-cluster service account, or the one named cannot be read.
     #[error("{0}")]
     Config(String),
-    #[error("the cluster API at {url} does not answer: {reason}; check the kubeconfig's server address and that the API server runs")]
+    #[error(
+        "the cluster API at {url} does not answer: {reason}; check the kubeconfig's server address and that the API server runs"
+    )]
     Unreachable { url: String, reason: String },
-    #[error("the cluster refused Regent's credentials ({message}); log in again (`oc login`) or give Regent a valid token")]
+    #[error(
+        "the cluster refused Regent's credentials ({message}); log in again (`oc login`) or give Regent a valid token"
+    )]
     Unauthorized { message: String },
-    #[error("Regent's cluster identity may not do this: {message}. Grant it the role that allows it (for the access screens: `oc adm policy add-cluster-role-to-user admin <regent's user>`)")]
+    #[error(
+        "Regent's cluster identity may not do this: {message}. Grant it the role that allows it (for the access screens: `oc adm policy add-cluster-role-to-user admin <regent's user>`)"
+    )]
     Forbidden { message: String },
     #[error("{message}")]
     NotFound { message: String },
@@ -25,9 +31,13 @@ pub enum OpenShiftError {
     Invalid { message: String },
     #[error("the cluster API failed: {message}")]
     Other { message: String },
-    #[error("the integrated registry is not running on the cluster at {api}: {tried}. Deploy it (OpenShift 4: `oc patch configs.imageregistry.operator.openshift.io cluster --type merge -p '{{\"spec\":{{\"managementState\":\"Managed\"}}}}'` and give it storage; OpenShift 3: `oc adm registry`), or set registry.url to where it runs")]
+    #[error(
+        "the integrated registry is not running on the cluster at {api}: {tried}. Deploy it (OpenShift 4: `oc patch configs.imageregistry.operator.openshift.io cluster --type merge -p '{{\"spec\":{{\"managementState\":\"Managed\"}}}}'` and give it storage; OpenShift 3: `oc adm registry`), or set registry.url to where it runs"
+    )]
     RegistryNotRunning { api: String, tried: String },
-    #[error("Regent's cluster identity has no token the registry accepts (a client certificate, like system:admin) and may not create the service account openshift-infra/registry-admin ({message}). As a cluster administrator run `oc create serviceaccount registry-admin -n openshift-infra` and `oc adm policy add-cluster-role-to-user system:image-pruner -z registry-admin -n openshift-infra`, then set registry.token to the output of `oc create token registry-admin -n openshift-infra --duration=8760h`")]
+    #[error(
+        "Regent's cluster identity has no token the registry accepts (a client certificate, like system:admin) and may not create the service account openshift-infra/registry-admin ({message}). As a cluster administrator run `oc create serviceaccount registry-admin -n openshift-infra` and `oc adm policy add-cluster-role-to-user system:image-pruner -z registry-admin -n openshift-infra`, then set registry.token to the output of `oc create token registry-admin -n openshift-infra --duration=8760h`"
+    )]
     NoRegistryToken { message: String },
 }
 

@@ -13,13 +13,16 @@ use crate::registry::Credentials;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleRef, Subject};
-use kube::api::{ListParams, PostParams};
 use kube::Api;
+use kube::api::{ListParams, PostParams};
 use std::time::Duration;
 use url::Url;
 
 /// The services the integrated registry runs as: OpenShift 4, then 3.
-const SERVICES: [(&str, &str); 2] = [("openshift-image-registry", "image-registry"), ("default", "docker-registry")];
+const SERVICES: [(&str, &str); 2] = [
+    ("openshift-image-registry", "image-registry"),
+    ("default", "docker-registry"),
+];
 const SA_NAMESPACE: &str = "openshift-infra";
 const SA_NAME: &str = "registry-admin";
 const SA_BINDING: &str = "regent-registry-admin";
@@ -151,7 +154,12 @@ impl OpenShift {
             other => other,
         };
         let accounts = Api::<ServiceAccount>::namespaced(self.client(), SA_NAMESPACE);
-        if accounts.get_opt(SA_NAME).await.map_err(|e| explain(self.err(e)))?.is_none() {
+        if accounts
+            .get_opt(SA_NAME)
+            .await
+            .map_err(|e| explain(self.err(e)))?
+            .is_none()
+        {
             let account = ServiceAccount {
                 metadata: kube::api::ObjectMeta {
                     name: Some(SA_NAME.into()),
@@ -179,7 +187,10 @@ impl OpenShift {
             .map_err(|e| explain(self.err(e)))?;
         let bound = pruners.items.iter().any(|b| {
             b.role_ref.name == "system:image-pruner"
-                && b.subjects.iter().flatten().any(|s| s.kind == subject.kind && s.name == subject.name && s.namespace == subject.namespace)
+                && b.subjects
+                    .iter()
+                    .flatten()
+                    .any(|s| s.kind == subject.kind && s.name == subject.name && s.namespace == subject.namespace)
         });
         if !bound {
             let binding = ClusterRoleBinding {

@@ -13,8 +13,8 @@
 use super::resources::{Group, Project};
 use super::{OpenShift, OpenShiftError};
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef};
-use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::Api;
+use kube::api::{DeleteParams, ListParams, PostParams};
 use std::collections::BTreeMap;
 
 /// Attempts at a read-modify-write before giving up on a busy object.
@@ -110,8 +110,7 @@ pub fn check_principal(what: &str, name: &str) -> Result<String, String> {
     if name.chars().count() > 253 {
         return Err(format!("A {what} name has at most 253 characters."));
     }
-    if name == "." || name == ".." || name == "~" || name.contains(['/', '%']) || name.chars().any(char::is_control)
-    {
+    if name == "." || name == ".." || name == "~" || name.contains(['/', '%']) || name.chars().any(char::is_control) {
         return Err(format!(
             "\"{}\" cannot be a {what} name on OpenShift: no \"/\", \"%\" or control characters, and not \".\", \"..\" or \"~\".",
             shown(name)
@@ -128,7 +127,9 @@ pub fn check_project(name: &str) -> Result<String, String> {
     let name = name.trim();
     let label = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if !label {
@@ -166,7 +167,10 @@ impl Subject {
         match kind.trim().to_ascii_lowercase().as_str() {
             "user" => Ok(Self::user(&check_principal("user", name)?)),
             "group" => Ok(Self::group(&check_principal("group", name)?)),
-            other => Err(format!("a member is a user or a group; \"{}\" is neither", shown(other))),
+            other => Err(format!(
+                "a member is a user or a group; \"{}\" is neither",
+                shown(other)
+            )),
         }
     }
 
@@ -243,7 +247,9 @@ impl OpenShift {
         for binding in self.bindings.in_namespace(project) {
             let name = binding.metadata.name.clone().unwrap_or_default();
             for s in binding.subjects.iter().flatten() {
-                let Some(subject) = Subject::of(s, project) else { continue };
+                let Some(subject) = Subject::of(s, project) else {
+                    continue;
+                };
                 let m = members.entry(subject.clone()).or_insert_with(|| Member {
                     subject,
                     registry: None,
@@ -314,7 +320,11 @@ impl OpenShift {
                 }
             };
             match result {
-                Ok(name) => return Ok(MemberChange::Done(format!("Gave the {subject} {role} in {project} (binding {name})."))),
+                Ok(name) => {
+                    return Ok(MemberChange::Done(format!(
+                        "Gave the {subject} {role} in {project} (binding {name})."
+                    )));
+                }
                 Err(kube::Error::Api(s)) if s.code == 409 => continue,
                 Err(e) => return Err(self.err(e)),
             }
@@ -323,7 +333,12 @@ impl OpenShift {
     }
 
     /// `oc adm policy remove-role-from-{user,group} <role> <subject> -n <project>`.
-    pub async fn remove_role(&self, project: &str, subject: &Subject, role: &str) -> Result<Vec<String>, OpenShiftError> {
+    pub async fn remove_role(
+        &self,
+        project: &str,
+        subject: &Subject,
+        role: &str,
+    ) -> Result<Vec<String>, OpenShiftError> {
         let api = self.role_bindings(project);
         'attempt: for _ in 0..ATTEMPTS {
             let bindings = self.fresh_bindings(project).await?;
@@ -360,11 +375,20 @@ impl OpenShift {
 
     /// Gives a member exactly `role` among the registry roles: the new one first, then the
     /// others taken away. Other roles (`admin`, `edit`…) are left alone and reported.
-    pub async fn set_member(&self, project: &str, subject: &Subject, role: RegistryRole) -> Result<MemberChange, OpenShiftError> {
+    pub async fn set_member(
+        &self,
+        project: &str,
+        subject: &Subject,
+        role: RegistryRole,
+    ) -> Result<MemberChange, OpenShiftError> {
         let added = self.add_role(project, subject, role.cluster_role()).await?;
         let mut moved_from = Vec::new();
         for other in RegistryRole::ALL.into_iter().filter(|r| *r != role) {
-            if !self.remove_role(project, subject, other.cluster_role()).await?.is_empty() {
+            if !self
+                .remove_role(project, subject, other.cluster_role())
+                .await?
+                .is_empty()
+            {
                 moved_from.push(other.cluster_role());
             }
         }
@@ -401,7 +425,10 @@ impl OpenShift {
         let note = if others.is_empty() {
             String::new()
         } else {
-            format!(" They keep {} (not a registry role; change it with oc).", others.join(", "))
+            format!(
+                " They keep {} (not a registry role; change it with oc).",
+                others.join(", ")
+            )
         };
         Ok(MemberChange::Done(format!(
             "Removed the {subject} from {project} (bindings {}).{note}",
@@ -508,7 +535,13 @@ impl OpenShift {
                     .all()
                     .iter()
                     .filter(|b| b.subjects.iter().flatten().any(|s| s.kind == "Group" && s.name == name))
-                    .map(|b| format!("{}/{}", b.metadata.namespace.as_deref().unwrap_or_default(), b.metadata.name.as_deref().unwrap_or_default()))
+                    .map(|b| {
+                        format!(
+                            "{}/{}",
+                            b.metadata.namespace.as_deref().unwrap_or_default(),
+                            b.metadata.name.as_deref().unwrap_or_default()
+                        )
+                    })
                     .collect();
                 Ok(if bound.is_empty() {
                     format!("Deleted the group {name}.")
@@ -585,8 +618,15 @@ mod tests {
         assert!(check_project("openshift-infra").unwrap_err().contains("reserved"));
         assert!(check_principal("user", "").unwrap_err().contains("Enter"));
         assert!(check_principal("user", "a/b").unwrap_err().contains("\"/\""));
-        assert_eq!(check_principal("user", " alice@example.com "), Ok("alice@example.com".into()));
+        assert_eq!(
+            check_principal("user", " alice@example.com "),
+            Ok("alice@example.com".into())
+        );
         assert_eq!(RegistryRole::parse("Push"), Ok(RegistryRole::Push));
-        assert!(RegistryRole::parse("owner").unwrap_err().contains("pull, push or admin"));
+        assert!(
+            RegistryRole::parse("owner")
+                .unwrap_err()
+                .contains("pull, push or admin")
+        );
     }
 }

@@ -131,7 +131,9 @@ struct State {
 
 impl std::fmt::Debug for OpenShift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenShift").field("api", &self.api_url).finish_non_exhaustive()
+        f.debug_struct("OpenShift")
+            .field("api", &self.api_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -247,9 +249,15 @@ impl OpenShift {
         }
         if state.detection != found {
             match &found {
-                Detection::OpenShift => tracing::info!(api = %self.api_url, "OpenShift found: image streams and projects are shown"),
-                Detection::Kubernetes => tracing::info!(api = %self.api_url, "the cluster has no image.openshift.io API: registry-only mode"),
-                Detection::Unreachable(e) => tracing::warn!(api = %self.api_url, error = %e, "the cluster does not answer"),
+                Detection::OpenShift => {
+                    tracing::info!(api = %self.api_url, "OpenShift found: image streams and projects are shown")
+                }
+                Detection::Kubernetes => {
+                    tracing::info!(api = %self.api_url, "the cluster has no image.openshift.io API: registry-only mode")
+                }
+                Detection::Unreachable(e) => {
+                    tracing::warn!(api = %self.api_url, error = %e, "the cluster does not answer")
+                }
                 Detection::Detecting => {}
             }
         }
@@ -316,10 +324,12 @@ impl OpenShift {
         let page = self.settings.page_size;
         let c = || self.client.clone();
         self.images.spawn(Api::all(c()), page, |_| {});
-        self.streams.spawn(Api::all(c()), page, |s| s.metadata.managed_fields = None);
+        self.streams
+            .spawn(Api::all(c()), page, |s| s.metadata.managed_fields = None);
         self.projects.spawn(Api::all(c()), page, |_| {});
         self.groups.spawn(Api::all(c()), page, |_| {});
-        self.bindings.spawn(Api::all(c()), page, |b| b.metadata.managed_fields = None);
+        self.bindings
+            .spawn(Api::all(c()), page, |b| b.metadata.managed_fields = None);
         self.pods.spawn(Api::all(c()), page, workloads::slim);
     }
 

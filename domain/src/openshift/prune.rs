@@ -9,8 +9,8 @@
 
 use super::streams::StreamTagName;
 use super::{OpenShift, OpenShiftError};
-use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
 use kube::Api;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
 
 /// What deleting one image stream tag did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -59,7 +59,14 @@ pub struct Image {
     #[serde(default, deserialize_with = "null_default")]
     pub docker_image_manifests: Vec<ImageManifest>,
 }
-resource!(Image, "image.openshift.io", "v1", "Image", "images", ClusterResourceScope);
+resource!(
+    Image,
+    "image.openshift.io",
+    "v1",
+    "Image",
+    "images",
+    ClusterResourceScope
+);
 
 impl Image {
     /// Pushed to the integrated registry (not imported from elsewhere).
@@ -115,7 +122,14 @@ pub struct ImageStream {
     #[serde(default, deserialize_with = "null_default")]
     pub status: ImageStreamStatus,
 }
-resource!(ImageStream, "image.openshift.io", "v1", "ImageStream", "imagestreams", NamespaceResourceScope);
+resource!(
+    ImageStream,
+    "image.openshift.io",
+    "v1",
+    "ImageStream",
+    "imagestreams",
+    NamespaceResourceScope
+);
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -211,7 +225,14 @@ pub struct Project {
     #[serde(default)]
     pub metadata: ObjectMeta,
 }
-resource!(Project, "project.openshift.io", "v1", "Project", "projects", ClusterResourceScope);
+resource!(
+    Project,
+    "project.openshift.io",
+    "v1",
+    "Project",
+    "projects",
+    ClusterResourceScope
+);
 
 impl Project {
     fn annotation(&self, key: &str) -> Option<&str> {
@@ -236,7 +257,14 @@ pub struct Group {
     #[serde(default, deserialize_with = "null_default")]
     pub users: Vec<String>,
 }
-resource!(Group, "user.openshift.io", "v1", "Group", "groups", ClusterResourceScope);
+resource!(
+    Group,
+    "user.openshift.io",
+    "v1",
+    "Group",
+    "groups",
+    ClusterResourceScope
+);
 
 /// `user.openshift.io/v1` User (only its name is read: `users/~` says who Regent is).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -264,14 +264,22 @@ mod tests {
         assert!(import.message.unwrap().contains("i/o timeout"));
         assert!(join.references("sha256:a41188572d4c9cb0ed1c4fae4e5218ea95d91618ca4c25e545609b880e328f4a"));
         assert_eq!(join.stream("team-a", "webapp").count(), 3);
-        assert!(join.registry_hosts().iter().any(|h| h == "image-registry.openshift-image-registry.svc:5000"));
+        assert!(
+            join.registry_hosts()
+                .iter()
+                .any(|h| h == "image-registry.openshift-image-registry.svc:5000")
+        );
     }
 
     #[test]
     fn pull_specs_split_into_host_repository_and_reference() {
         assert_eq!(
             split_reference("image-registry.svc:5000/team-a/webapp@sha256:00"),
-            Some(("image-registry.svc:5000", "team-a/webapp", Reference::Digest("sha256:00")))
+            Some((
+                "image-registry.svc:5000",
+                "team-a/webapp",
+                Reference::Digest("sha256:00")
+            ))
         );
         assert_eq!(
             split_reference("quay.io/example/webapp:2.0"),

@@ -25,7 +25,11 @@ pub struct Workload {
 pub fn slim(pod: &mut Pod) {
     pod.metadata.managed_fields = None;
     if let Some(spec) = pod.spec.as_mut() {
-        for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
+        for c in spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut().flatten())
+        {
             c.env = None;
             c.command = None;
             c.args = None;
@@ -117,7 +121,10 @@ impl WorkloadIndex {
             }
         }
         Self {
-            by_digest: by_digest.into_iter().map(|(d, w)| (d, w.into_iter().collect())).collect(),
+            by_digest: by_digest
+                .into_iter()
+                .map(|(d, w)| (d, w.into_iter().collect()))
+                .collect(),
         }
     }
 

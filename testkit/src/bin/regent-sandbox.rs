@@ -5,6 +5,10 @@
 //! pushes the sample set, stops it and prints `{"url","config","host",…}` as JSON. Then
 //! `docker-registry serve D/config.yml` serves the same data on the same port for as long as
 //! the caller wants, and can be stopped and restarted by the caller.
+//!
+//! `regent-sandbox cluster --dir D` runs the sample OpenShift cluster (`testkit::cluster`): a
+//! local OpenShift-shaped API server and a registry joined to it, prints
+//! `{"kubeconfig","registry","api"}` as one JSON line and serves until its standard input closes.
 
 use clap::Parser;
 use regent_testkit::{RegistryOptions, SeedOptions, TestRegistry, seed};
@@ -24,11 +28,19 @@ enum Cli {
         #[arg(long, default_value_t = 260)]
         repos: usize,
     },
+    /// Run the sample OpenShift cluster until standard input closes.
+    Cluster {
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Cli::Seed { dir, port, repos } = Cli::parse();
+    let (dir, port, repos) = match Cli::parse() {
+        Cli::Seed { dir, port, repos } => (dir, port, repos),
+        Cli::Cluster { dir } => return cluster(&dir).await,
+    };
     let dir = std::path::absolute(&dir)?;
     let options = RegistryOptions {
         dir: Some(dir.join("registry")),
@@ -57,5 +69,30 @@ async fn main() -> anyhow::Result<()> {
             "shared_layer": seeded.shared_layer,
         })
     );
+    Ok(())
+}
+
+async fn cluster(dir: &std::path::Path) -> anyhow::Result<()> {
+    use regent_testkit::cluster::{SampleCluster, SampleOptions};
+    std::fs::create_dir_all(dir)?;
+    let cluster = SampleCluster::start(SampleOptions::default()).await?;
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::copy(cluster.kubeconfig(true), &kubeconfig)?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "kubeconfig": kubeconfig,
+            "registry": cluster.registry.url().as_str().trim_end_matches('/'),
+            "api": cluster.api.url(),
+            "public_host": cluster.public_host(),
+        })
+    );
+    // Serve until the caller closes our standard input (or goes away).
+    let _ = tokio::task::spawn_blocking(|| {
+        use std::io::Read;
+        std::io::stdin().read_to_end(&mut Vec::new())
+    })
+    .await;
+    drop(cluster);
     Ok(())
 }
