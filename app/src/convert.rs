@@ -176,7 +176,7 @@ pub fn on_cluster(state: &crate::state::AppState, rows: &mut [TagRow]) {
 pub fn repository_on_cluster(
     state: &crate::state::AppState,
     name: &regent_domain::reference::RepositoryName,
-) -> Option<crate::dto::RepositoryOnCluster> {
+) -> Option<Box<crate::dto::RepositoryOnCluster>> {
     let openshift = state.openshift()?;
     let (namespace, stream) = name.as_str().split_once('/').unwrap_or((name.as_str(), ""));
     let join = openshift.join();
@@ -203,7 +203,7 @@ pub fn repository_on_cluster(
         .streams_in(namespace)
         .iter()
         .any(|s| s.metadata.name.as_deref() == Some(stream));
-    Some(crate::dto::RepositoryOnCluster {
+    Some(Box::new(crate::dto::RepositoryOnCluster {
         stream: known.then(|| name.to_string()),
         missing: tags
             .into_iter()
@@ -212,7 +212,7 @@ pub fn repository_on_cluster(
             .collect(),
         workloads,
         stale: !cluster_connected(openshift),
-    })
+    }))
 }
 
 /// Labels of the containers running any of `digests`, each once.

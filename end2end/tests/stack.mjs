@@ -148,6 +148,67 @@ export async function startStack({ repos = 260, everyoneReads = true, copies = [
   };
 }
 
+/**
+ * The sample OpenShift cluster (`regent-sandbox cluster`: a local OpenShift-shaped API server
+ * joined to a real registry) and Regent started with only its kubeconfig, as on a cluster.
+ */
+export async function startCluster() {
+  const dir = mkdtempSync(join(tmpdir(), 'regent-e2e-cluster-'));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const sandbox = spawn(join(ROOT, 'target/debug/regent-sandbox'), ['cluster', '--dir', dir], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const info = await new Promise((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error('regent-sandbox cluster did not start within 60 s')), 60000);
+    sandbox.stdout.on('data', (chunk) => {
+      out += chunk;
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        ok(JSON.parse(line));
+      }
+    });
+    sandbox.once('exit', (code) => fail(new Error(`regent-sandbox cluster exited with ${code}`)));
+  });
+  execFileSync(join(ROOT, 'target/debug/regent'),
+    ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', 'anonymous', '*', 'read'], { stdio: 'ignore' });
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  const regent = start(
+    join(ROOT, 'target/debug/regent'),
+    ['--listen', `127.0.0.1:${port}`, '--openshift-kubeconfig', info.kubeconfig, '--data-dir', join(dir, 'regent-data'),
+      '--site-root', join(ROOT, 'target/site'), '--admin-password', ADMIN_PASSWORD],
+    join(ARTIFACTS, 'regent-openshift.log'),
+  );
+  await waitForHttp(`${baseURL}/healthz`);
+  await waitForIndex(baseURL);
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    const ready = await (await fetch(`${baseURL}/readyz`)).json().catch(() => ({}));
+    if (ready.openshift?.synced) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    baseURL,
+    api: info.api,
+    /** An object straight from the cluster's API server (the independent truth). */
+    async object(path) {
+      const r = await fetch(`${info.api}${path}`, { headers: { authorization: 'Bearer sha256~regent-sample-cluster-token' } });
+      return r.ok ? r.json() : null;
+    },
+    async close() {
+      await stop(regent);
+      const exited = new Promise((r) => sandbox.once('exit', r));
+      sandbox.stdin.end();
+      const timer = setTimeout(() => sandbox.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function launchChromium() {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',

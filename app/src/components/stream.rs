@@ -61,7 +61,7 @@ pub fn StreamHistory(tag: StreamTagView) -> impl IntoView {
                 <li data-history=h.digest.clone()>
                     <code title=h.digest.clone()>{short_hex(&h.digest).to_owned()}</code>" "
                     <span class="muted">{h.created.clone().unwrap_or_default()}</span>
-                    {(i == 0).then(|| " (current)")}
+                    {(i == 0).then_some(" (current)")}
                 </li>
             }
         })

@@ -238,11 +238,11 @@ pub enum RepositoryView {
         paging: Paging,
         /// `docker pull <pull_host>/<name>:<tag>`
         pull_host: String,
-        status: IndexStatusView,
+        status: Box<IndexStatusView>,
         you: Capabilities,
         /// On OpenShift: the repository's image stream.
         #[serde(default)]
-        cluster: Option<RepositoryOnCluster>,
+        cluster: Option<Box<RepositoryOnCluster>>,
     },
     /// Created in Regent, nothing pushed yet.
     Empty {

@@ -78,7 +78,7 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         sort,
         paging,
         pull_host: state.pull_host.to_string(),
-        status,
+        status: Box::new(status),
         you,
         cluster,
     })
@@ -127,10 +127,10 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                             .unwrap_or_default();
                         view! {
                             <Title text=summary.name.clone() />
-                            <IndexStatusNotice status />
+                            <IndexStatusNotice status=*status />
                             <Header summary=summary.clone() stale pull_host />
                             <YourAccess you name=summary.name.clone() />
-                            {cluster.map(|cluster| view! { <crate::components::stream::StreamNotice cluster /> })}
+                            {cluster.map(|cluster| view! { <crate::components::stream::StreamNotice cluster=*cluster /> })}
                             <crate::pages::admin::OutcomeNotice value=delete.value() />
                             <h2>"Tags"</h2>
                             <crate::pages::delete::QuickDeleteTable rows sorting=Some(sorting) row_end finished=Callback::new(move |_| data.refetch()) />

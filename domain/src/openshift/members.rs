@@ -396,10 +396,9 @@ impl OpenShift {
             (MemberChange::Unchanged(m), true) => MemberChange::Unchanged(m.clone()),
             _ if moved_from.is_empty() => added,
             _ => MemberChange::Done(format!(
-                "Moved the {subject} in {project} from {} to {} ({}).",
+                "Moved the {subject} in {project} from {} to {}.",
                 moved_from.join(", "),
                 role.cluster_role(),
-                added.message().trim_end_matches('.')
             )),
         })
     }

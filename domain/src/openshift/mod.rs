@@ -115,9 +115,31 @@ pub struct OpenShift {
     pub(crate) bindings: Arc<Cache<RoleBinding>>,
     pub(crate) pods: Arc<Cache<Pod>>,
     state: Mutex<State>,
-    join: Mutex<Option<(u64, Arc<StreamJoin>)>>,
+    /// Keyed by the streams' generation.
+    join: Derived<u64, StreamJoin>,
     /// Keyed by the pods' and the streams' generations.
-    workloads: Mutex<Option<((u64, u64), Arc<workloads::WorkloadIndex>)>>,
+    workloads: Derived<(u64, u64), workloads::WorkloadIndex>,
+}
+
+/// A value computed from watched objects, kept until the generations it was built from change.
+struct Derived<K, T>(Mutex<Option<(K, Arc<T>)>>);
+
+impl<K: PartialEq, T> Derived<K, T> {
+    fn new() -> Self {
+        Self(Mutex::new(None))
+    }
+
+    fn get(&self, key: K, build: impl FnOnce() -> T) -> Arc<T> {
+        let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &*cached {
+            Some((k, value)) if *k == key => value.clone(),
+            _ => {
+                let value = Arc::new(build());
+                *cached = Some((key, value.clone()));
+                value
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -206,8 +228,8 @@ impl OpenShift {
                 identity: None,
                 watching: false,
             }),
-            join: Mutex::new(None),
-            workloads: Mutex::new(None),
+            join: Derived::new(),
+            workloads: Derived::new(),
         })
     }
 
@@ -335,30 +357,15 @@ impl OpenShift {
 
     /// The digest join over the current streams (rebuilt only after they changed).
     pub fn join(&self) -> Arc<StreamJoin> {
-        let generation = self.streams.generation();
-        let mut cached = self.join.lock().unwrap_or_else(|p| p.into_inner());
-        match &*cached {
-            Some((g, join)) if *g == generation => join.clone(),
-            _ => {
-                let join = Arc::new(StreamJoin::build(&self.streams.all()));
-                *cached = Some((generation, join.clone()));
-                join
-            }
-        }
+        self.join
+            .get(self.streams.generation(), || StreamJoin::build(&self.streams.all()))
     }
 
     /// Containers by the digest they run (rebuilt only after pods or streams changed).
     pub fn workloads(&self) -> Arc<workloads::WorkloadIndex> {
         let key = (self.pods.generation(), self.streams.generation());
-        let mut cached = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
-        match &*cached {
-            Some((k, index)) if *k == key => index.clone(),
-            _ => {
-                let index = Arc::new(workloads::WorkloadIndex::build(&self.pods.all(), &self.join()));
-                *cached = Some((key, index.clone()));
-                index
-            }
-        }
+        self.workloads
+            .get(key, || workloads::WorkloadIndex::build(&self.pods.all(), &self.join()))
     }
 
     pub fn image(&self, digest: &str) -> Option<Arc<Image>> {

@@ -182,6 +182,11 @@ fn Project(details: ProjectDetails, change: ServerAction<ChangeMember>) -> impl 
                 .map(|r| view! { <option value=r selected=current == r>{r}</option> })
                 .collect_view();
             let label = format!("Remove {}", m.name);
+            let set_label = if m.registry_role.is_some() {
+                "Change role"
+            } else {
+                "Give registry role"
+            };
             view! {
                 <tr data-member=m.name.clone() data-role=current.clone()>
                     <td>{m.kind.clone()}</td>
@@ -196,7 +201,7 @@ fn Project(details: ProjectDetails, change: ServerAction<ChangeMember>) -> impl 
                                 <input type="hidden" name="kind" value=k1 />
                                 <input type="hidden" name="name" value=n1 />
                                 <select name="role" aria-label="Registry role">{options}</select>
-                                <button type="submit">"Change role"</button>
+                                <button type="submit">{set_label}</button>
                             </ActionForm>
                         })}
                         {(registry && m.registry_role.is_some()).then(|| view! {
