@@ -636,3 +636,23 @@ async fn a_cluster_without_the_image_api_means_registry_only() {
         .unwrap_err();
     assert!(missing.to_string().contains("cannot be read"), "{missing}");
 }
+
+#[tokio::test]
+async fn an_image_api_that_appears_later_is_detected_and_watched() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    cluster.api.serve_openshift(false);
+    let openshift = OpenShift::configure(settings(cluster.kubeconfig(true)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(openshift.detect().await, Detection::Kubernetes);
+    openshift.spawn();
+    assert!(!openshift.active(), "registry-only while the image API is not there");
+    cluster.api.serve_openshift(true);
+    assert!(
+        openshift.wait_synced(Duration::from_secs(20)).await,
+        "detected on a later look"
+    );
+    assert!(openshift.active());
+    assert_eq!(openshift.join().pointing_at(cluster.current.digest()).len(), 2);
+}

@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 pub const TOKEN: &str = "sha256~regent-sample-cluster-token";
 /// The host the streams give the integrated registry inside the cluster.
 pub const INTERNAL_HOST: &str = "image-registry.openshift-image-registry.svc:5000";
+/// The host of the registry's route in the sample (what users pull from).
+pub const PUBLIC_HOST: &str = "default-route-openshift-image-registry.apps.cluster.test";
 /// The digest `2.0` was imported as from quay.io (in no registry here).
 pub const IMPORTED: &str = "sha256:8c516e97bc890ba10aaf9b55ea01c8e2d06b525ac62f4c4c219fbde21a998bc8";
 
@@ -95,9 +97,10 @@ impl SampleCluster {
         self.api.write_kubeconfig(self.dir.path(), with_token.then_some(TOKEN))
     }
 
-    /// `host:port` of the registry as users reach it (the streams' public repository).
+    /// The registry's route as the streams name it (`publicDockerImageRepository`); what pull
+    /// commands on Regent's pages say.
     pub fn public_host(&self) -> String {
-        self.registry.host()
+        PUBLIC_HOST.to_owned()
     }
 
     /// The sample ImageStream `team-a/webapp`, as the API server would hold it.

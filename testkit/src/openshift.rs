@@ -578,6 +578,12 @@ impl OpenShiftApi {
 
     /// Requests with this method ("*" for any) whose path starts with `path_prefix` get 403
     /// Forbidden, worded as real Kubernetes words it.
+    /// Makes the OpenShift API groups appear (`true`) or vanish (`false`, as while the
+    /// aggregated openshift-apiserver is not there yet), keeping every stored object.
+    pub fn serve_openshift(&self, served: bool) {
+        self.shared.lock().openshift = served;
+    }
+
     pub fn forbid(&self, method: &str, path_prefix: &str) {
         self.shared
             .lock()

@@ -26,7 +26,7 @@ pub use error::OpenShiftError;
 pub use integrated::FoundRegistry;
 pub use members::{Member, MemberChange, RegistryRole, Subject, SubjectKind, check_principal, check_project};
 pub use prune::{PruneReport, StreamTagDeletion};
-pub use resources::{Group, Image, ImageStream, Project};
+pub use resources::{Group, Image, ImageStream, ImageStreamTag, Project};
 pub use streams::{HistoryItem, ImportStatus, StreamJoin, StreamTag, StreamTagName};
 pub use workloads::{Workload, WorkloadIndex};
 

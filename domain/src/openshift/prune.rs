@@ -38,18 +38,15 @@ fn stream_resource() -> ApiResource {
 impl OpenShift {
     /// `oc delete imagestreamtag <is>:<tag> -n <namespace>`.
     pub async fn delete_stream_tag(&self, name: &StreamTagName) -> Result<StreamTagDeletion, OpenShiftError> {
-        let path = format!(
-            "/apis/image.openshift.io/v1/namespaces/{}/imagestreamtags/{}:{}",
-            name.namespace, name.stream, name.tag
-        );
-        let request = http::Request::delete(path)
-            .body(Vec::new())
-            .map_err(|e| OpenShiftError::Other { message: e.to_string() })?;
+        let tags: Api<super::resources::ImageStreamTag> = Api::namespaced(self.client(), &name.namespace);
         let digest = self
             .join()
             .tag(&name.namespace, &name.stream, &name.tag)
             .and_then(|t| t.current.clone());
-        match self.client().request_text(request).await {
+        match tags
+            .delete(&format!("{}:{}", name.stream, name.tag), &DeleteParams::default())
+            .await
+        {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 404 => {
                 return Err(OpenShiftError::NotFound {

@@ -219,6 +219,30 @@ pub struct TagEventCondition {
     pub message: Option<String>,
 }
 
+/// `image.openshift.io/v1` ImageStreamTag: one tag of a stream, named `<stream>:<tag>`. Not
+/// watchable; Regent deletes through it (the stream is watched instead).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageStreamTag {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The spec tag; `null` for a tag that exists only from pushes.
+    #[serde(default)]
+    pub tag: Option<TagReference>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub conditions: Vec<TagEventCondition>,
+    /// The image it points at (manifest and config left out by the server).
+    #[serde(default)]
+    pub image: Option<Image>,
+}
+resource!(
+    ImageStreamTag,
+    "image.openshift.io",
+    "v1",
+    "ImageStreamTag",
+    "imagestreamtags",
+    NamespaceResourceScope
+);
+
 /// `project.openshift.io/v1` Project: the cluster-scoped view of a namespace.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Project {
