@@ -69,6 +69,28 @@ async function stop(child) {
 }
 
 /**
+ * `target/debug/regent` with its data in `dir` and `args` naming the registry (or cluster),
+ * on a free port, once its first crawl is done; `everyoneReads` grants anonymous read first.
+ */
+async function startRegent(dir, args, logName, everyoneReads) {
+  if (everyoneReads) {
+    execFileSync(join(ROOT, 'target/debug/regent'),
+      ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', 'anonymous', '*', 'read'], { stdio: 'ignore' });
+  }
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  const regent = start(
+    join(ROOT, 'target/debug/regent'),
+    ['--listen', `127.0.0.1:${port}`, ...args, '--data-dir', join(dir, 'regent-data'),
+      '--site-root', join(ROOT, 'target/site'), '--admin-password', ADMIN_PASSWORD],
+    join(ARTIFACTS, logName),
+  );
+  await waitForHttp(`${baseURL}/healthz`);
+  await waitForIndex(baseURL);
+  return { regent, baseURL };
+}
+
+/**
  * Seeds a registry with `repos` bulk repositories plus the sample set, starts it and Regent.
  * Returns URLs and controls to stop and restart the registry on the same port and data.
  */
@@ -99,20 +121,7 @@ export async function startStack({ repos = 260, everyoneReads = true, copies = [
       `docker://${host}/${from}`, `docker://${host}/${to}`], { stdio: 'ignore' });
   }
   // Most tests are about the pages, not about access: everyone may read everything.
-  if (everyoneReads) {
-    execFileSync(join(ROOT, 'target/debug/regent'),
-      ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', 'anonymous', '*', 'read'], { stdio: 'ignore' });
-  }
-  const port = await freePort();
-  const baseURL = `http://127.0.0.1:${port}`;
-  const regent = start(
-    join(ROOT, 'target/debug/regent'),
-    ['--listen', `127.0.0.1:${port}`, '--registry-url', seeded.url, '--data-dir', join(dir, 'regent-data'),
-      '--site-root', join(ROOT, 'target/site'), '--admin-password', ADMIN_PASSWORD],
-    join(ARTIFACTS, 'regent.log'),
-  );
-  await waitForHttp(`${baseURL}/healthz`);
-  await waitForIndex(baseURL);
+  const { regent, baseURL } = await startRegent(dir, ['--registry-url', seeded.url], 'regent.log', everyoneReads);
 
   return {
     baseURL,
@@ -171,18 +180,7 @@ export async function startCluster() {
     });
     sandbox.once('exit', (code) => fail(new Error(`regent-sandbox cluster exited with ${code}`)));
   });
-  execFileSync(join(ROOT, 'target/debug/regent'),
-    ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', 'anonymous', '*', 'read'], { stdio: 'ignore' });
-  const port = await freePort();
-  const baseURL = `http://127.0.0.1:${port}`;
-  const regent = start(
-    join(ROOT, 'target/debug/regent'),
-    ['--listen', `127.0.0.1:${port}`, '--openshift-kubeconfig', info.kubeconfig, '--data-dir', join(dir, 'regent-data'),
-      '--site-root', join(ROOT, 'target/site'), '--admin-password', ADMIN_PASSWORD],
-    join(ARTIFACTS, 'regent-openshift.log'),
-  );
-  await waitForHttp(`${baseURL}/healthz`);
-  await waitForIndex(baseURL);
+  const { regent, baseURL } = await startRegent(dir, ['--openshift-kubeconfig', info.kubeconfig], 'regent-openshift.log', true);
   const deadline = Date.now() + 30000;
   while (Date.now() < deadline) {
     const ready = await (await fetch(`${baseURL}/readyz`)).json().catch(() => ({}));

@@ -101,7 +101,7 @@ fn shown(text: &str) -> String {
     text.chars().take(60).collect()
 }
 
-/// An OpenShift user or group name: what `oc` accepts (no `/`, `%`, `:`-free not required).
+/// An OpenShift user or group name, as the API accepts it (no `/` or `%`, not `.`, `..` or `~`).
 pub fn check_principal(what: &str, name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.is_empty() {
