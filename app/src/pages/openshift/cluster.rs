@@ -22,7 +22,7 @@ pub async fn cluster_page() -> Result<ClusterView, ServerFnError> {
     let openshift = match admin(&state, "see the cluster").await? {
         Allowed::Yes(o, _) => o,
         Allowed::Off(reason) => return Ok(ClusterView::Off(reason)),
-        Allowed::Denied(d) => return Ok(ClusterView::Denied(d)),
+        Allowed::Denied(d, _) => return Ok(ClusterView::Denied(d)),
     };
     let status = openshift.status();
     let join = openshift.join();

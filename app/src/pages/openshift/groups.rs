@@ -20,7 +20,7 @@ pub async fn cluster_groups_page() -> Result<ClusterGroupsView, ServerFnError> {
                 .collect(),
         ),
         Allowed::Off(reason) => ClusterGroupsView::Off(reason),
-        Allowed::Denied(d) => ClusterGroupsView::Denied(d),
+        Allowed::Denied(d, _) => ClusterGroupsView::Denied(d),
     })
 }
 
@@ -35,8 +35,7 @@ pub async fn change_cluster_group(op: String, group: String, user: Option<String
     let (openshift, caller) = match admin(&state, "change OpenShift groups").await? {
         Allowed::Yes(o, c) => (o, c),
         Allowed::Off(reason) => return Ok(Outcome::Refused(reason)),
-        Allowed::Denied(d) => {
-            let caller = crate::pages::admin::guard::Caller::get(&state).await?;
+        Allowed::Denied(d, caller) => {
             return Ok(caller.refuse(&state, &action, &target, d).await);
         }
     };

@@ -64,13 +64,14 @@ pub(crate) mod guard {
     pub enum Allowed {
         Yes(Arc<OpenShift>, Caller),
         Off(String),
-        Denied(crate::dto::Denied),
+        /// Why not, and who asked (a refused change is audited under their name).
+        Denied(crate::dto::Denied, Caller),
     }
 
     pub async fn admin(state: &AppState, what: &str) -> Result<Allowed, leptos::prelude::ServerFnError> {
         let caller = Caller::get(state).await?;
         if let Err(denied) = caller.admin_only(what) {
-            return Ok(Allowed::Denied(denied));
+            return Ok(Allowed::Denied(denied, caller));
         }
         Ok(match state.openshift() {
             Some(o) => Allowed::Yes(o.clone(), caller),

@@ -20,7 +20,7 @@ pub async fn project_page(name: String) -> Result<ProjectView, ServerFnError> {
     let openshift = match admin(&state, "manage OpenShift projects").await? {
         Allowed::Yes(o, _) => o,
         Allowed::Off(reason) => return Ok(ProjectView::Off(reason)),
-        Allowed::Denied(d) => return Ok(ProjectView::Denied(d)),
+        Allowed::Denied(d, _) => return Ok(ProjectView::Denied(d)),
     };
     let Some(project) = openshift.project(&name) else {
         return Ok(ProjectView::NotFound(name.chars().take(63).collect()));
@@ -80,8 +80,7 @@ pub async fn change_member(
     let (openshift, caller) = match admin(&state, "change OpenShift project members").await? {
         Allowed::Yes(o, c) => (o, c),
         Allowed::Off(reason) => return Ok(Outcome::Refused(reason)),
-        Allowed::Denied(d) => {
-            let caller = crate::pages::admin::guard::Caller::get(&state).await?;
+        Allowed::Denied(d, caller) => {
             return Ok(caller.refuse(&state, &action, &target, d).await);
         }
     };

@@ -36,7 +36,7 @@ pub async fn projects_page() -> Result<ProjectsView, ServerFnError> {
                 .collect(),
         ),
         Allowed::Off(reason) => ProjectsView::Off(reason),
-        Allowed::Denied(d) => ProjectsView::Denied(d),
+        Allowed::Denied(d, _) => ProjectsView::Denied(d),
     })
 }
 
@@ -56,8 +56,7 @@ pub async fn create_project(
     let (openshift, caller) = match admin(&state, "create OpenShift projects").await? {
         Allowed::Yes(o, c) => (o, c),
         Allowed::Off(reason) => return Ok(Outcome::Refused(reason)),
-        Allowed::Denied(d) => {
-            let caller = crate::pages::admin::guard::Caller::get(&state).await?;
+        Allowed::Denied(d, caller) => {
             return Ok(caller.refuse(&state, "openshift.project.create", &target, d).await);
         }
     };
