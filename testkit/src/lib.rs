@@ -32,3 +32,33 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("no free loopback port")
 }
+
+/// Serves `app` on 127.0.0.1:<free port> on its own thread and runtime, so a test that blocks
+/// its own runtime (on skopeo, say) cannot stall it. Returns the port and a sender that stops
+/// it; dropping the runtime then also ends open connections (watches included).
+pub(crate) fn serve_on_own_thread(
+    name: &str,
+    app: axum::Router,
+) -> anyhow::Result<(u16, tokio::sync::oneshot::Sender<()>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let port = listener.local_addr()?.port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name(format!("{name}-{port}"))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let server = tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                });
+                let _ = stopped.await;
+                server.abort();
+            });
+        })?;
+    Ok((port, stop))
+}

@@ -18,7 +18,7 @@
 //! blocking its own runtime, or dropping it, cannot stall the API server; dropping the
 //! `OpenShiftApi` shuts that runtime down, which also ends open watch streams.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
@@ -444,28 +444,8 @@ impl OpenShiftApi {
             changed: watch::channel(0).0,
             http,
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
         let app = axum::Router::new().fallback(handle).with_state(shared.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name(format!("openshift-api-{port}"))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                    let server = tokio::spawn(async move {
-                        let _ = axum::serve(listener, app).await;
-                    });
-                    let _ = stopped.await;
-                    server.abort();
-                });
-                // Dropping the runtime here cancels the connection tasks too, open watches included.
-            })?;
+        let (port, stop) = crate::serve_on_own_thread("openshift-api", app)?;
         Ok(Self {
             shared,
             port,

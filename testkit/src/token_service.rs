@@ -52,29 +52,12 @@ impl TestTokenService {
             users: users.iter().map(|(u, p)| (u.to_string(), p.to_string())).collect(),
             issued: AtomicUsize::new(0),
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
         let app = axum::Router::new()
             .route("/token", get(token))
             .with_state(shared.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // Its own thread and runtime: tests block their runtime on skopeo, and the registry
         // must still get its tokens meanwhile.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
+        let (port, stop) = crate::serve_on_own_thread("token-service", app)?;
         Ok(Self {
             port,
             bundle,
