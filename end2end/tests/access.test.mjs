@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startStack, launchChromium, hydrated, ARTIFACTS, ADMIN_PASSWORD } from './stack.mjs';
+import { startStack, launchChromium, hydrated, gotoExpectingStatus, ARTIFACTS, ADMIN_PASSWORD } from './stack.mjs';
 
 const PASSWORD = 'a long enough password';
 let stack;
@@ -131,8 +131,7 @@ test('Greg sees skyfield read-only with no delete buttons, and nothing else', as
   assert.equal(await page.locator('text=Who has access').count(), 0);
   await page.screenshot({ path: join(ARTIFACTS, 'greg-skyfield.png'), fullPage: true });
 
-  const refused = await page.goto(`${stack.baseURL}/admin/users`);
-  assert.equal(refused.status(), 403);
+  await gotoExpectingStatus(page, `${stack.baseURL}/admin/users`, 403);
   await context.close();
 });
 
@@ -143,7 +142,6 @@ test('a stranger sees nothing and is asked to sign in', async () => {
   await hydrated(page);
   await page.locator('.sign-in-hint').waitFor();
   assert.equal(await page.locator('table.repositories').count(), 0);
-  const response = await page.goto(`${stack.baseURL}/images/skyfield`);
-  assert.equal(response.status(), 404);
+  await gotoExpectingStatus(page, `${stack.baseURL}/images/skyfield`, 404);
   await context.close();
 });

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startStack, launchChromium, hydrated, ARTIFACTS } from './stack.mjs';
+import { startStack, launchChromium, hydrated, gotoExpectingStatus, ARTIFACTS } from './stack.mjs';
 
 let stack;
 let browser;
@@ -147,13 +147,11 @@ test('unknown repositories, tags and layers get a 404 page that says what is mis
   ];
   const page = await browser.newPage();
   for (const [path, says] of cases) {
-    const response = await page.goto(`${stack.baseURL}${path}`);
-    assert.equal(response.status(), 404, path);
+    await gotoExpectingStatus(page, `${stack.baseURL}${path}`, 404);
     assert.match(await page.locator('main').textContent(), says);
     assert.ok(await page.locator('main a').count() > 0, `${path} links back`);
   }
-  const bad = await page.goto(`${stack.baseURL}/images/demo/base?sort=age`);
-  assert.equal(bad.status(), 400);
+  await gotoExpectingStatus(page, `${stack.baseURL}/images/demo/base?sort=age`, 400);
   assert.match(await page.locator('[role="alert"]').textContent(), /sort must be one of/);
   await page.close();
 });

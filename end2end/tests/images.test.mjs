@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startStack, launchChromium, hydrated, ARTIFACTS } from './stack.mjs';
+import { startStack, launchChromium, hydrated, gotoExpectingStatus, ARTIFACTS } from './stack.mjs';
 
 let stack;
 let browser;
@@ -101,8 +101,7 @@ test('when the registry goes down the page says so, keeps the last data, and rec
     assert.equal((await fetch(`${stack.baseURL}/readyz`)).status, 503);
 
     // The rest of the UI still works.
-    const missing = await page.goto(`${stack.baseURL}/no-such-page`);
-    assert.equal(missing.status(), 404);
+    await gotoExpectingStatus(page, `${stack.baseURL}/no-such-page`, 404);
     assert.match(await page.locator('h1').textContent(), /Not found/);
   } finally {
     await stack.startRegistry();

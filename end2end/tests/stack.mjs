@@ -9,8 +9,17 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { afterEach } from 'node:test';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * Which build of `regent` the tests run: `debug` (`cargo leptos build`, the default) or
+ * `release` (`cargo leptos build --release`). Both serve the site last built in `target/site`,
+ * so scripts/test runs the release pass right after the release build.
+ */
+export const PROFILE = process.env.REGENT_E2E_PROFILE ?? 'debug';
+if (!['debug', 'release'].includes(PROFILE)) throw new Error(`REGENT_E2E_PROFILE must be debug or release, not ${PROFILE}`);
+const REGENT = join(ROOT, 'target', PROFILE, 'regent');
 export const ARTIFACTS = join(ROOT, 'end2end', 'artifacts');
 /** The password of the first user, `admin`. */
 export const ADMIN_PASSWORD = 'end-to-end admin password';
@@ -69,18 +78,18 @@ async function stop(child) {
 }
 
 /**
- * `target/debug/regent` with its data in `dir` and `args` naming the registry (or cluster),
+ * `target/<PROFILE>/regent` with its data in `dir` and `args` naming the registry (or cluster),
  * on a free port, once its first crawl is done; `everyoneReads` grants anonymous read first.
  */
 async function startRegent(dir, args, logName, everyoneReads) {
   if (everyoneReads) {
-    execFileSync(join(ROOT, 'target/debug/regent'),
+    execFileSync(REGENT,
       ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', 'anonymous', '*', 'read'], { stdio: 'ignore' });
   }
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
   const regent = start(
-    join(ROOT, 'target/debug/regent'),
+    REGENT,
     ['--listen', `127.0.0.1:${port}`, ...args, '--data-dir', join(dir, 'regent-data'),
       '--site-root', join(ROOT, 'target/site'), '--admin-password', ADMIN_PASSWORD],
     join(ARTIFACTS, logName),
@@ -207,12 +216,70 @@ export async function startCluster() {
   };
 }
 
+// Every page error and console error any page shows fails the test it happened in: a page that
+// works "except for an error in the console" is how the release build's broken hydration went
+// unseen. A test that provokes one on purpose (a 404 page) says so with allowConsoleError.
+const problems = [];
+const allowed = [];
+const watched = new WeakSet();
+
+function watch(page) {
+  if (watched.has(page)) return;
+  watched.add(page);
+  page.on('pageerror', (error) => problems.push(`page error on ${page.url()}: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = `console error on ${page.url()}: ${message.text()} (${message.location()?.url ?? 'no source'})`;
+    if (!allowed.some((pattern) => pattern.test(text))) problems.push(text);
+  });
+}
+
+/** The current test expects a console error matching `pattern`. */
+export function allowConsoleError(pattern) {
+  allowed.push(pattern);
+}
+
+/**
+ * Opens `url` expecting the page itself to answer `status` (a 404 page, a 403): Chromium logs a
+ * document that is not 2xx as a console error, and only that one error is expected.
+ */
+export async function gotoExpectingStatus(page, url, status) {
+  const escaped = url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  allowConsoleError(new RegExp(`Failed to load resource: the server responded with a status of ${status} .*\\(${escaped}\\)$`));
+  const response = await page.goto(url);
+  if (response.status() !== status) throw new Error(`${url} answered ${response.status()}, not ${status}`);
+  return response;
+}
+
+// Only under the test runner (the page-weight benchmark imports this module too).
+if (process.env.NODE_TEST_CONTEXT || process.argv[1]?.endsWith('.test.mjs')) {
+  afterEach(() => {
+    allowed.length = 0;
+    const seen = problems.splice(0);
+    if (seen.length) throw new Error(`the browser reported ${seen.length} error(s):\n${seen.join('\n')}`);
+  });
+}
+
+/** Debian Chromium, headless; every page it opens is watched for errors (above). */
 export async function launchChromium() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.on('page', watch);
+    return context;
+  };
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (options) => {
+    const page = await newPage(options);
+    watch(page);
+    return page;
+  };
+  return browser;
 }
 
 /** Waits until the WASM has hydrated the page (the app sets data-hydrated on its root). */

@@ -211,7 +211,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
             routes,
             {
                 let state = state.clone();
-                move || provide_context(state.clone())
+                move || {
+                    provide_context(state.clone());
+                    regent_app::redirect::install();
+                }
             },
             {
                 let options = options.clone();

@@ -232,7 +232,7 @@ pub fn ImagesPage() -> impl IntoView {
                     let content = match body {
                         ImagesBody::Redirect(path) => {
                             #[cfg(feature = "ssr")]
-                            leptos_axum::redirect(&path);
+                            crate::redirect::to(&path);
                             #[cfg(not(feature = "ssr"))]
                             navigate(&path, Default::default());
                             let _ = &navigate;
