@@ -46,6 +46,23 @@ pub struct History {
     pub empty_layer: bool,
 }
 
+impl ImageConfig {
+    pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// `os/architecture[/variant]`, when the config says both.
+    pub fn platform(&self) -> Option<String> {
+        match (&self.os, &self.architecture) {
+            (Some(os), Some(arch)) => Some(match &self.variant {
+                Some(v) => format!("{os}/{arch}/{v}"),
+                None => format!("{os}/{arch}"),
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl RegistryClient {
     /// A blob's bytes, checked against its digest.
     pub async fn blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
@@ -81,7 +98,7 @@ impl RegistryClient {
         digest: &Digest,
     ) -> Result<ImageConfig, RegistryError> {
         let bytes = self.blob(repository, digest).await?;
-        serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
+        ImageConfig::parse(&bytes).map_err(|e| RegistryError::Protocol {
             url: self.base.to_string(),
             detail: format!("config {digest} of {repository} is not an image config: {e}"),
         })

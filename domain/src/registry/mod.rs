@@ -20,7 +20,9 @@ pub use blob::ImageConfig;
 pub use catalog::{CatalogPage, MAX_CATALOG_PAGE};
 pub use delete::TagDeletion;
 pub use error::{OciError, OciErrorCode, RegistryError};
-pub use manifest::{Descriptor, MANIFEST_ACCEPT, Manifest, ManifestHead, MediaType, Platform, RawManifest};
+pub use manifest::{
+    Descriptor, MANIFEST_ACCEPT, Manifest, ManifestHead, MediaType, Platform, RawManifest, pick_platform,
+};
 
 use reqwest::{Method, Response, StatusCode};
 use std::time::Duration;
