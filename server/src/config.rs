@@ -147,6 +147,12 @@ pub struct Cli {
     #[arg(long, env = "REGENT_OPENSHIFT_RECHECK_SECONDS", value_name = "SECONDS")]
     pub openshift_recheck_seconds: Option<String>,
 
+    /// Proxies whose X-Forwarded-For (the client's address) and X-Forwarded-Proto are
+    /// believed: IP addresses or networks, comma-separated, e.g. 10.0.0.5,10.1.0.0/16
+    /// [default: none; every request's client is its TCP peer].
+    #[arg(long, env = "REGENT_TRUSTED_PROXIES", value_name = "ADDRESSES")]
+    pub trusted_proxies: Option<String>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -226,6 +232,7 @@ struct FileSettings {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     site_root: Option<PathBuf>,
+    trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     registry: FileRegistry,
     #[serde(default)]
@@ -315,6 +322,8 @@ pub struct Settings {
     pub session_secure_cookie: bool,
     /// What the token service puts in every token.
     pub token: regent_domain::token::TokenSettings,
+    /// Whose forwarding headers are believed.
+    pub trusted_proxies: regent_domain::access::TrustedProxies,
 }
 
 /// A setting with a bad value: which one, and what is wrong.
@@ -390,6 +399,12 @@ setting!(
     "--registry-timeout-seconds"
 );
 setting!(DATA_DIR, "data_dir", "REGENT_DATA_DIR", "--data-dir");
+setting!(
+    TRUSTED_PROXIES,
+    "trusted_proxies",
+    "REGENT_TRUSTED_PROXIES",
+    "--trusted-proxies"
+);
 setting!(
     ADMIN_PASSWORD,
     "(environment only)",
@@ -702,6 +717,13 @@ impl Settings {
             other => other.map(|s| s.trim().to_owned()),
         };
 
+        let trusted_proxies = match (&cli.trusted_proxies, &file.trusted_proxies) {
+            (Some(flag), _) => regent_domain::access::TrustedProxies::parse([flag.as_str()]),
+            (None, Some(list)) => regent_domain::access::TrustedProxies::parse(list.iter().map(String::as_str)),
+            (None, None) => Ok(Default::default()),
+        }
+        .map_err(|e| bad(&TRUSTED_PROXIES, e))?;
+
         prepare_data_dir(&data_dir)?;
         let admin_password = match cli.admin_password.clone() {
             Some(p) if p.chars().count() < 10 => {
@@ -739,13 +761,14 @@ impl Settings {
             session_max_age: Duration::from_secs(session_max * 3600),
             session_secure_cookie,
             token,
+            trusted_proxies,
         })
     }
 
     /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
     pub fn describe(&self) -> String {
         format!(
-            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
+            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
              [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
              [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n\
              [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n\
@@ -753,6 +776,7 @@ impl Settings {
             self.listen,
             self.data_dir.display(),
             self.site_root.display(),
+            self.trusted_proxies.to_strings(),
             self.registry_url
                 .as_ref()
                 .map_or_else(|| "(found on the OpenShift cluster)".to_owned(), Url::to_string),
@@ -913,12 +937,41 @@ fn prepare_data_dir(path: &Path) -> Result<(), ConfigError> {
             format!("{} exists and is not a directory", path.display()),
         ));
     }
-    std::fs::create_dir_all(path).map_err(|e| bad(&DATA_DIR, format!("cannot create {}: {e}", path.display())))?;
+    // Only Regent's user may enter: the store holds the signing key, password hashes and
+    // session ids.
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(|e| bad(&DATA_DIR, format!("cannot create {}: {e}", path.display())))?;
+    }
     // Unique per process, so two Regents starting on one data directory do not race.
     let probe = path.join(format!(".regent-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok")
         .and_then(|_| std::fs::remove_file(&probe))
         .map_err(|e| bad(&DATA_DIR, format!("{} is not writable: {e}", path.display())))
+}
+
+/// The data directory and the store's files (`regent.db`, `-wal`, `-shm`) that others than
+/// Regent's user may read or enter, with their modes: each is worth a warning at start-up.
+pub fn exposed_files(data_dir: &Path, store_file: &str) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let store = data_dir.join(store_file);
+    let files = [
+        data_dir.to_path_buf(),
+        store.clone(),
+        PathBuf::from(format!("{}-wal", store.display())),
+        PathBuf::from(format!("{}-shm", store.display())),
+    ];
+    files
+        .into_iter()
+        .filter_map(|p| {
+            let mode = std::fs::metadata(&p).ok()?.permissions().mode() & 0o777;
+            (mode & 0o077 != 0).then_some((p, mode))
+        })
+        .collect()
 }
 
 #[cfg(test)]
