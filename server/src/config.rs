@@ -147,6 +147,11 @@ pub struct Cli {
     #[arg(long, env = "REGENT_OPENSHIFT_RECHECK_SECONDS", value_name = "SECONDS")]
     pub openshift_recheck_seconds: Option<String>,
 
+    /// The URL users reach Regent at, e.g. https://regent.example.com; https marks the session
+    /// cookie Secure [default: none].
+    #[arg(long, env = "REGENT_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
     /// Proxies whose X-Forwarded-For (the client's address) and X-Forwarded-Proto are
     /// believed: IP addresses or networks, comma-separated, e.g. 10.0.0.5,10.1.0.0/16
     /// [default: none; every request's client is its TCP peer].
@@ -233,6 +238,7 @@ struct FileSettings {
     data_dir: Option<PathBuf>,
     site_root: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
+    public_url: Option<String>,
     #[serde(default)]
     registry: FileRegistry,
     #[serde(default)]
@@ -324,6 +330,8 @@ pub struct Settings {
     pub token: regent_domain::token::TokenSettings,
     /// Whose forwarding headers are believed.
     pub trusted_proxies: regent_domain::access::TrustedProxies,
+    /// Where users reach Regent, when configured.
+    pub public_url: Option<Url>,
 }
 
 /// A setting with a bad value: which one, and what is wrong.
@@ -399,6 +407,7 @@ setting!(
     "--registry-timeout-seconds"
 );
 setting!(DATA_DIR, "data_dir", "REGENT_DATA_DIR", "--data-dir");
+setting!(PUBLIC_URL, "public_url", "REGENT_PUBLIC_URL", "--public-url");
 setting!(
     TRUSTED_PROXIES,
     "trusted_proxies",
@@ -723,6 +732,18 @@ impl Settings {
             (None, None) => Ok(Default::default()),
         }
         .map_err(|e| bad(&TRUSTED_PROXIES, e))?;
+        let public_url = match cli.public_url.clone().or(file.public_url) {
+            None => None,
+            Some(text) => {
+                let example = "write it like https://regent.example.com";
+                let url = Url::parse(text.trim())
+                    .map_err(|e| bad(&PUBLIC_URL, format!("\"{text}\" is not a URL ({e}); {example}")))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    return Err(bad(&PUBLIC_URL, format!("\"{text}\" is not an http(s) URL; {example}")));
+                }
+                Some(url)
+            }
+        };
 
         prepare_data_dir(&data_dir)?;
         let admin_password = match cli.admin_password.clone() {
@@ -762,13 +783,14 @@ impl Settings {
             session_secure_cookie,
             token,
             trusted_proxies,
+            public_url,
         })
     }
 
     /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
     pub fn describe(&self) -> String {
         format!(
-            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
+            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\npublic_url = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
              [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
              [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n\
              [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n\
@@ -777,6 +799,9 @@ impl Settings {
             self.data_dir.display(),
             self.site_root.display(),
             self.trusted_proxies.to_strings(),
+            self.public_url
+                .as_ref()
+                .map_or_else(|| "(not set)".to_owned(), Url::to_string),
             self.registry_url
                 .as_ref()
                 .map_or_else(|| "(found on the OpenShift cluster)".to_owned(), Url::to_string),
@@ -808,6 +833,11 @@ impl Settings {
             self.openshift.context.as_deref().unwrap_or("(current)"),
             self.openshift.recheck_every.as_secs(),
         )
+    }
+
+    /// Whether every session cookie is `Secure`: set so, or Regent is reached over HTTPS.
+    pub fn always_secure_cookie(&self) -> bool {
+        self.session_secure_cookie || self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
     }
 
     /// How to reach the registry at `url` with the configured credentials, or `found` ones

@@ -9,6 +9,7 @@ mod config;
 mod csrf;
 mod events;
 mod health;
+mod secure_cookie;
 mod token;
 
 use axum::Extension;
@@ -246,6 +247,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 .layer(DefaultBodyLimit::max(body_limit::NOTIFICATIONS)),
         )
         .layer(sessions)
+        .layer(axum::middleware::from_fn(secure_cookie::mark))
         .layer(axum::middleware::from_fn(csrf::same_origin))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(settings.trusted_proxies.clone()),
@@ -288,10 +290,10 @@ async fn sessions(store: &Store, settings: &Settings) -> Result<SessionManagerLa
             .continuously_delete_expired(std::time::Duration::from_secs(3600)),
     );
     Ok(SessionManagerLayer::new(sessions)
-        .with_name("regent_session")
+        .with_name(secure_cookie::COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
-        .with_secure(settings.session_secure_cookie)
+        .with_secure(settings.always_secure_cookie())
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             settings.session_idle.as_secs() as i64,
         ))))

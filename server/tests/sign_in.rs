@@ -315,3 +315,40 @@ async fn a_next_link_to_another_site_lands_on_the_images_page() {
     .await;
     assert_eq!(location.as_deref(), Some("/images/team/app?page=2"));
 }
+
+/// The `Set-Cookie` of a successful sign-in from `address` with extra `headers`.
+async fn session_cookie(regent: &RegentProcess, address: &str, headers: &[(&str, &str)]) -> String {
+    let mut request = client_from(address)
+        .post(format!("{}/api/login", regent.base()))
+        .header("origin", regent.base())
+        .header("accept", "text/html")
+        .form(&[("username", "admin"), ("password", "the admin password")]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), 302, "signed in");
+    r.headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_whenever_regent_is_reached_over_https() {
+    let proxied = start(&["--trusted-proxies", "127.0.0.1"]).await;
+    let https = [("x-forwarded-proto", "https"), ("x-forwarded-for", "198.51.100.9")];
+    let through_tls = session_cookie(&proxied.regent, "127.0.0.1", &https).await;
+    assert!(
+        through_tls.contains("regent_session=") && through_tls.contains("Secure"),
+        "{through_tls}"
+    );
+    let plain = session_cookie(&proxied.regent, "127.0.0.1", &[("x-forwarded-for", "198.51.100.9")]).await;
+    assert!(!plain.contains("Secure"), "{plain}");
+    let untrusted = session_cookie(&proxied.regent, "127.0.0.2", &https).await;
+    assert!(!untrusted.contains("Secure"), "not from a trusted proxy: {untrusted}");
+
+    let public = start(&["--public-url", "https://regent.example.com"]).await;
+    let cookie = session_cookie(&public.regent, "127.0.0.1", &[]).await;
+    assert!(cookie.contains("Secure"), "{cookie}");
+}

@@ -261,7 +261,8 @@ impl TokenService {
     }
 
     /// A token for Regent itself: every scope asked for, in full (Regent reads the whole
-    /// registry for its index and deletes for users it has already checked).
+    /// registry for its index and deletes for users it has already checked). The registry
+    /// client asks only for the scope of the operation at hand, never what a challenge names.
     pub fn mint_for_regent(&self, scopes: &[&str]) -> Result<Minted, String> {
         let requested = parse_scopes(scopes.iter().copied())?;
         let signer = self.keys.read().expect("keys lock").signer.clone();
