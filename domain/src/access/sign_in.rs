@@ -120,6 +120,13 @@ impl SignIns {
 
     /// Who `attempt` signs in as, or why nobody.
     pub async fn sign_in(&self, attempt: Attempt<'_>) -> Result<Viewer, Refused> {
+        let generation = self.store.generation().await?;
+        self.sign_in_at(attempt, generation).await
+    }
+
+    /// [`SignIns::sign_in`] for a caller that has just read the store's generation (the token
+    /// service, which reads its policy as of the same one): saves a query per token.
+    pub async fn sign_in_at(&self, attempt: Attempt<'_>, generation: i64) -> Result<Viewer, Refused> {
         let Attempt {
             door,
             user,
@@ -136,7 +143,6 @@ impl SignIns {
         if let Some(wait) = self.throttle.refusal(&account, address) {
             return Err(audit.throttled(wait).await);
         }
-        let generation = self.store.generation().await?;
         let digest: [u8; 32] = Sha256::new()
             .chain_update(self.salt)
             .chain_update(password.as_bytes())

@@ -194,7 +194,7 @@ impl TokenService {
                     password,
                     address: &request.address,
                 };
-                match self.sign_ins.sign_in(attempt).await {
+                match self.sign_ins.sign_in_at(attempt, generation).await {
                     Ok(viewer) => viewer,
                     Err(Refused::WrongCredentials | Refused::ServiceAccount(_)) => {
                         return Err(TokenError::Unauthorized("wrong user name or password".into()));
