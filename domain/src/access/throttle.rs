@@ -110,7 +110,7 @@ impl LoginThrottle {
     /// Reserves an attempt for `account` from `address`, or says how long to wait first. The
     /// reservation counts against the limits until the returned ticket says how it ended (a
     /// ticket dropped undecided, e.g. refused for lack of capacity, counts for nothing).
-    pub fn reserve(self: &Arc<Self>, account: &str, address: &str) -> Result<Attempt, Duration> {
+    pub fn reserve(self: &Arc<Self>, account: &str, address: &str) -> Result<Reservation, Duration> {
         let now = Instant::now();
         let pair = (account.to_owned(), address.to_owned());
         let mut counts = self.lock();
@@ -129,7 +129,7 @@ impl LoginThrottle {
         });
         entry(&mut counts.pairs, pair.clone(), now).pending += 1;
         entry(&mut counts.addresses, address.to_owned(), now).pending += 1;
-        Ok(Attempt {
+        Ok(Reservation {
             throttle: self.clone(),
             pair,
             usual,
@@ -168,10 +168,10 @@ impl LoginThrottle {
     }
 }
 
-/// One reserved sign-in attempt; say how it ended with [`Attempt::failed`] or
-/// [`Attempt::succeeded`].
+/// One reserved sign-in attempt; say how it ended with [`Reservation::failed`] or
+/// [`Reservation::succeeded`].
 #[derive(Debug)]
-pub struct Attempt {
+pub struct Reservation {
     throttle: Arc<LoginThrottle>,
     pair: (String, String),
     usual: bool,
@@ -179,7 +179,7 @@ pub struct Attempt {
     decided: bool,
 }
 
-impl Attempt {
+impl Reservation {
     /// Whether the account signed in from this address before (within 30 days).
     pub fn at_usual_address(&self) -> bool {
         self.usual
@@ -203,7 +203,7 @@ impl Attempt {
     }
 }
 
-impl Drop for Attempt {
+impl Drop for Reservation {
     fn drop(&mut self) {
         if !self.decided {
             self.throttle.settle(&self.pair, None);
@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn the_sixth_simultaneous_guess_is_refused_before_any_is_decided() {
         let t = Arc::new(LoginThrottle::default());
-        let in_flight: Vec<Attempt> = (0..FREE_FAILURES_PER_PAIR)
+        let in_flight: Vec<Reservation> = (0..FREE_FAILURES_PER_PAIR)
             .map(|_| t.reserve("admin", "10.0.0.66").expect("the first five may try"))
             .collect();
         assert_eq!(t.reserve("admin", "10.0.0.66").unwrap_err(), IN_FLIGHT_WAIT);
