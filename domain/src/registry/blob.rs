@@ -78,17 +78,28 @@ impl RegistryClient {
                 detail: format!("blob {digest} is larger than {MAX_CONFIG_BYTES} bytes; Regent only reads configs"),
             });
         }
-        let bytes = response.bytes().await.map_err(|e| RegistryError::Protocol {
+        // Read in pieces: a blob sent without Content-Length is held to the same limit.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(piece) = response.chunk().await.map_err(|e| RegistryError::Protocol {
             url: url.to_string(),
             detail: format!("reading blob {digest}: {e}"),
-        })?;
+        })? {
+            if bytes.len() + piece.len() > MAX_CONFIG_BYTES {
+                return Err(RegistryError::Protocol {
+                    url: url.to_string(),
+                    detail: format!("blob {digest} is larger than {MAX_CONFIG_BYTES} bytes; Regent only reads configs"),
+                });
+            }
+            bytes.extend_from_slice(&piece);
+        }
         if digest.algorithm() == "sha256" && !digest.verifies(&bytes) {
             return Err(RegistryError::Protocol {
                 url: url.to_string(),
                 detail: format!("blob {digest} has other content than its digest says"),
             });
         }
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     /// The image config a manifest points at.

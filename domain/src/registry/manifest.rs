@@ -53,6 +53,9 @@ impl MediaType {
     }
 }
 
+/// Distribution refuses to store manifests larger than this; Regent reads no more.
+const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
 /// The `Accept` header every manifest request carries.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
@@ -206,14 +209,24 @@ impl RegistryClient {
         let response = self.manifest_request(Method::GET, repository, reference).await?;
         let url = response.url().to_string();
         let (header_digest, media_type) = digest_and_type(&response, &url)?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| RegistryError::Protocol {
-                url: url.clone(),
-                detail: format!("reading the manifest: {e}"),
-            })?
-            .to_vec();
+        // Read in pieces, so a registry (or anything in its place) cannot make Regent hold
+        // more than a manifest can be.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(piece) = response.chunk().await.map_err(|e| RegistryError::Protocol {
+            url: url.clone(),
+            detail: format!("reading the manifest: {e}"),
+        })? {
+            if bytes.len() + piece.len() > MAX_MANIFEST_BYTES {
+                return Err(RegistryError::Protocol {
+                    url,
+                    detail: format!(
+                        "the manifest is larger than {MAX_MANIFEST_BYTES} bytes, more than a registry accepts"
+                    ),
+                });
+            }
+            bytes.extend_from_slice(&piece);
+        }
         let digest = match header_digest {
             Some(d) if d.algorithm() == "sha256" && !d.verifies(&bytes) => {
                 return Err(RegistryError::Protocol {
