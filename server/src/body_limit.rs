@@ -33,7 +33,8 @@ pub async fn read_whole(request: Request, next: Next) -> Response {
             tracing::warn!(path = %parts.uri.path(), "refused a request body over the limit");
             (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "Refused: the request body is too large for this address (forms take at most 64 KiB).",
+                "Refused: the request body is larger than this address accepts (64 KiB for forms and \
+                 token requests, 2 MiB for registry notifications). Send less.",
             )
                 .into_response()
         }
