@@ -22,17 +22,18 @@ pub async fn session() -> Result<Session, ServerFnError> {
 /// The viewer of the current request; anonymous when not (or no longer) signed in.
 pub async fn viewer(state: &AppState) -> Result<Viewer, ServerFnError> {
     let session = session().await?;
-    let user: Option<String> = session.get(USER).await.map_err(ServerFnError::new)?;
+    viewer_of(state, &session).await.map_err(ServerFnError::new)
+}
+
+/// The viewer behind `session` (for handlers outside Leptos too, such as `/readyz`).
+pub async fn viewer_of(state: &AppState, session: &Session) -> Result<Viewer, String> {
+    let user: Option<String> = session.get(USER).await.map_err(|e| e.to_string())?;
     let Some(user) = user else {
         return Ok(Viewer::anonymous());
     };
-    let since: i64 = session
-        .get(SIGNED_IN_AT)
-        .await
-        .map_err(ServerFnError::new)?
-        .unwrap_or(0);
+    let since: i64 = session.get(SIGNED_IN_AT).await.map_err(|e| e.to_string())?.unwrap_or(0);
     if outlived(since, unix_now(), state.session_max_age) {
-        session.flush().await.map_err(ServerFnError::new)?;
+        session.flush().await.map_err(|e| e.to_string())?;
         return Ok(Viewer::anonymous());
     }
     let Ok(name) = Name::parse(&user) else {
@@ -42,13 +43,18 @@ pub async fn viewer(state: &AppState) -> Result<Viewer, ServerFnError> {
         .store
         .viewer(&name)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(|e| e.to_string())?
         .unwrap_or_else(Viewer::anonymous))
 }
 
-/// The client's IP address, for throttling and the audit log.
+/// The client's IP address, for throttling and the audit log: as the server worked it out
+/// (behind a trusted proxy, the address it forwarded).
 pub async fn client_address() -> String {
     use axum::extract::ConnectInfo;
+    if let Ok(axum::Extension(client)) = leptos_axum::extract::<axum::Extension<regent_domain::access::Client>>().await
+    {
+        return client.address.to_string();
+    }
     leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
         .await
         .map(|c| c.0.ip().to_string())

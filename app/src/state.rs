@@ -17,8 +17,8 @@ pub struct AppState {
     pub pull_host: Arc<str>,
     /// Users, groups, grants and the audit log.
     pub store: regent_domain::store::Store,
-    /// Slows repeated failed sign-ins.
-    pub throttle: Arc<regent_domain::access::LoginThrottle>,
+    /// Checks passwords (throttled, bounded), for the sign-in page and the token endpoint.
+    pub sign_ins: Arc<regent_domain::access::SignIns>,
     /// A session ends this long after sign-in, however much it is used.
     pub session_max_age: std::time::Duration,
     /// The built-in namespace rules.

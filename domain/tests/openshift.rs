@@ -411,6 +411,46 @@ async fn project_members_change_as_oc_adm_policy_changes_them() {
 }
 
 #[tokio::test]
+async fn an_administrator_cannot_change_members_of_the_clusters_own_projects() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    cluster.api.clear_requests();
+    for project in ["openshift", "openshift-image-registry", "kube-system", "default"] {
+        let mallory = Subject::user("mallory");
+        let set = openshift
+            .set_member(project, &mallory, RegistryRole::Admin)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(set, OpenShiftError::Reserved { .. }) && set.to_string().contains("reserved for the cluster"),
+            "{project}: {set}"
+        );
+        let removed = openshift
+            .remove_member(project, &Subject::group("system:authenticated"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(removed, OpenShiftError::Reserved { .. }),
+            "{project}: {removed}"
+        );
+    }
+    let writes: Vec<_> = cluster
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect();
+    assert!(writes.is_empty(), "nothing was sent to the cluster: {writes:?}");
+    assert!(
+        openshift
+            .set_member("team-a", &Subject::user("alice"), RegistryRole::Pull)
+            .await
+            .is_ok(),
+        "other projects change as before"
+    );
+}
+
+#[tokio::test]
 async fn projects_and_groups_are_made_with_project_requests_and_group_updates() {
     let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
     let openshift = connected(&cluster, true).await;

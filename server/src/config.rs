@@ -147,6 +147,17 @@ pub struct Cli {
     #[arg(long, env = "REGENT_OPENSHIFT_RECHECK_SECONDS", value_name = "SECONDS")]
     pub openshift_recheck_seconds: Option<String>,
 
+    /// The URL users reach Regent at, e.g. https://regent.example.com; https marks the session
+    /// cookie Secure [default: none].
+    #[arg(long, env = "REGENT_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Proxies whose X-Forwarded-For (the client's address) and X-Forwarded-Proto are
+    /// believed: IP addresses or networks, comma-separated, e.g. 10.0.0.5,10.1.0.0/16
+    /// [default: none; every request's client is its TCP peer].
+    #[arg(long, env = "REGENT_TRUSTED_PROXIES", value_name = "ADDRESSES")]
+    pub trusted_proxies: Option<String>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -226,6 +237,8 @@ struct FileSettings {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     site_root: Option<PathBuf>,
+    trusted_proxies: Option<Vec<String>>,
+    public_url: Option<String>,
     #[serde(default)]
     registry: FileRegistry,
     #[serde(default)]
@@ -315,6 +328,10 @@ pub struct Settings {
     pub session_secure_cookie: bool,
     /// What the token service puts in every token.
     pub token: regent_domain::token::TokenSettings,
+    /// Whose forwarding headers are believed.
+    pub trusted_proxies: regent_domain::access::TrustedProxies,
+    /// Where users reach Regent, when configured.
+    pub public_url: Option<Url>,
 }
 
 /// A setting with a bad value: which one, and what is wrong.
@@ -390,6 +407,13 @@ setting!(
     "--registry-timeout-seconds"
 );
 setting!(DATA_DIR, "data_dir", "REGENT_DATA_DIR", "--data-dir");
+setting!(PUBLIC_URL, "public_url", "REGENT_PUBLIC_URL", "--public-url");
+setting!(
+    TRUSTED_PROXIES,
+    "trusted_proxies",
+    "REGENT_TRUSTED_PROXIES",
+    "--trusted-proxies"
+);
 setting!(
     ADMIN_PASSWORD,
     "(environment only)",
@@ -702,6 +726,25 @@ impl Settings {
             other => other.map(|s| s.trim().to_owned()),
         };
 
+        let trusted_proxies = match (&cli.trusted_proxies, &file.trusted_proxies) {
+            (Some(flag), _) => regent_domain::access::TrustedProxies::parse([flag.as_str()]),
+            (None, Some(list)) => regent_domain::access::TrustedProxies::parse(list.iter().map(String::as_str)),
+            (None, None) => Ok(Default::default()),
+        }
+        .map_err(|e| bad(&TRUSTED_PROXIES, e))?;
+        let public_url = match cli.public_url.clone().or(file.public_url) {
+            None => None,
+            Some(text) => {
+                let example = "write it like https://regent.example.com";
+                let url = Url::parse(text.trim())
+                    .map_err(|e| bad(&PUBLIC_URL, format!("\"{text}\" is not a URL ({e}); {example}")))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    return Err(bad(&PUBLIC_URL, format!("\"{text}\" is not an http(s) URL; {example}")));
+                }
+                Some(url)
+            }
+        };
+
         prepare_data_dir(&data_dir)?;
         let admin_password = match cli.admin_password.clone() {
             Some(p) if p.chars().count() < 10 => {
@@ -739,13 +782,15 @@ impl Settings {
             session_max_age: Duration::from_secs(session_max * 3600),
             session_secure_cookie,
             token,
+            trusted_proxies,
+            public_url,
         })
     }
 
     /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
     pub fn describe(&self) -> String {
         format!(
-            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
+            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\npublic_url = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
              [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
              [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n\
              [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n\
@@ -753,6 +798,10 @@ impl Settings {
             self.listen,
             self.data_dir.display(),
             self.site_root.display(),
+            self.trusted_proxies.to_strings(),
+            self.public_url
+                .as_ref()
+                .map_or_else(|| "(not set)".to_owned(), Url::to_string),
             self.registry_url
                 .as_ref()
                 .map_or_else(|| "(found on the OpenShift cluster)".to_owned(), Url::to_string),
@@ -784,6 +833,11 @@ impl Settings {
             self.openshift.context.as_deref().unwrap_or("(current)"),
             self.openshift.recheck_every.as_secs(),
         )
+    }
+
+    /// Whether every session cookie is `Secure`: set so, or Regent is reached over HTTPS.
+    pub fn always_secure_cookie(&self) -> bool {
+        self.session_secure_cookie || self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
     }
 
     /// How to reach the registry at `url` with the configured credentials, or `found` ones
@@ -913,12 +967,41 @@ fn prepare_data_dir(path: &Path) -> Result<(), ConfigError> {
             format!("{} exists and is not a directory", path.display()),
         ));
     }
-    std::fs::create_dir_all(path).map_err(|e| bad(&DATA_DIR, format!("cannot create {}: {e}", path.display())))?;
+    // Only Regent's user may enter: the store holds the signing key, password hashes and
+    // session ids.
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(|e| bad(&DATA_DIR, format!("cannot create {}: {e}", path.display())))?;
+    }
     // Unique per process, so two Regents starting on one data directory do not race.
     let probe = path.join(format!(".regent-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok")
         .and_then(|_| std::fs::remove_file(&probe))
         .map_err(|e| bad(&DATA_DIR, format!("{} is not writable: {e}", path.display())))
+}
+
+/// The data directory and the store's files (`regent.db`, `-wal`, `-shm`) that others than
+/// Regent's user may read or enter, with their modes: each is worth a warning at start-up.
+pub fn exposed_files(data_dir: &Path, store_file: &str) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let store = data_dir.join(store_file);
+    let files = [
+        data_dir.to_path_buf(),
+        store.clone(),
+        PathBuf::from(format!("{}-wal", store.display())),
+        PathBuf::from(format!("{}-shm", store.display())),
+    ];
+    files
+        .into_iter()
+        .filter_map(|p| {
+            let mode = std::fs::metadata(&p).ok()?.permissions().mode() & 0o777;
+            (mode & 0o077 != 0).then_some((p, mode))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,14 +1,19 @@
 //! Machine endpoints: `/healthz` (the process is up) and `/readyz` (the registry answers).
 //!
 //! `readyz` asks the registry's `/v2/` on every call, so a load balancer or an operator sees
-//! the same thing the Images page would, with the same words.
+//! the same thing the Images page would, with the same words. Anyone gets the status; the
+//! details (registry URL, index counts, the cluster's identity and watches) only an
+//! administrator's session or a request from this machine itself (`127.0.0.1` / `::1` as the
+//! TCP peer, not through a proxy: see the domain's `access::Client`).
 
 use axum::Json;
 use axum::http::StatusCode;
-use regent_app::state::Cluster;
-use regent_domain::index::CatalogIndex;
+use regent_app::state::{AppState, Cluster};
+use regent_domain::access::Client;
 use serde_json::{Value, json};
-use std::sync::Arc;
+
+/// Told to those who get no details.
+const DETAILS_FOR: &str = "sign in as an administrator, or ask from the server itself, for the details";
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
@@ -16,7 +21,26 @@ pub async fn healthz() -> Json<Value> {
 
 /// Ready when the registry answers; the body also tells how far the index is and, on
 /// OpenShift, what the cluster watches report.
-pub async fn readyz(index: Arc<CatalogIndex>, cluster: Option<Cluster>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(
+    state: AppState,
+    cluster: Option<Cluster>,
+    client: Client,
+    session: tower_sessions::Session,
+) -> (StatusCode, Json<Value>) {
+    let index = state.index.clone();
+    let detailed = client.local
+        || regent_app::session::viewer_of(&state, &session)
+            .await
+            .is_ok_and(|v| v.admin);
+    if !detailed {
+        return match index.registry().check().await {
+            Ok(_) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+            Err(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "registry unavailable", "details": DETAILS_FOR})),
+            ),
+        };
+    }
     let url = index.registry().url().to_string();
     let status = index.status();
     let (repositories, tags) = {

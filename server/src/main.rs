@@ -1,16 +1,20 @@
 //! The `regent` binary: reads settings, builds the domain services, serves the UI and the
 //! machine endpoints until it is told to stop.
 
+mod body_limit;
+mod client;
 mod cluster;
 mod commands;
 mod config;
 mod csrf;
 mod events;
 mod health;
+mod secure_cookie;
 mod token;
 
+use axum::Extension;
 use axum::Router;
-use axum::extract::ConnectInfo;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use clap::Parser;
 use config::{Cli, Command, Settings};
@@ -18,6 +22,7 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use regent_app::state::AppState;
 use regent_app::{App, shell};
+use regent_domain::access::Client;
 use regent_domain::index::CatalogIndex;
 use regent_domain::registry::RegistryClient;
 use regent_domain::store::Store;
@@ -30,6 +35,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    return_big_blocks_to_the_system();
     let cli = Cli::parse();
     if let Some(command) = cli.command.clone() {
         let done = match Settings::data_dir_only(&cli) {
@@ -81,6 +87,15 @@ async fn main() -> ExitCode {
 async fn serve(settings: Settings) -> Result<(), String> {
     let store_path = settings.data_dir.join(commands::STORE_FILE);
     let store = Store::open(&store_path).await.map_err(|e| e.to_string())?;
+    for (path, mode) in config::exposed_files(&settings.data_dir, commands::STORE_FILE) {
+        let fix = if path.is_dir() { "chmod 700" } else { "chmod 600" };
+        tracing::warn!(
+            "{} is open to other users on this machine (mode {mode:o}): Regent's data holds the token \
+             signing key, password hashes and session ids. Run `{fix} {}`.",
+            path.display(),
+            path.display()
+        );
+    }
     if let Some(password) = store
         .ensure_admin(settings.admin_password.as_deref())
         .await
@@ -91,12 +106,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
              this is the only time it is shown (set REGENT_ADMIN_PASSWORD to choose it)"
         );
     }
-    let throttle = Arc::new(regent_domain::access::LoginThrottle::default());
+    let sign_ins = Arc::new(regent_domain::access::SignIns::new(store.clone()));
     let tokens = Arc::new(
         TokenService::open(
             store.clone(),
             Default::default(),
-            throttle.clone(),
+            sign_ins.clone(),
             settings.token.clone(),
         )
         .await
@@ -153,7 +168,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         index: index.clone(),
         pull_host: pull_host.into(),
         store: store.clone(),
-        throttle,
+        sign_ins,
         session_max_age: settings.session_max_age,
         rules: Default::default(),
         deleter,
@@ -181,31 +196,29 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .route(
             "/readyz",
             get({
-                let index = index.clone();
+                let state = state.clone();
                 let cluster = cluster.clone();
-                move || health::readyz(index.clone(), cluster.clone())
+                move |Extension(client): Extension<Client>, session: tower_sessions::Session| {
+                    health::readyz(state.clone(), cluster.clone(), client, session)
+                }
             }),
         )
         .route(
             "/auth/token",
             get({
                 let tokens = tokens.clone();
-                move |ConnectInfo(address): ConnectInfo<std::net::SocketAddr>, uri, headers| {
-                    token::token(tokens.clone(), address, uri, headers)
+                move |Extension(client): Extension<Client>, uri, headers| {
+                    token::token(tokens.clone(), client.address, uri, headers)
                 }
             })
             .post({
                 let tokens = tokens.clone();
-                move |ConnectInfo(address): ConnectInfo<std::net::SocketAddr>, body| {
-                    token::token_form(tokens.clone(), address, body)
+                move |Extension(client): Extension<Client>, body| {
+                    token::token_form(tokens.clone(), client.address, body)
                 }
             }),
         )
         .route("/auth/certs.pem", get(move || token::certs(tokens.clone())))
-        .route(
-            "/api/registry/events",
-            post(move |headers, body| events::receive(index.clone(), secret.clone(), headers, body)),
-        )
         .leptos_routes_with_context(
             &options,
             routes,
@@ -222,8 +235,27 @@ async fn serve(settings: Settings) -> Result<(), String> {
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(axum::middleware::from_fn(body_limit::read_whole))
+        .layer(body_limit::layer(body_limit::FORMS))
+        .layer(DefaultBodyLimit::max(body_limit::FORMS))
+        // Added after the forms' limit, so only its own applies to it.
+        .merge(
+            Router::new()
+                .route(
+                    "/api/registry/events",
+                    post(move |headers, body| events::receive(index.clone(), secret.clone(), headers, body)),
+                )
+                .layer(axum::middleware::from_fn(body_limit::read_whole))
+                .layer(body_limit::layer(body_limit::NOTIFICATIONS))
+                .layer(DefaultBodyLimit::max(body_limit::NOTIFICATIONS)),
+        )
         .layer(sessions)
+        .layer(axum::middleware::from_fn(secure_cookie::mark))
         .layer(axum::middleware::from_fn(csrf::same_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(settings.trusted_proxies.clone()),
+            client::identify,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(options);
 
@@ -261,13 +293,26 @@ async fn sessions(store: &Store, settings: &Settings) -> Result<SessionManagerLa
             .continuously_delete_expired(std::time::Duration::from_secs(3600)),
     );
     Ok(SessionManagerLayer::new(sessions)
-        .with_name("regent_session")
+        .with_name(secure_cookie::COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
-        .with_secure(settings.session_secure_cookie)
+        .with_secure(settings.always_secure_cookie())
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             settings.session_idle.as_secs() as i64,
         ))))
+}
+
+/// Each password check allocates ~19 MiB and frees it. glibc would keep freed blocks that size
+/// in the heap of whichever thread ran the check, so resident memory grew by 19 MiB per
+/// blocking thread that ever hashed (hundreds of MiB after a burst), although at most a few
+/// checks run at once. A fixed threshold makes blocks of 4 MiB and more come straight from the
+/// system and go straight back.
+fn return_big_blocks_to_the_system() {
+    // SAFETY: mallopt takes the allocator's own lock and only changes a tuning parameter (one
+    // for every thread's heap); nothing else touches it.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    }
 }
 
 async fn shutdown_signal() {

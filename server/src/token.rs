@@ -15,28 +15,28 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use regent_domain::token::{TokenError, TokenRequest, TokenService, rfc3339};
 use serde_json::json;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The longest query string looked at.
 const MAX_QUERY: usize = 64 * 1024;
 
-pub async fn token(service: Arc<TokenService>, address: SocketAddr, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn token(service: Arc<TokenService>, address: IpAddr, uri: Uri, headers: HeaderMap) -> Response {
     answer(&service, address, parse(uri.query().unwrap_or_default(), &headers)).await
 }
 
 /// The OAuth2 form: `grant_type=password` with `username` and `password`, or
 /// `grant_type=refresh_token` with `refresh_token`; `access_type=offline` asks for a refresh
 /// token; `scope` is space-separated.
-pub async fn token_form(service: Arc<TokenService>, address: SocketAddr, body: Bytes) -> Response {
+pub async fn token_form(service: Arc<TokenService>, address: IpAddr, body: Bytes) -> Response {
     answer(&service, address, parse_form(&body)).await
 }
 
 /// The response to a parsed request, or the 400 for one that did not parse.
-async fn answer(service: &TokenService, address: SocketAddr, parsed: Result<TokenRequest, String>) -> Response {
+async fn answer(service: &TokenService, address: IpAddr, parsed: Result<TokenRequest, String>) -> Response {
     let request = match parsed {
         Ok(r) => TokenRequest {
-            address: address.ip().to_string(),
+            address: address.to_string(),
             ..r
         },
         Err(message) => return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", &message),
@@ -67,13 +67,14 @@ async fn answer(service: &TokenService, address: SocketAddr, parsed: Result<Toke
             );
             response
         }
-        Err(e @ TokenError::Throttled(wait)) => {
-            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", &e.to_string());
-            if let Ok(seconds) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, seconds);
-            }
-            response
-        }
+        Err(e @ TokenError::Throttled(wait)) => retry_after(
+            error(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", &e.to_string()),
+            wait,
+        ),
+        Err(e @ TokenError::Busy(wait)) => retry_after(
+            error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", &e.to_string()),
+            wait,
+        ),
         Err(TokenError::Internal(message)) => {
             tracing::error!(%message, "issuing a registry token failed");
             error(
@@ -191,6 +192,13 @@ fn parse_form(body: &[u8]) -> Result<TokenRequest, String> {
         None => return Err("grant_type is missing; use password or refresh_token".into()),
     }
     Ok(request)
+}
+
+fn retry_after(mut response: Response, wait: std::time::Duration) -> Response {
+    if let Ok(seconds) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds);
+    }
+    response
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

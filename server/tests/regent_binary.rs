@@ -743,3 +743,210 @@ async fn each_viewer_sees_only_the_repositories_granted_to_them() {
     let (_, html) = admin.get("/images").await;
     assert_eq!(listed(&html).len(), 4, "{html}");
 }
+
+/// `POST path` over a raw connection with a body of `length` bytes, or (`None`) a chunked body
+/// that does not end (64 MiB at most): the status line Regent answers with, once it stops
+/// reading. (An HTTP client library would report the broken pipe rather than the answer.)
+async fn raw_post(base: &str, path: &str, length: Option<usize>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let framing = match length {
+        Some(n) => format!("content-length: {n}"),
+        None => "transfer-encoding: chunked".to_owned(),
+    };
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/x-www-form-urlencoded\r\n{framing}\r\n\r\n"
+    );
+    write.write_all(head.as_bytes()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        let piece = "a".repeat(64 * 1024);
+        let chunk = match length {
+            Some(_) => piece,
+            None => format!("{:x}\r\n{piece}\r\n", piece.len()),
+        };
+        let chunks = length.map_or(1024, |n| n / (64 * 1024));
+        for _ in 0..chunks {
+            if write.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(30), read.read(&mut answer))
+        .await
+        .expect("Regent answers before the body ends")
+        .unwrap();
+    writer.abort();
+    String::from_utf8_lossy(&answer[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_huge_form_or_an_endless_upload_gets_413_and_memory_stays_flat() {
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&[
+        "--registry-url",
+        "http://127.0.0.1:9",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--notifications-secret",
+        "a notifications secret",
+    ])
+    .await;
+    let before = regent.memory_kib("VmRSS");
+    for path in ["/api/login", "/auth/token", "/api/admin/change_grant"] {
+        let huge = raw_post(regent.base(), path, Some(10_000_000 / (64 * 1024) * (64 * 1024))).await;
+        assert!(huge.contains(" 413 "), "{path}, 10 MB: {huge}");
+        let endless = raw_post(regent.base(), path, None).await;
+        assert!(endless.contains(" 413 "), "{path}, endless: {endless}");
+    }
+    let client = reqwest::Client::new();
+    // Notifications may be bigger (a batch of events), within their own limit.
+    let events = |size: usize| {
+        client
+            .post(format!("{}/api/registry/events", regent.base()))
+            .bearer_auth("a notifications secret")
+            .body(format!("{{\"events\":[],\"padding\":\"{}\"}}", "p".repeat(size)))
+            .send()
+    };
+    assert_eq!(events(1_000_000).await.unwrap().status(), 200);
+    assert_eq!(events(3_000_000).await.unwrap().status(), 413);
+    let after = regent.memory_kib("VmRSS");
+    assert!(
+        after < before + 20 * 1024,
+        "resident memory went from {before} KiB to {after} KiB"
+    );
+    let ok = post_form(
+        &regent,
+        "/api/login",
+        &[("username", "admin"), ("password", "wrong password")],
+        None,
+    )
+    .await;
+    assert!(
+        ok.status().is_success() || ok.status().is_redirection(),
+        "ordinary forms still pass: {}",
+        ok.status()
+    );
+}
+
+#[tokio::test]
+async fn the_data_directory_and_database_are_private_and_loose_modes_are_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    {
+        let _regent = start(&[
+            "--registry-url",
+            "http://127.0.0.1:9",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(mode(&data), 0o700);
+        for file in ["regent.db", "regent.db-wal", "regent.db-shm"] {
+            assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+        }
+    }
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(data.join("regent.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let log = first_log_lines(&data, &[], 30).join("\n");
+    assert!(
+        log.contains("is open to other users") && log.contains("chmod 700") && log.contains("chmod 600"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn readyz_tells_anonymous_callers_only_the_status_and_administrators_everything() {
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&[
+        "--registry-url",
+        "http://127.0.0.1:9",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--admin-password",
+        "the admin password",
+    ])
+    .await;
+    let from = |address: &str| {
+        reqwest::Client::builder()
+            .local_address(address.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let readyz = |client: reqwest::Client, cookie: Option<String>| {
+        let url = format!("{}/readyz", regent.base());
+        async move {
+            let mut request = client.get(url);
+            if let Some(c) = cookie {
+                request = request.header("cookie", c);
+            }
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, local) = readyz(from("127.0.0.1"), None).await;
+    assert_eq!(status, 503);
+    assert!(
+        local.contains("http://127.0.0.1:9") && local.contains("\"index\""),
+        "{local}"
+    );
+
+    let (status, anonymous) = readyz(from("127.0.0.2"), None).await;
+    assert_eq!(status, 503, "the status is the same for everyone");
+    let json: serde_json::Value = serde_json::from_str(&anonymous).unwrap();
+    assert_eq!(json["status"], "registry unavailable");
+    assert!(
+        !anonymous.contains("127.0.0.1") && json.get("index").is_none() && json.get("registry").is_none(),
+        "{anonymous}"
+    );
+    let (_, proxied) = {
+        let r = from("127.0.0.1")
+            .get(format!("{}/readyz", regent.base()))
+            .header("x-forwarded-for", "203.0.113.5")
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert!(
+        !proxied.contains("\"index\""),
+        "through a proxy on this host: {proxied}"
+    );
+
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", "the admin password").await);
+    let (_, detailed) = readyz(from("127.0.0.2"), admin.cookie().map(str::to_owned)).await;
+    assert!(detailed.contains("\"index\""), "{detailed}");
+}
+
+#[tokio::test]
+async fn an_index_listing_no_platforms_opened_for_a_platform_says_so_instead_of_failing() {
+    use regent_testkit::push::Pusher;
+    let registry = TestRegistry::start().await.unwrap();
+    let pusher = Pusher::new(&registry.url());
+    let empty = regent_testkit::Blob::new(
+        "application/vnd.oci.image.index.v1+json",
+        br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#.to_vec(),
+    );
+    pusher.put_manifest("hostile/app", "empty", &empty).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    make_public(REGENT, data.path());
+    let url = registry.url().to_string();
+    let regent = start(&["--registry-url", &url, "--data-dir", data.path().to_str().unwrap()]).await;
+    regent.index_complete(60).await;
+    for query in ["?platform=linux/arm64", "", "?platform="] {
+        let (status, html) = regent.get(&format!("/images/hostile/app/tags/empty{query}")).await;
+        assert_eq!(status, 200, "{query}: {html}");
+        assert!(html.contains("lists no platform images"), "{query}: {html}");
+    }
+    let (status, _) = regent.get("/healthz").await;
+    assert_eq!(status, 200, "still serving");
+}

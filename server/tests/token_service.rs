@@ -405,7 +405,7 @@ async fn malformed_token_requests_get_a_400_saying_what_is_wrong() {
     assert_eq!(body["expires_in"], 900);
 
     // Guessing Eric's password through the token endpoint is throttled like the sign-in page,
-    // and every failure is in the audit log.
+    // and every failure and the refusal that followed are in the audit log.
     for _ in 0..5 {
         let (status, _) = token(regent, "service=test-registry", Some(("eric", "guess 123456"))).await;
         assert_eq!(status, 401);
@@ -426,7 +426,7 @@ async fn malformed_token_requests_get_a_400_saying_what_is_wrong() {
         })
         .await
         .unwrap();
-    assert_eq!(refused.len(), 5, "{refused:?}");
+    assert_eq!(refused.len(), 6, "{refused:?}");
     assert!(
         refused
             .iter()

@@ -3,8 +3,8 @@
 //! `/login` posts the user name and password to the `login` server function (a plain form,
 //! so it works before the WASM loads). Success rotates the session id and goes to `next` (a
 //! path on this site only); failure says "wrong user name or password" whether or not the
-//! user exists, and repeated failures are throttled per account and per address. Every
-//! attempt is in the audit log.
+//! user exists. The checking itself (throttle, hashing bound, audit) is the domain's
+//! `SignIns`, shared with the registry's token endpoint; this page adds the session.
 
 use crate::dto::Who;
 use leptos::prelude::*;
@@ -18,72 +18,36 @@ pub enum SignIn {
     Refused(String),
 }
 
-/// The longest user name or password looked at; longer input is refused without hashing.
-#[cfg(feature = "ssr")]
-const MAX_INPUT: usize = 1024;
-
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<SignIn, ServerFnError> {
     use crate::session::{SIGNED_IN_AT, USER, client_address, session, unix_now};
-    use regent_domain::store::Actor;
+    use regent_domain::access::{Attempt, Door, Refused};
     let state = crate::state::AppState::get()?;
     let address = client_address().await;
-    let account: String = username.trim().chars().take(64).collect();
-    let actor = Actor::new(
-        if account.is_empty() {
-            "-".into()
-        } else {
-            account.clone()
-        },
-        address.clone(),
-    );
-    let target = format!("user:{account}");
-    if let Some(wait) = state.throttle.wait(&account, &address) {
-        let _ = state
-            .store
-            .record_event(&actor, "login", &target, "refused", "throttled")
-            .await;
-        return Ok(SignIn::Refused(format!(
-            "Too many failed sign-ins for this account or from this address. Wait {} seconds and try again.",
-            wait.as_secs().max(1)
-        )));
-    }
-    let viewer = if username.len() > MAX_INPUT || password.len() > MAX_INPUT {
-        None
-    } else {
-        state
-            .store
-            .verify_password(username.trim(), &password)
-            .await
-            .map_err(ServerFnError::new)?
+    let attempt = Attempt {
+        door: Door::Pages,
+        user: username.trim(),
+        password: &password,
+        address: &address,
     };
-    let service = match viewer.as_ref().and_then(|v| v.user.as_ref()) {
-        Some(name) => state
-            .store
-            .user(name)
-            .await
-            .map_err(ServerFnError::new)?
-            .is_some_and(|u| u.service),
-        None => false,
+    let viewer = match state.sign_ins.sign_in(attempt).await {
+        Ok(viewer) => viewer,
+        Err(Refused::Store(e)) => return Err(ServerFnError::new(e)),
+        Err(Refused::WrongCredentials) => return Ok(SignIn::Refused("Wrong user name or password.".into())),
+        Err(busy @ Refused::Busy(wait)) => {
+            // Nothing was checked: an error status, so scripts and proxies retry it.
+            let response = expect_context::<leptos_axum::ResponseOptions>();
+            response.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+            if let Ok(seconds) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                response.insert_header(axum::http::header::RETRY_AFTER, seconds);
+            }
+            return Err(ServerFnError::new(sentence(&busy.to_string())));
+        }
+        Err(refused) => return Ok(SignIn::Refused(sentence(&refused.to_string()))),
     };
-    if service {
-        let _ = state
-            .store
-            .record_event(&actor, "login", &target, "refused", "service account")
-            .await;
-        return Ok(SignIn::Refused(format!(
-            "{account} is a service account: it logs in to the registry with its token, not to these pages."
-        )));
-    }
-    let Some(viewer) = viewer.and_then(|v| v.user) else {
-        state.throttle.failed(&account, &address);
-        let _ = state
-            .store
-            .record_event(&actor, "login", &target, "refused", "wrong user name or password")
-            .await;
+    let Some(viewer) = viewer.user else {
         return Ok(SignIn::Refused("Wrong user name or password.".into()));
     };
-    state.throttle.succeeded(&account);
     let session = session().await?;
     // A new id on sign-in: a session id planted before cannot be used afterwards.
     session.cycle_id().await.map_err(ServerFnError::new)?;
@@ -95,12 +59,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         .insert(SIGNED_IN_AT, unix_now())
         .await
         .map_err(ServerFnError::new)?;
-    state
-        .store
-        .record_event(&actor, "login", &target, "ok", "")
-        .await
-        .map_err(ServerFnError::new)?;
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    leptos_axum::redirect(regent_domain::access::LocalPath::after_sign_in(next.as_deref()).as_str());
     Ok(SignIn::Welcome(viewer.to_string()))
 }
 
@@ -136,12 +95,15 @@ pub async fn whoami() -> Result<Who, ServerFnError> {
     })
 }
 
-/// Where to go after signing in: a path on this site, never another site.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next.map(str::trim) {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
-        _ => "/images".to_owned(),
-    }
+/// A refusal's words as a sentence on the page: capitalised, with a full stop.
+#[cfg(feature = "ssr")]
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
 }
 
 #[component]
@@ -206,24 +168,5 @@ pub fn UserBox() -> impl IntoView {
                 }
             })}
         </Transition>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn after_signing_in_only_paths_on_this_site_are_followed() {
-        use super::safe_next;
-        assert_eq!(safe_next(Some("/images/demo/base")), "/images/demo/base");
-        for bad in [
-            "https://evil.example",
-            "//evil.example",
-            "/\\evil.example",
-            "images",
-            "",
-        ] {
-            assert_eq!(safe_next(Some(bad)), "/images", "{bad}");
-        }
-        assert_eq!(safe_next(None), "/images");
     }
 }

@@ -36,7 +36,7 @@ mod load {
     use crate::state::AppState;
     use regent_domain::access::{Access, Action};
     use regent_domain::reference::{Reference, RepositoryName};
-    use regent_domain::registry::{Descriptor, Manifest, RawManifest, RegistryError};
+    use regent_domain::registry::{Descriptor, Manifest, RawManifest, RegistryError, pick_platform};
 
     pub async fn tag_view(
         state: &AppState,
@@ -141,27 +141,20 @@ mod load {
             },
             Manifest::Index { manifests } => {
                 let wanted = platform.map(str::trim).filter(|p| !p.is_empty());
-                let choice = manifests
-                    .iter()
-                    .position(|m| wanted.is_some_and(|w| m.platform.as_ref().is_some_and(|p| p.to_string() == w)))
-                    .or_else(|| {
-                        manifests.iter().position(|m| {
-                            m.platform
-                                .as_ref()
-                                .is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
-                        })
-                    })
-                    .unwrap_or(0);
-                if let Some(w) = wanted
-                    && !manifests
+                let choice = pick_platform(&manifests, wanted);
+                let listed = |w: &str| {
+                    manifests
                         .iter()
                         .any(|m| m.platform.as_ref().is_some_and(|p| p.to_string() == w))
-                {
-                    details.image_problem = Some(format!(
+                };
+                details.image_problem = match (choice.and_then(|i| manifests.get(i)), wanted) {
+                    (None, _) => Some("This index lists no platform images: there is nothing to pull from it.".into()),
+                    (Some(shown), Some(w)) if !listed(w) => Some(format!(
                         "This image has no platform \"{w}\"; showing {} instead.",
-                        platform_name(&manifests[choice])
-                    ));
-                }
+                        platform_name(shown)
+                    )),
+                    _ => None,
+                };
                 details.platforms = manifests
                     .iter()
                     .enumerate()
@@ -169,10 +162,10 @@ mod load {
                         platform: platform_name(m),
                         digest: m.digest.to_string(),
                         size: m.size,
-                        selected: i == choice,
+                        selected: Some(i) == choice,
                     })
                     .collect();
-                if let Some(child) = manifests.get(choice) {
+                if let Some(child) = choice.and_then(|i| manifests.get(i)) {
                     let child_raw = match state
                         .registry
                         .manifest(&name, &Reference::Digest(child.digest.clone()))
@@ -231,7 +224,8 @@ mod load {
         layers: &[Descriptor],
     ) -> Result<ImageDetails, RegistryError> {
         let c = state.registry.image_config(name, &config.digest).await?;
-        let layer_bytes: u64 = layers.iter().map(|l| l.size).sum();
+        // Sizes are as the pusher wrote them: they need not add up without overflowing.
+        let layer_bytes: u64 = layers.iter().fold(0u64, |total, l| total.saturating_add(l.size));
         let visible = |n: &RepositoryName| access.may(Action::View, n);
         let layer_rows = {
             let data = state.index.read();
@@ -244,7 +238,7 @@ mod load {
                     share: if layer_bytes == 0 {
                         0.0
                     } else {
-                        l.size as f64 * 100.0 / layer_bytes as f64
+                        (l.size as f64 * 100.0 / layer_bytes as f64).min(100.0)
                     },
                     repositories: data
                         .layer_usage(&l.digest, &visible)
@@ -252,6 +246,7 @@ mod load {
                 })
                 .collect()
         };
+        let platform = c.platform();
         let runtime = c.config.unwrap_or_default();
         let mut layer_no = 0;
         let history = c
@@ -270,20 +265,13 @@ mod load {
                 }
             })
             .collect();
-        let platform = match (&c.os, &c.architecture) {
-            (Some(os), Some(arch)) => Some(match &c.variant {
-                Some(v) => format!("{os}/{arch}/{v}"),
-                None => format!("{os}/{arch}"),
-            }),
-            _ => None,
-        };
         let words = |v: Option<Vec<String>>| v.filter(|v| !v.is_empty()).map(|v| shell_words(&v));
         Ok(ImageDetails {
             digest: raw.digest.to_string(),
             media_type: raw.media_type.as_str().to_owned(),
             config_digest: config.digest.to_string(),
             config_size: config.size,
-            size: config.size + layer_bytes,
+            size: config.size.saturating_add(layer_bytes),
             created: c.created,
             author: c.author,
             platform,

@@ -7,12 +7,23 @@
 //! scope's grants). The effective level is the highest one that applies; nothing applies, no
 //! access: the repository is invisible. Built-in rules (each switchable) give every user
 //! `users/<name>/*` and every group's members `groups/<group>/*`; global admins may do
-//! everything. Pure code, no I/O: the store loads grants, this decides.
+//! everything. The policy is pure code, no I/O: the store loads grants, this decides.
+//!
+//! Who the viewer is comes from signing in ([`SignIns`]): the one place a password is checked,
+//! with the throttle and the global bound on password hashing.
 
+mod client;
+mod hashing;
+mod local_path;
 mod names;
+mod sign_in;
 mod throttle;
 
+pub use client::{Client, TrustedProxies};
+pub use hashing::HashingLimit;
+pub use local_path::{DEFAULT_AFTER_SIGN_IN, LocalPath};
 pub use names::{Name, NameError};
+pub use sign_in::{Attempt, Door, MAX_INPUT, Refused, SignIns};
 pub use throttle::LoginThrottle;
 
 use crate::reference::RepositoryName;

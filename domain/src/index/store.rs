@@ -300,7 +300,7 @@ impl IndexData {
                     );
                     self.layer_manifests.insert(lid, id);
                     layer_ids.push(lid);
-                    size += layer.size;
+                    size = size.saturating_add(layer.size);
                 }
                 self.config_manifests.insert(config_id, id);
                 let platform = platform.as_ref().map(|p| p.to_string()).unwrap_or_default();
@@ -642,7 +642,7 @@ impl IndexData {
                         size, platform, config, ..
                     }) = self.manifests.get(c)
                     {
-                        info.size += size;
+                        info.size = info.size.saturating_add(*size);
                         let platform = self.strings.get(*platform).to_owned();
                         info.platforms.push(platform.clone());
                         info.children.push(ChildInfo {

@@ -27,6 +27,9 @@ pub enum OpenShiftError {
     NotFound { message: String },
     #[error("{message}")]
     Conflict { message: String },
+    /// The cluster's own namespaces: Regent refuses before asking the cluster.
+    #[error("{message}")]
+    Reserved { message: String },
     #[error("the cluster refused the change: {message}")]
     Invalid { message: String },
     #[error("the cluster API failed: {message}")]

@@ -138,12 +138,28 @@ pub fn check_project(name: &str) -> Result<String, String> {
             shown(name)
         ));
     }
-    if name.starts_with("openshift") || name.starts_with("kube-") || name == "default" {
-        return Err(format!(
-            "\"{name}\" is reserved for the cluster itself (names starting with openshift or kube-, and default); choose another."
-        ));
+    if let Some(refusal) = reserved(name) {
+        return Err(format!("{refusal} Choose another name."));
     }
     Ok(name.to_owned())
+}
+
+/// Why `project` is the cluster's own and Regent changes nothing in it (`openshift*`,
+/// `kube-*`, `default`): creating it and changing its members are refused alike.
+pub fn reserved(project: &str) -> Option<String> {
+    (project.starts_with("openshift") || project.starts_with("kube-") || project == "default").then(|| {
+        format!(
+            "\"{}\" is reserved for the cluster itself (names starting with openshift or kube-, and default); Regent changes nothing there, use oc as a cluster administrator.",
+            shown(project)
+        )
+    })
+}
+
+fn refuse_reserved(project: &str) -> Result<(), OpenShiftError> {
+    match reserved(project) {
+        Some(message) => Err(OpenShiftError::Reserved { message }),
+        None => Ok(()),
+    }
 }
 
 impl Subject {
@@ -279,6 +295,7 @@ impl OpenShift {
 
     /// `oc adm policy add-role-to-{user,group} <role> <subject> -n <project>`.
     pub async fn add_role(&self, project: &str, subject: &Subject, role: &str) -> Result<MemberChange, OpenShiftError> {
+        refuse_reserved(project)?;
         let api = self.role_bindings(project);
         for _ in 0..ATTEMPTS {
             let bindings = self.fresh_bindings(project).await?;
@@ -339,6 +356,7 @@ impl OpenShift {
         subject: &Subject,
         role: &str,
     ) -> Result<Vec<String>, OpenShiftError> {
+        refuse_reserved(project)?;
         let api = self.role_bindings(project);
         'attempt: for _ in 0..ATTEMPTS {
             let bindings = self.fresh_bindings(project).await?;
@@ -381,6 +399,7 @@ impl OpenShift {
         subject: &Subject,
         role: RegistryRole,
     ) -> Result<MemberChange, OpenShiftError> {
+        refuse_reserved(project)?;
         let added = self.add_role(project, subject, role.cluster_role()).await?;
         let mut moved_from = Vec::new();
         for other in RegistryRole::ALL.into_iter().filter(|r| *r != role) {
@@ -405,6 +424,7 @@ impl OpenShift {
 
     /// Takes a member out of every registry role binding in the project.
     pub async fn remove_member(&self, project: &str, subject: &Subject) -> Result<MemberChange, OpenShiftError> {
+        refuse_reserved(project)?;
         let mut removed = Vec::new();
         for role in RegistryRole::ALL {
             removed.extend(self.remove_role(project, subject, role.cluster_role()).await?);

@@ -24,7 +24,7 @@ pub mod workloads;
 pub use cache::CacheStatus;
 pub use error::OpenShiftError;
 pub use integrated::FoundRegistry;
-pub use members::{Member, MemberChange, RegistryRole, Subject, SubjectKind, check_principal, check_project};
+pub use members::{Member, MemberChange, RegistryRole, Subject, SubjectKind, check_principal, check_project, reserved};
 pub use prune::{PruneReport, StreamTagDeletion};
 pub use resources::{Group, Image, ImageStream, ImageStreamTag, Project};
 pub use streams::{HistoryItem, ImportStatus, StreamJoin, StreamTag, StreamTagName};

@@ -46,6 +46,23 @@ pub struct History {
     pub empty_layer: bool,
 }
 
+impl ImageConfig {
+    pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// `os/architecture[/variant]`, when the config says both.
+    pub fn platform(&self) -> Option<String> {
+        match (&self.os, &self.architecture) {
+            (Some(os), Some(arch)) => Some(match &self.variant {
+                Some(v) => format!("{os}/{arch}/{v}"),
+                None => format!("{os}/{arch}"),
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl RegistryClient {
     /// A blob's bytes, checked against its digest.
     pub async fn blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
@@ -61,17 +78,28 @@ impl RegistryClient {
                 detail: format!("blob {digest} is larger than {MAX_CONFIG_BYTES} bytes; Regent only reads configs"),
             });
         }
-        let bytes = response.bytes().await.map_err(|e| RegistryError::Protocol {
+        // Read in pieces: a blob sent without Content-Length is held to the same limit.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(piece) = response.chunk().await.map_err(|e| RegistryError::Protocol {
             url: url.to_string(),
             detail: format!("reading blob {digest}: {e}"),
-        })?;
+        })? {
+            if bytes.len() + piece.len() > MAX_CONFIG_BYTES {
+                return Err(RegistryError::Protocol {
+                    url: url.to_string(),
+                    detail: format!("blob {digest} is larger than {MAX_CONFIG_BYTES} bytes; Regent only reads configs"),
+                });
+            }
+            bytes.extend_from_slice(&piece);
+        }
         if digest.algorithm() == "sha256" && !digest.verifies(&bytes) {
             return Err(RegistryError::Protocol {
                 url: url.to_string(),
                 detail: format!("blob {digest} has other content than its digest says"),
             });
         }
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     /// The image config a manifest points at.
@@ -81,7 +109,7 @@ impl RegistryClient {
         digest: &Digest,
     ) -> Result<ImageConfig, RegistryError> {
         let bytes = self.blob(repository, digest).await?;
-        serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
+        ImageConfig::parse(&bytes).map_err(|e| RegistryError::Protocol {
             url: self.base.to_string(),
             detail: format!("config {digest} of {repository} is not an image config: {e}"),
         })

@@ -53,6 +53,9 @@ impl MediaType {
     }
 }
 
+/// Distribution refuses to store manifests larger than this; Regent reads no more.
+const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
 /// The `Accept` header every manifest request carries.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
@@ -172,10 +175,28 @@ impl Manifest {
     /// Compressed size of an image: config plus layers. Indexes have no size of their own.
     pub fn image_size(&self) -> Option<u64> {
         match self {
-            Manifest::Image { config, layers } => Some(config.size + layers.iter().map(|l| l.size).sum::<u64>()),
+            // Sizes come from the registry as written by whoever pushed: never trust them to add up.
+            Manifest::Image { config, layers } => {
+                Some(layers.iter().fold(config.size, |total, l| total.saturating_add(l.size)))
+            }
             Manifest::Index { .. } => None,
         }
     }
+}
+
+/// Which of an index's platform images to show for `wanted` (`linux/arm64`): that one, else
+/// `linux/amd64`, else the first; `None` when the index lists none (`"manifests": []`).
+pub fn pick_platform(manifests: &[Descriptor], wanted: Option<&str>) -> Option<usize> {
+    let wanted = wanted.map(str::trim).filter(|w| !w.is_empty());
+    let named = |w: &str| {
+        manifests
+            .iter()
+            .position(|m| m.platform.as_ref().is_some_and(|p| p.to_string() == w))
+    };
+    wanted
+        .and_then(named)
+        .or_else(|| named("linux/amd64"))
+        .or((!manifests.is_empty()).then_some(0))
 }
 
 impl RegistryClient {
@@ -188,14 +209,24 @@ impl RegistryClient {
         let response = self.manifest_request(Method::GET, repository, reference).await?;
         let url = response.url().to_string();
         let (header_digest, media_type) = digest_and_type(&response, &url)?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| RegistryError::Protocol {
-                url: url.clone(),
-                detail: format!("reading the manifest: {e}"),
-            })?
-            .to_vec();
+        // Read in pieces, so a registry (or anything in its place) cannot make Regent hold
+        // more than a manifest can be.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(piece) = response.chunk().await.map_err(|e| RegistryError::Protocol {
+            url: url.clone(),
+            detail: format!("reading the manifest: {e}"),
+        })? {
+            if bytes.len() + piece.len() > MAX_MANIFEST_BYTES {
+                return Err(RegistryError::Protocol {
+                    url,
+                    detail: format!(
+                        "the manifest is larger than {MAX_MANIFEST_BYTES} bytes, more than a registry accepts"
+                    ),
+                });
+            }
+            bytes.extend_from_slice(&piece);
+        }
         let digest = match header_digest {
             Some(d) if d.algorithm() == "sha256" && !d.verifies(&bytes) => {
                 return Err(RegistryError::Protocol {
@@ -319,6 +350,32 @@ mod tests {
             panic!("not an index")
         };
         assert_eq!(manifests[0].platform.as_ref().unwrap().to_string(), "linux/arm64");
+    }
+
+    #[test]
+    fn an_empty_index_picks_no_platform_and_a_missing_one_falls_back() {
+        assert_eq!(pick_platform(&[], Some("linux/arm64")), None);
+        assert_eq!(pick_platform(&[], None), None);
+        let d = Digest::sha256_of(b"x");
+        let body = format!(
+            r#"{{"manifests":[{{"digest":"{d}","platform":{{"architecture":"arm64","os":"linux"}}}},{{"digest":"{d}","platform":{{"architecture":"amd64","os":"linux"}}}},{{"digest":"{d}"}}]}}"#
+        );
+        let Ok(Manifest::Index { manifests }) = Manifest::parse(&MediaType::OciIndex, body.as_bytes()) else {
+            panic!("an index")
+        };
+        assert_eq!(pick_platform(&manifests, Some("linux/arm64")), Some(0));
+        assert_eq!(pick_platform(&manifests, Some("windows/amd64")), Some(1));
+        assert_eq!(pick_platform(&manifests[2..], Some(" ")), Some(0));
+    }
+
+    #[test]
+    fn sizes_from_the_registry_that_do_not_add_up_do_not_panic() {
+        let d = Digest::sha256_of(b"x");
+        let max = u64::MAX;
+        let body =
+            format!(r#"{{"config":{{"digest":"{d}","size":{max}}},"layers":[{{"digest":"{d}","size":{max}}}]}}"#);
+        let m = Manifest::parse(&MediaType::OciManifest, body.as_bytes()).unwrap();
+        assert_eq!(m.image_size(), Some(u64::MAX));
     }
 
     #[test]

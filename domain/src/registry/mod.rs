@@ -20,7 +20,9 @@ pub use blob::ImageConfig;
 pub use catalog::{CatalogPage, MAX_CATALOG_PAGE};
 pub use delete::TagDeletion;
 pub use error::{OciError, OciErrorCode, RegistryError};
-pub use manifest::{Descriptor, MANIFEST_ACCEPT, Manifest, ManifestHead, MediaType, Platform, RawManifest};
+pub use manifest::{
+    Descriptor, MANIFEST_ACCEPT, Manifest, ManifestHead, MediaType, Platform, RawManifest, pick_platform,
+};
 
 use reqwest::{Method, Response, StatusCode};
 use std::time::Duration;
@@ -57,7 +59,7 @@ impl RegistryConfig {
 pub trait SelfIssuer: Send + Sync + std::fmt::Debug {
     /// The `service` of challenges this issuer answers (the registry's `auth.token.service`).
     fn service(&self) -> &str;
-    /// A token for `scopes` (as the challenge lists them) and how long it lasts.
+    /// A token for `scopes` (those of the operation at hand) and how long it lasts.
     fn mint(&self, scopes: &[&str]) -> Result<(String, Duration), String>;
 }
 
@@ -193,6 +195,7 @@ impl RegistryClient {
         let Challenge::Bearer { .. } = &challenge else {
             return Ok(first);
         };
+        let mut key = scope.or(challenge.scope_key());
         let token = match (&self.issuer, &challenge) {
             (
                 Some(issuer),
@@ -202,11 +205,8 @@ impl RegistryClient {
                     ..
                 },
             ) if service == issuer.service() => {
-                let scopes: Vec<&str> = asked
-                    .iter()
-                    .flat_map(|s| s.split(' '))
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let scopes = self_issued_scopes(scope, asked.as_deref());
+                key = scope;
                 let (token, lifetime) = issuer.mint(&scopes).map_err(|reason| RegistryError::TokenService {
                     realm: "Regent's own token service".into(),
                     reason,
@@ -219,7 +219,7 @@ impl RegistryClient {
             _ => auth::fetch_token(&self.http, &challenge, &self.credentials()).await?,
         };
         let bearer = token.token.clone();
-        self.tokens.put(scope.or(challenge.scope_key()), token);
+        self.tokens.put(key, token);
         self.attempt(&method, &url, headers, Some(bearer), body).await
     }
 
@@ -250,5 +250,52 @@ impl RegistryClient {
             (None, Credentials::None) => request,
         };
         request.send().await.map_err(|e| RegistryError::from_transport(url, e))
+    }
+}
+
+/// The scopes Regent signs into a token for itself: those of the operation it is performing,
+/// whatever the registry's challenge asks for. A registry (or anything answering in its
+/// place) that asks for `registry:catalog:*` or another repository's push on a manifest GET
+/// gets a token good for that GET only. An operation that names no scope gets a token with
+/// no access (enough for `/v2/`).
+fn self_issued_scopes<'a>(operation: Option<&'a str>, challenge: Option<&str>) -> Vec<&'a str> {
+    if let (Some(op), Some(asked)) = (operation, challenge)
+        && op != asked
+    {
+        tracing::debug!(
+            operation = op,
+            challenge = asked,
+            "the registry asked for another scope than the operation needs"
+        );
+    }
+    operation
+        .into_iter()
+        .flat_map(|s| s.split(' '))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::self_issued_scopes;
+
+    #[test]
+    fn regent_signs_only_the_scope_of_what_it_is_doing_whatever_the_challenge_asks() {
+        assert_eq!(
+            self_issued_scopes(
+                Some("repository:team/app:pull"),
+                Some("repository:team/app:pull,push,delete registry:catalog:*")
+            ),
+            ["repository:team/app:pull"]
+        );
+        assert_eq!(
+            self_issued_scopes(None, Some("registry:catalog:*")),
+            Vec::<&str>::new(),
+            "no scope named, no access given"
+        );
+        assert_eq!(
+            self_issued_scopes(Some("repository:a:pull repository:b:pull,push"), None),
+            ["repository:a:pull", "repository:b:pull,push"]
+        );
     }
 }

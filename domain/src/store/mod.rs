@@ -2,7 +2,8 @@
 //! and the audit log, in SQL.
 //!
 //! SQLite in the data directory is the embedded default (WAL, `synchronous = FULL`: a change
-//! that was acknowledged survives the process being killed). Queries stay portable so a
+//! that was acknowledged survives the process being killed). The file is created mode 0600:
+//! it holds the token signing key, password hashes and session ids. Queries stay portable so a
 //! PostgreSQL backend can follow for several replicas. The schema is a list of numbered
 //! migrations applied at start-up, each in its own transaction. Every change writes its audit
 //! event in the same transaction, so there is never a change without its record, or the
@@ -66,6 +67,18 @@ pub struct Store {
 impl Store {
     /// Opens (creating if missing) the SQLite database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self> {
+        // Created readable by Regent's user only; SQLite gives the -wal and -shm files the
+        // same mode.
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", path.display())))?;
+        }
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

@@ -5,11 +5,10 @@
 //! registry obeys the same rules as Regent's screens. This module decides and signs; the
 //! server only turns HTTP into a [`TokenRequest`] and the result back into HTTP.
 //!
-//! Checking a password costs an argon2 hash, and a `docker pull` asks for several tokens in a
-//! row, so successful checks are cached briefly. The cache and the policy copy are keyed by
-//! the store's generation, which every committed change bumps (from the screens or the shell):
-//! a changed password, a disabled user or a removed grant applies to the very next token.
-//! Failures are never cached.
+//! Passwords are checked by [`SignIns`], the same path the sign-in page takes (throttle,
+//! hashing bound, brief cache of successful checks, audit). The policy copy is keyed by the
+//! store's generation, which every committed change bumps (from the screens or the shell): a
+//! removed grant applies to the very next token.
 
 mod crypto;
 mod scope;
@@ -18,18 +17,11 @@ mod signer;
 pub use scope::{AccessEntry, MAX_SCOPE_LEN, MAX_SCOPES, Requested, allowed, parse_scopes};
 pub use signer::{KeyMaterial, Minted, Signer, TokenSettings, libtrust_kid, rfc3339};
 
-use crate::access::{LoginThrottle, Name, Policy, Rules, Viewer};
+use crate::access::{Attempt, Door, Name, Policy, Refused, Rules, SignIns, Viewer};
 use crate::store::Store;
 use crate::store::{Actor, KeyState};
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// How long a successful password check is reused (if nothing changed meanwhile).
-const CREDENTIAL_TTL: Duration = Duration::from_secs(60);
-/// At most this many cached checks; the cache is cleared when full.
-const CREDENTIAL_CACHE_SIZE: usize = 10_000;
+use std::time::Duration;
 
 /// A token request as the HTTP layer parsed it.
 #[derive(Debug, Default, Clone)]
@@ -59,6 +51,9 @@ pub enum TokenError {
     /// Too many failed attempts for this account or from this address: wait this long.
     #[error("too many failed sign-ins for this account or from this address; wait {} seconds", .0.as_secs().max(1))]
     Throttled(Duration),
+    /// Too many password checks under way: retry after this long (nothing was checked).
+    #[error("Regent is checking too many sign-ins at once; retry in {} seconds", .0.as_secs().max(1))]
+    Busy(Duration),
     #[error("{0}")]
     Internal(String),
 }
@@ -80,25 +75,13 @@ struct Keys {
     bundle: Arc<str>,
 }
 
-struct CachedCheck {
-    password: [u8; 32],
-    viewer: Viewer,
-    generation: i64,
-    at: Instant,
-}
-
 pub struct TokenService {
     store: Store,
     rules: Rules,
-    throttle: Arc<LoginThrottle>,
+    sign_ins: Arc<SignIns>,
     settings: TokenSettings,
     /// The signing key and published certificates as of a store generation.
     keys: std::sync::RwLock<Arc<Keys>>,
-    /// Random per process: cached password digests are useless outside it.
-    salt: [u8; 16],
-    checks: Mutex<HashMap<String, CachedCheck>>,
-    /// Per-user turns for the password check (see `check`).
-    gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     policy: Mutex<Option<(i64, Arc<Policy>)>>,
 }
 
@@ -115,7 +98,7 @@ impl TokenService {
     pub async fn open(
         store: Store,
         rules: Rules,
-        throttle: Arc<LoginThrottle>,
+        sign_ins: Arc<SignIns>,
         settings: TokenSettings,
     ) -> Result<Self, String> {
         if store.signing_keys().await.map_err(|e| e.to_string())?.is_empty() {
@@ -128,20 +111,12 @@ impl TokenService {
         }
         let generation = store.generation().await.map_err(|e| e.to_string())?;
         let keys = load_keys(&store, &settings, generation, None).await?;
-        let mut salt = [0u8; 16];
-        {
-            use argon2::password_hash::rand_core::{OsRng, RngCore};
-            OsRng.fill_bytes(&mut salt);
-        }
         Ok(Self {
             store,
             rules,
-            throttle,
+            sign_ins,
             settings,
             keys: std::sync::RwLock::new(Arc::new(keys)),
-            salt,
-            checks: Mutex::new(HashMap::new()),
-            gates: Mutex::new(HashMap::new()),
             policy: Mutex::new(None),
         })
     }
@@ -213,29 +188,20 @@ impl TokenService {
                         "the account parameter names another user than the credentials".into(),
                     ));
                 }
-                if let Some(wait) = self.throttle.wait(user, &request.address) {
-                    return Err(TokenError::Throttled(wait));
-                }
-                match self.check(user, password, generation).await? {
-                    Some(viewer) => {
-                        self.throttle.succeeded(user);
-                        viewer
-                    }
-                    None => {
-                        self.throttle.failed(user, &request.address);
-                        let account: String = user.chars().take(64).collect();
-                        let actor = Actor::new(account.clone(), request.address.clone());
-                        let target = format!("user:{account}");
-                        let detail = "wrong user name or password (registry token)";
-                        if let Err(e) = self
-                            .store
-                            .record_event(&actor, "login", &target, "refused", detail)
-                            .await
-                        {
-                            tracing::warn!(error = %e, "could not record a refused token request");
-                        }
+                let attempt = Attempt {
+                    door: Door::Registry,
+                    user,
+                    password,
+                    address: &request.address,
+                };
+                match self.sign_ins.sign_in_at(attempt, generation).await {
+                    Ok(viewer) => viewer,
+                    Err(Refused::WrongCredentials | Refused::ServiceAccount(_)) => {
                         return Err(TokenError::Unauthorized("wrong user name or password".into()));
                     }
+                    Err(Refused::Throttled(wait)) => return Err(TokenError::Throttled(wait)),
+                    Err(Refused::Busy(wait)) => return Err(TokenError::Busy(wait)),
+                    Err(Refused::Store(e)) => return Err(TokenError::Internal(e.to_string())),
                 }
             }
         };
@@ -295,69 +261,12 @@ impl TokenService {
     }
 
     /// A token for Regent itself: every scope asked for, in full (Regent reads the whole
-    /// registry for its index and deletes for users it has already checked).
+    /// registry for its index and deletes for users it has already checked). The registry
+    /// client asks only for the scope of the operation at hand, never what a challenge names.
     pub fn mint_for_regent(&self, scopes: &[&str]) -> Result<Minted, String> {
         let requested = parse_scopes(scopes.iter().copied())?;
         let signer = self.keys.read().expect("keys lock").signer.clone();
         signer.mint("regent", &allowed(&crate::access::Access::everything(), &requested))
-    }
-
-    /// The viewer behind a user name and password, from the cache when nothing changed.
-    async fn check(&self, user: &str, password: &str, generation: i64) -> Result<Option<Viewer>, TokenError> {
-        if user.len() > 1024 || password.len() > 1024 {
-            return Ok(None);
-        }
-        let digest: [u8; 32] = Sha256::new()
-            .chain_update(self.salt)
-            .chain_update(password.as_bytes())
-            .finalize()
-            .into();
-        if let Some(viewer) = self.cached(user, &digest, generation) {
-            return Ok(Some(viewer));
-        }
-        // One check per user at a time: a `docker pull` of many layers, or 64 CI jobs starting
-        // together, asks at once; the first computes the hash, the rest find it cached.
-        let gate = {
-            let mut gates = self.gates.lock().expect("gate lock");
-            if gates.len() >= CREDENTIAL_CACHE_SIZE {
-                gates.clear();
-            }
-            gates.entry(user.to_owned()).or_default().clone()
-        };
-        let _turn = gate.lock().await;
-        if let Some(viewer) = self.cached(user, &digest, generation) {
-            return Ok(Some(viewer));
-        }
-        let viewer = self
-            .store
-            .verify_password(user, password)
-            .await
-            .map_err(|e| TokenError::Internal(e.to_string()))?;
-        if let Some(v) = &viewer
-            && Name::parse(user).is_ok()
-        {
-            let mut checks = self.checks.lock().expect("cache lock");
-            if checks.len() >= CREDENTIAL_CACHE_SIZE {
-                checks.clear();
-            }
-            checks.insert(
-                user.to_owned(),
-                CachedCheck {
-                    password: digest,
-                    viewer: v.clone(),
-                    generation,
-                    at: Instant::now(),
-                },
-            );
-        }
-        Ok(viewer)
-    }
-
-    fn cached(&self, user: &str, digest: &[u8; 32], generation: i64) -> Option<Viewer> {
-        let checks = self.checks.lock().expect("cache lock");
-        let hit = checks.get(user)?;
-        (hit.generation == generation && hit.password == *digest && hit.at.elapsed() < CREDENTIAL_TTL)
-            .then(|| hit.viewer.clone())
     }
 
     /// The policy as of the store's current generation.

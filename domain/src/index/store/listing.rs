@@ -91,7 +91,9 @@ impl IndexData {
     fn size_of(&self, m: DigestId) -> u64 {
         match self.manifests.get(&m) {
             Some(Entry::Image { size, .. }) => *size,
-            Some(Entry::Index { children, .. }) => children.iter().map(|c| self.size_of(*c)).sum(),
+            Some(Entry::Index { children, .. }) => {
+                children.iter().fold(0u64, |t, c| t.saturating_add(self.size_of(*c)))
+            }
             None => 0,
         }
     }

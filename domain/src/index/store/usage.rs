@@ -66,12 +66,11 @@ impl IndexData {
     pub fn repository_usage(&self, name: &RepositoryName) -> Option<RepositoryUsage> {
         let id = *self.repo_ids.get(name)?;
         let blobs = self.repository_blobs(id);
-        let total = blobs.values().sum();
+        let total = blobs.values().fold(0u64, |t, s| t.saturating_add(*s));
         let unique = blobs
             .iter()
             .filter(|(b, _)| !self.reached_from_elsewhere(**b, id))
-            .map(|(_, size)| size)
-            .sum();
+            .fold(0u64, |t, (_, size)| t.saturating_add(*size));
         Some(self.usage(id, total, unique))
     }
 
@@ -100,15 +99,15 @@ impl IndexData {
             let mut total = 0;
             let mut unique = 0;
             for (b, size) in blobs {
-                total += size;
+                total = u64::saturating_add(total, size);
                 if owners.get(&b).is_some_and(|o| !o.2) {
-                    unique += size;
+                    unique = u64::saturating_add(unique, size);
                 }
                 if counted.insert(b) {
-                    report.total += size;
+                    report.total = report.total.saturating_add(size);
                 }
             }
-            report.sum_of_repositories += total;
+            report.sum_of_repositories = report.sum_of_repositories.saturating_add(total);
             report.repositories.push(self.usage(id, total, unique));
         }
         report.blobs = counted.len();

@@ -1,0 +1,259 @@
+//! Signing in with a user name and password: the one path from credentials to a [`Viewer`],
+//! used by the sign-in page and by the registry's token endpoint (`docker login`), so a rule
+//! added here holds at both doors.
+//!
+//! In order: a password checked moments ago is reused (no hash; see below); the attempt is
+//! reserved with the throttle *before* hashing, so simultaneous guesses cannot overtake their
+//! own failures; an account failing from many addresses is slowed; the hash waits for a turn
+//! in the global [`HashingLimit`] or is refused as busy; the outcome is counted and audited.
+//!
+//! A `docker pull` of many layers, or 64 CI jobs starting together, sends the same password
+//! many times at once: the first computes the hash, the others wait for it and find it
+//! cached. Successful checks are cached for a minute at most and only while the store's
+//! generation (bumped by every committed change) is unchanged, so a new password, a disabled
+//! user or a removed grant applies to the very next attempt. Failures are never cached.
+
+use super::hashing::{HashingLimit, RETRY_AFTER};
+use super::{LoginThrottle, Name, Viewer};
+use crate::store::{Actor, Store, StoreError};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The longest user name or password looked at; longer input fails without hashing.
+pub const MAX_INPUT: usize = 1024;
+/// How long a successful password check is reused (if nothing changed meanwhile).
+const CREDENTIAL_TTL: Duration = Duration::from_secs(60);
+/// At most this many cached checks (and turnstiles); cleared when full.
+const CACHE_SIZE: usize = 10_000;
+/// Account names are kept (in the throttle and the audit log) to this many characters.
+const ACCOUNT_CHARS: usize = 64;
+
+/// Where someone signs in; the doors differ in who may pass and in what the audit log says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// Regent's own pages (`/login`): people only, never service accounts.
+    Pages,
+    /// The registry's token endpoint: people and service accounts.
+    Registry,
+}
+
+/// One sign-in attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub door: Door,
+    pub user: &'a str,
+    pub password: &'a str,
+    /// The client's address (behind a trusted proxy: the one it forwarded).
+    pub address: &'a str,
+}
+
+/// Why an attempt did not sign anyone in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// A wrong password, an unknown or a disabled user: never which of them.
+    #[error("wrong user name or password")]
+    WrongCredentials,
+    /// Too many failed attempts for this account from this address, or from this address.
+    #[error("too many failed sign-ins for this account or from this address; wait {} seconds and try again", .0.as_secs().max(1))]
+    Throttled(Duration),
+    /// Too many password checks under way; nothing was checked.
+    #[error("Regent is checking too many sign-ins at once; try again in {} seconds", .0.as_secs().max(1))]
+    Busy(Duration),
+    /// A service account at the pages' door.
+    #[error("{0} is a service account: it logs in to the registry with its token, not to these pages")]
+    ServiceAccount(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// Checks of one user name and password wait here for each other.
+type Turnstile = Arc<tokio::sync::Mutex<()>>;
+
+struct CachedCheck {
+    password: [u8; 32],
+    viewer: Viewer,
+    generation: i64,
+    at: Instant,
+}
+
+pub struct SignIns {
+    store: Store,
+    throttle: Arc<LoginThrottle>,
+    hashing: HashingLimit,
+    /// Random per process: cached password digests are useless outside it.
+    salt: [u8; 16],
+    checks: Mutex<HashMap<String, CachedCheck>>,
+    /// One check at a time per user name and password (see the module header).
+    turnstiles: Mutex<HashMap<(String, [u8; 32]), Turnstile>>,
+}
+
+impl std::fmt::Debug for SignIns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIns")
+            .field("hashing_turns", &self.hashing.turns())
+            .finish()
+    }
+}
+
+impl SignIns {
+    pub fn new(store: Store) -> Self {
+        Self::with_limit(store, HashingLimit::default())
+    }
+
+    pub fn with_limit(store: Store, hashing: HashingLimit) -> Self {
+        let mut salt = [0u8; 16];
+        {
+            use argon2::password_hash::rand_core::{OsRng, RngCore};
+            OsRng.fill_bytes(&mut salt);
+        }
+        Self {
+            store,
+            throttle: Arc::new(LoginThrottle::default()),
+            hashing,
+            salt,
+            checks: Mutex::new(HashMap::new()),
+            turnstiles: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Who `attempt` signs in as, or why nobody.
+    pub async fn sign_in(&self, attempt: Attempt<'_>) -> Result<Viewer, Refused> {
+        let generation = self.store.generation().await?;
+        self.sign_in_at(attempt, generation).await
+    }
+
+    /// [`SignIns::sign_in`] for a caller that has just read the store's generation (the token
+    /// service, which reads its policy as of the same one): saves a query per token.
+    pub async fn sign_in_at(&self, attempt: Attempt<'_>, generation: i64) -> Result<Viewer, Refused> {
+        let Attempt {
+            door,
+            user,
+            password,
+            address,
+        } = attempt;
+        let account: String = user.chars().take(ACCOUNT_CHARS).collect();
+        let audit = Audit {
+            store: &self.store,
+            door,
+            actor: Actor::new(if account.is_empty() { "-" } else { account.as_str() }, address),
+            target: format!("user:{account}"),
+        };
+        if let Some(wait) = self.throttle.refusal(&account, address) {
+            return Err(audit.throttled(wait).await);
+        }
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(self.salt)
+            .chain_update(password.as_bytes())
+            .finalize()
+            .into();
+        if let Some(viewer) = self.cached(user, &digest, generation) {
+            return self.admit(door, viewer, &audit).await;
+        }
+        let turnstile = {
+            let mut all = self.turnstiles.lock().unwrap_or_else(|p| p.into_inner());
+            if all.len() >= CACHE_SIZE {
+                all.retain(|_, t| Arc::strong_count(t) > 1);
+            }
+            all.entry((user.to_owned(), digest)).or_default().clone()
+        };
+        let _turn = turnstile.lock().await;
+        if let Some(viewer) = self.cached(user, &digest, generation) {
+            return self.admit(door, viewer, &audit).await;
+        }
+        let reserved = match self.throttle.reserve(&account, address) {
+            Ok(r) => r,
+            Err(wait) => return Err(audit.throttled(wait).await),
+        };
+        if let Some(delay) = reserved.slowdown() {
+            tokio::time::sleep(delay).await;
+        }
+        let viewer = if user.len() > MAX_INPUT || password.len() > MAX_INPUT {
+            None
+        } else {
+            let Ok(_hashing) = self.hashing.turn(reserved.at_usual_address()).await else {
+                drop(reserved);
+                audit.refused("busy: too many sign-ins at once; not checked").await;
+                return Err(Refused::Busy(RETRY_AFTER));
+            };
+            self.store.verify_password(user, password).await?
+        };
+        let Some(viewer) = viewer else {
+            reserved.failed();
+            audit.refused("wrong user name or password").await;
+            return Err(Refused::WrongCredentials);
+        };
+        reserved.succeeded();
+        if Name::parse(user).is_ok() {
+            let mut checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+            if checks.len() >= CACHE_SIZE {
+                checks.clear();
+            }
+            checks.insert(
+                user.to_owned(),
+                CachedCheck {
+                    password: digest,
+                    viewer: viewer.clone(),
+                    generation,
+                    at: Instant::now(),
+                },
+            );
+        }
+        self.admit(door, viewer, &audit).await
+    }
+
+    /// The door's own rule on a correct password, and the audit line for a page sign-in
+    /// (token requests are too many to record each success).
+    async fn admit(&self, door: Door, viewer: Viewer, audit: &Audit<'_>) -> Result<Viewer, Refused> {
+        if door == Door::Pages {
+            let Some(name) = &viewer.user else {
+                return Err(Refused::WrongCredentials);
+            };
+            if self.store.user(name).await?.is_some_and(|u| u.service) {
+                audit.refused("service account").await;
+                return Err(Refused::ServiceAccount(name.to_string()));
+            }
+            self.store
+                .record_event(&audit.actor, "login", &audit.target, "ok", "")
+                .await?;
+        }
+        Ok(viewer)
+    }
+
+    fn cached(&self, user: &str, digest: &[u8; 32], generation: i64) -> Option<Viewer> {
+        let checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+        let hit = checks.get(user)?;
+        (hit.generation == generation && hit.password == *digest && hit.at.elapsed() < CREDENTIAL_TTL)
+            .then(|| hit.viewer.clone())
+    }
+}
+
+/// Who to record a refusal for, and how the door words it.
+struct Audit<'a> {
+    store: &'a Store,
+    door: Door,
+    actor: Actor,
+    target: String,
+}
+
+impl Audit<'_> {
+    async fn throttled(&self, wait: Duration) -> Refused {
+        self.refused("throttled").await;
+        Refused::Throttled(wait)
+    }
+
+    async fn refused(&self, why: &str) {
+        let detail = match self.door {
+            Door::Pages => why.to_owned(),
+            Door::Registry => format!("{why} (registry token)"),
+        };
+        if let Err(e) = self
+            .store
+            .record_event(&self.actor, "login", &self.target, "refused", &detail)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a refused sign-in");
+        }
+    }
+}
