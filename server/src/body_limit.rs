@@ -9,7 +9,7 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -26,6 +26,15 @@ pub fn layer(limit: usize) -> RequestBodyLimitLayer {
 
 /// Reads the (already limited) body before the handler runs; 413 if it is too long.
 pub async fn read_whole(request: Request, next: Next) -> Response {
+    // Most requests (every GET, a token request) have no body: nothing to read. (HTTP/1 only:
+    // an HTTP/2 body needs neither header.)
+    let headers = request.headers();
+    let bodiless = request.version() <= Version::HTTP_11
+        && !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.get(header::CONTENT_LENGTH).is_none_or(|l| l.as_bytes() == b"0");
+    if bodiless {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
