@@ -61,7 +61,7 @@ try {
   }
   const routes = [
     '/images',
-    `/images?q=${repository.tags[0]}`,
+    `/images?q=${repository.name}:${repository.tags[0]}`,
     `/images/${repository.name}`,
     `/images/${repository.name}/tags/${repository.tags[0]}`,
     '/storage',
