@@ -72,27 +72,14 @@ impl RegistryClient {
         if !response.status().is_success() {
             return Err(self.fail(&Method::GET, response).await);
         }
-        if response.content_length().is_some_and(|l| l as usize > MAX_CONFIG_BYTES) {
-            return Err(RegistryError::Protocol {
-                url: url.to_string(),
-                detail: format!("blob {digest} is larger than {MAX_CONFIG_BYTES} bytes; Regent only reads configs"),
-            });
-        }
-        // Read in pieces: a blob sent without Content-Length is held to the same limit.
-        let mut response = response;
-        let mut bytes = Vec::new();
-        while let Some(piece) = response.chunk().await.map_err(|e| RegistryError::Protocol {
-            url: url.to_string(),
-            detail: format!("reading blob {digest}: {e}"),
-        })? {
-            if bytes.len() + piece.len() > MAX_CONFIG_BYTES {
-                return Err(RegistryError::Protocol {
-                    url: url.to_string(),
-                    detail: format!("blob {digest} is larger than {MAX_CONFIG_BYTES} bytes; Regent only reads configs"),
-                });
-            }
-            bytes.extend_from_slice(&piece);
-        }
+        let bytes = super::read_limited(
+            response,
+            MAX_CONFIG_BYTES,
+            url.as_str(),
+            &format!("blob {digest}"),
+            "Regent only reads configs",
+        )
+        .await?;
         if digest.algorithm() == "sha256" && !digest.verifies(&bytes) {
             return Err(RegistryError::Protocol {
                 url: url.to_string(),

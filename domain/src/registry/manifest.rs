@@ -209,24 +209,14 @@ impl RegistryClient {
         let response = self.manifest_request(Method::GET, repository, reference).await?;
         let url = response.url().to_string();
         let (header_digest, media_type) = digest_and_type(&response, &url)?;
-        // Read in pieces, so a registry (or anything in its place) cannot make Regent hold
-        // more than a manifest can be.
-        let mut response = response;
-        let mut bytes = Vec::new();
-        while let Some(piece) = response.chunk().await.map_err(|e| RegistryError::Protocol {
-            url: url.clone(),
-            detail: format!("reading the manifest: {e}"),
-        })? {
-            if bytes.len() + piece.len() > MAX_MANIFEST_BYTES {
-                return Err(RegistryError::Protocol {
-                    url,
-                    detail: format!(
-                        "the manifest is larger than {MAX_MANIFEST_BYTES} bytes, more than a registry accepts"
-                    ),
-                });
-            }
-            bytes.extend_from_slice(&piece);
-        }
+        let bytes = super::read_limited(
+            response,
+            MAX_MANIFEST_BYTES,
+            &url,
+            "the manifest",
+            "more than a registry accepts",
+        )
+        .await?;
         let digest = match header_digest {
             Some(d) if d.algorithm() == "sha256" && !d.verifies(&bytes) => {
                 return Err(RegistryError::Protocol {

@@ -258,6 +258,37 @@ impl RegistryClient {
 /// place) that asks for `registry:catalog:*` or another repository's push on a manifest GET
 /// gets a token good for that GET only. An operation that names no scope gets a token with
 /// no access (enough for `/v2/`).
+/// A response body read in pieces and refused past `limit` bytes, declared or streamed, so a
+/// registry (or anything in its place) cannot make Regent hold more than such a body can be.
+/// `what` names the body in the error ("the manifest", "blob sha256:…"); `why` says why the
+/// limit is what it is.
+async fn read_limited(
+    mut response: Response,
+    limit: usize,
+    url: &str,
+    what: &str,
+    why: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let too_big = || RegistryError::Protocol {
+        url: url.to_owned(),
+        detail: format!("{what} is larger than {limit} bytes; {why}"),
+    };
+    if response.content_length().is_some_and(|l| l > limit as u64) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    while let Some(piece) = response.chunk().await.map_err(|e| RegistryError::Protocol {
+        url: url.to_owned(),
+        detail: format!("reading {what}: {e}"),
+    })? {
+        if bytes.len() + piece.len() > limit {
+            return Err(too_big());
+        }
+        bytes.extend_from_slice(&piece);
+    }
+    Ok(bytes)
+}
+
 fn self_issued_scopes<'a>(operation: Option<&'a str>, challenge: Option<&str>) -> Vec<&'a str> {
     if let (Some(op), Some(asked)) = (operation, challenge)
         && op != asked
@@ -297,5 +328,55 @@ mod scope_tests {
             self_issued_scopes(Some("repository:a:pull repository:b:pull,push"), None),
             ["repository:a:pull", "repository:b:pull,push"]
         );
+    }
+}
+
+#[cfg(test)]
+mod read_limited_tests {
+    use super::{RegistryError, read_limited};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Something in the registry's place on loopback that streams `body_len` bytes chunked,
+    /// without Content-Length; returns the response as Regent's client sees it.
+    async fn streamed(body_len: usize) -> reqwest::Response {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                .await;
+            let piece = vec![b'x'; 64 * 1024];
+            let mut left = body_len;
+            while left > 0 {
+                let n = left.min(piece.len());
+                let head = format!("{n:x}\r\n");
+                if socket.write_all(head.as_bytes()).await.is_err()
+                    || socket.write_all(&piece[..n]).await.is_err()
+                    || socket.write_all(b"\r\n").await.is_err()
+                {
+                    return;
+                }
+                left -= n;
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        reqwest::get(format!("http://{address}/")).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_past_the_limit_is_refused_and_one_within_it_is_read() {
+        let limit = 256 * 1024;
+        let refused = read_limited(streamed(10 * limit).await, limit, "http://x/", "the manifest", "why").await;
+        match refused {
+            Err(RegistryError::Protocol { detail, .. }) => {
+                assert_eq!(detail, format!("the manifest is larger than {limit} bytes; why"))
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let read = read_limited(streamed(limit).await, limit, "http://x/", "the manifest", "why").await;
+        assert_eq!(read.unwrap().len(), limit);
     }
 }
