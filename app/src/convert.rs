@@ -1,7 +1,9 @@
 //! Domain values → DTOs, on the server. Kept apart so server functions stay a few lines.
 
 use crate::dto::{ChildRow, IndexStatusView, RegistryProblem, RepositorySummary, TagRow, TagSort};
+use regent_domain::access::Access;
 use regent_domain::index::{CatalogIndex, DigestMatch, RepositoryUsage, TagHit, TagInfo, TagOrder};
+use regent_domain::openshift::visible;
 
 pub fn status(index: &CatalogIndex) -> IndexStatusView {
     let s = index.status();
@@ -51,6 +53,8 @@ pub fn tag_row(info: TagInfo) -> TagRow {
         stream_tag: None,
         unreferenced: false,
         workloads: Vec::new(),
+        hidden_streams: 0,
+        hidden_workloads: 0,
         deletable: false,
     }
 }
@@ -155,26 +159,32 @@ pub fn workload_row(w: &regent_domain::openshift::Workload) -> crate::dto::Workl
 }
 
 /// Fills the OpenShift columns of tag rows: the stream tags on each digest, the repository's
-/// own stream tag of that name, whether any stream refers to it, and what runs it. Nothing in
-/// registry-only mode.
-pub fn on_cluster(state: &crate::state::AppState, rows: &mut [TagRow]) {
+/// own stream tag of that name, whether any stream refers to it, and what runs it, as far as
+/// the viewer may see (the rest is counted). Nothing in registry-only mode.
+pub fn on_cluster(state: &crate::state::AppState, access: &Access, rows: &mut [TagRow]) {
     let Some(openshift) = state.openshift() else { return };
     let (join, running) = (openshift.join(), openshift.workloads());
     for row in rows {
-        row.streams = join.pointing_at(&row.digest).iter().map(ToString::to_string).collect();
+        let streams = visible::stream_tags(access, join.pointing_at(&row.digest));
+        row.streams = streams.shown.iter().map(ToString::to_string).collect();
+        row.hidden_streams = streams.hidden;
         row.stream_tag = row
             .repository
             .split_once('/')
             .and_then(|(ns, stream)| join.tag(ns, stream, &row.tag))
             .map(|t| stream_tag_view(t, t.current.as_deref().is_some_and(|c| c != row.digest)));
         row.unreferenced = !join.references(&row.digest);
-        row.workloads = running.using(&row.digest).iter().map(workload_row).collect();
+        let running = visible::workloads(access, running.using(&row.digest));
+        row.workloads = running.shown.into_iter().map(workload_row).collect();
+        row.hidden_workloads = running.hidden;
     }
 }
 
-/// The stream tags of `name`'s image stream whose image the registry does not have there.
+/// The stream tags of `name`'s image stream whose image the registry does not have there, and
+/// the containers running its images that the viewer may see.
 pub fn repository_on_cluster(
     state: &crate::state::AppState,
+    access: &Access,
     name: &regent_domain::reference::RepositoryName,
 ) -> Option<Box<crate::dto::RepositoryOnCluster>> {
     let openshift = state.openshift()?;
@@ -188,16 +198,7 @@ pub fn repository_on_cluster(
         .into_iter()
         .map(|(_, d)| d.to_string())
         .collect();
-    let running = openshift.workloads();
-    let mut workloads: Vec<crate::dto::WorkloadRow> = Vec::new();
-    for digest in &here {
-        for w in running.using(digest) {
-            let row = workload_row(w);
-            if !workloads.contains(&row) {
-                workloads.push(row);
-            }
-        }
-    }
+    let running = visible_workloads(openshift, access, here.iter().map(String::as_str));
     let tags: Vec<_> = join.stream(namespace, stream).collect();
     let known = openshift
         .streams_in(namespace)
@@ -210,50 +211,61 @@ pub fn repository_on_cluster(
             .filter(|t| t.current.as_ref().is_some_and(|d| !here.contains(d)))
             .map(|t| stream_tag_view(t, true))
             .collect(),
-        workloads,
+        workloads: running.shown,
+        hidden_workloads: running.hidden,
         stale: !cluster_connected(openshift),
     }))
 }
 
-/// Labels of the containers running any of `digests`, each once.
-pub fn workload_labels<'a>(state: &crate::state::AppState, digests: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let Some(openshift) = state.openshift() else {
-        return Vec::new();
-    };
+/// The containers running any of `digests` that the viewer may see, each once, and how many
+/// others run them in projects the viewer cannot see.
+pub fn visible_workloads<'a>(
+    openshift: &regent_domain::openshift::OpenShift,
+    access: &Access,
+    digests: impl Iterator<Item = &'a str>,
+) -> visible::Seen<crate::dto::WorkloadRow> {
     let running = openshift.workloads();
-    let mut labels: Vec<String> = digests
-        .flat_map(|d| running.using(d).iter().map(|w| workload_row(w).label()))
-        .collect();
-    labels.sort();
-    labels.dedup();
-    labels
+    let mut all: Vec<&regent_domain::openshift::Workload> = digests.flat_map(|d| running.using(d)).collect();
+    all.sort();
+    all.dedup_by(|a, b| (&a.namespace, &a.pod, &a.container) == (&b.namespace, &b.pod, &b.container));
+    let seen = visible::workloads(access, all);
+    visible::Seen {
+        shown: seen.shown.into_iter().map(workload_row).collect(),
+        hidden: seen.hidden,
+    }
 }
 
 /// The tag page's OpenShift section for `digest` (tag `tag` of `repository`, when by tag).
 pub fn image_on_cluster(
     state: &crate::state::AppState,
+    access: &Access,
     repository: &str,
     tag: Option<&str>,
     digest: &str,
 ) -> Option<crate::dto::ImageOnCluster> {
     let openshift = state.openshift()?;
     let join = openshift.join();
-    let current: Vec<String> = join.pointing_at(digest).iter().map(ToString::to_string).collect();
-    let history_of = join
-        .holding(digest)
-        .into_iter()
-        .filter(|(_, position)| *position > 0)
-        .map(|(t, _)| t.name.to_string())
-        .collect();
+    let current = visible::stream_tags(access, join.pointing_at(digest));
+    let holding = join.holding(digest);
+    let history = visible::stream_tags(
+        access,
+        holding
+            .iter()
+            .filter(|(_, position)| *position > 0)
+            .map(|(t, _)| &t.name),
+    );
     let stream_tag = tag
         .zip(repository.split_once('/'))
         .and_then(|(tag, (ns, stream))| join.tag(ns, stream, tag))
         .map(|t| stream_tag_view(t, t.current.as_deref().is_some_and(|c| c != digest)));
+    let running = visible_workloads(openshift, access, std::iter::once(digest));
     Some(crate::dto::ImageOnCluster {
-        streams: current,
-        history_of,
+        streams: current.shown.iter().map(ToString::to_string).collect(),
+        history_of: history.shown.iter().map(ToString::to_string).collect(),
+        hidden_streams: current.hidden + history.hidden,
         stream_tag,
-        workloads: openshift.workloads().using(digest).iter().map(workload_row).collect(),
+        workloads: running.shown,
+        hidden_workloads: running.hidden,
         image_object: openshift.image(digest).map(|i| {
             if i.managed() {
                 "pushed to this registry (managed)"

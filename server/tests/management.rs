@@ -423,3 +423,35 @@ async fn bad_input_on_every_form_is_refused_in_words_and_nothing_is_written() {
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(snapshot(&admin).await, before);
 }
+
+#[tokio::test]
+async fn a_user_sharing_their_own_namespace_sees_whom_they_let_in_and_nobody_else() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&seeded, data.path()).await;
+    let mut sarah = regent.visitor();
+    assert!(sarah.sign_in("admin", ADMIN_PASSWORD).await);
+    for name in ["greg", "frank", "hank"] {
+        done(user(&sarah, "create", name, &[("password", PASSWORD)]).await);
+    }
+    done(grant(&sarah, "user:hank", "*", "read").await);
+    let mut greg = regent.visitor();
+    assert!(greg.sign_in("greg", PASSWORD).await);
+    done(grant(&greg, "user:frank", "users/greg/app", "read").await);
+
+    let (status, html) = greg.get("/admin/access?scope=users/greg/app").await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(attributes(&html, "who"), ["frank", "greg"], "{html}");
+    assert_eq!(
+        attributes(&html, "effective-hidden"),
+        ["2"],
+        "the administrator and hank, counted"
+    );
+    for unseen in ["hank", "user:admin", "data-who=\"admin\""] {
+        assert!(!html.contains(unseen), "greg's access screen does not name {unseen:?}");
+    }
+
+    let (_, html) = sarah.get("/admin/access?scope=users/greg/app").await;
+    assert_eq!(attributes(&html, "who"), ["admin", "frank", "greg", "hank"], "{html}");
+    assert!(attributes(&html, "effective-hidden").is_empty());
+}

@@ -15,6 +15,11 @@ const ADMIN_PASSWORD: &str = "the admin password";
 
 async fn start(cluster: &SampleCluster, data: &std::path::Path) -> RegentProcess {
     make_public(REGENT, data);
+    start_private(cluster, data).await
+}
+
+/// Regent with no grant but the first administrator: each user sees what they are granted.
+async fn start_private(cluster: &SampleCluster, data: &std::path::Path) -> RegentProcess {
     let kubeconfig = cluster.kubeconfig(true);
     let listen = format!("127.0.0.1:{}", free_port());
     let regent = RegentProcess::start(
@@ -276,6 +281,118 @@ async fn deleting_the_image_everywhere_goes_through_the_streams_first() {
             .contains("Deleted the image stream tag team-a/webapp:2.0"),
         "{done}"
     );
+}
+
+/// Team B runs the same image as team A, in a stream and a pod of its own, and has a second
+/// image with the same layer.
+async fn team_b_shares_the_image(cluster: &SampleCluster) {
+    use regent_testkit::cluster::{INTERNAL_HOST, TOKEN};
+    let pusher = regent_testkit::push::Pusher::new(&cluster.registry.url()).with_basic("unused", TOKEN);
+    pusher.push("team-b/webapp", "latest", &cluster.current).await.unwrap();
+    let layer = cluster.current.images()[0].layers[0].clone();
+    let tools =
+        regent_testkit::Image::build("linux", "amd64", vec![layer], "2025-01-01T00:00:00Z", &["/bin/tools"]).unwrap();
+    pusher
+        .push("team-b/tools", "v1", &regent_testkit::Artifact::Image(tools))
+        .await
+        .unwrap();
+    let digest = cluster.current.digest();
+    let reference = format!("{INTERNAL_HOST}/team-b/webapp@{digest}");
+    cluster.api.put(serde_json::json!({
+        "apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "webapp", "namespace": "team-b", "generation": 1},
+        "spec": {"lookupPolicy": {"local": false}, "tags": []},
+        "status": {"dockerImageRepository": format!("{INTERNAL_HOST}/team-b/webapp"),
+            "tags": [{"tag": "latest", "items": [{"created": "2026-03-10T16:20:02Z", "dockerImageReference": reference, "image": digest, "generation": 1}]}]}
+    }));
+    cluster.api.put(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "billing-7c9d-abcde", "namespace": "team-b"},
+        "spec": {"containers": [{"name": "billing", "image": reference}]}
+    }));
+}
+
+#[tokio::test]
+async fn a_team_sees_its_own_streams_and_pods_and_only_a_count_of_other_projects() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    team_b_shares_the_image(&cluster).await;
+    let data = tempfile::tempdir().unwrap();
+    let regent = start_private(&cluster, data.path()).await;
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", ADMIN_PASSWORD).await);
+    let created = admin
+        .call(
+            "/api/admin/change_user",
+            &[
+                ("op", "create"),
+                ("name", "jane"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(created["Done"], "Created jane.", "{created}");
+    let granted = admin
+        .call(
+            "/api/admin/change_grant",
+            &[
+                ("op", "put"),
+                ("subject", "user:jane"),
+                ("scope", "team-a/webapp"),
+                ("level", "delete"),
+            ],
+        )
+        .await;
+    assert!(granted["Done"].is_string(), "{granted}");
+    let mut jane = regent.visitor();
+    assert!(jane.sign_in("jane", "a long enough password").await);
+
+    // The administrator sees both teams; the watches may take a moment to show team B.
+    let tag_page = "/images/team-a/webapp/tags/latest";
+    let page = regent_page_until(&admin, tag_page, "billing-7c9d-abcde").await;
+    assert!(
+        page.contains("team-b/webapp:latest"),
+        "the administrator sees team B's stream tag"
+    );
+
+    let (status, page) = jane.get(tag_page).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("team-a/webapp:latest"), "jane sees her team's stream tag");
+    for hidden in ["team-b", "billing"] {
+        assert!(
+            !page.contains(hidden),
+            "jane's tag page names nothing of team B ({hidden})"
+        );
+    }
+    assert!(page.contains("data-hidden-streams=\"1\""), "one stream tag counted");
+    assert!(
+        page.contains("1 container in projects you cannot see"),
+        "one pod counted"
+    );
+
+    let (_, page) = jane.get("/images/team-a/webapp").await;
+    assert!(!page.contains("team-b"), "the repository page names nothing of team B");
+    assert!(
+        page.contains("data-hidden-streams=\"1\""),
+        "the rows count team B's stream tag"
+    );
+    assert!(
+        page.contains("Running now in team-a/Deployment/webapp")
+            && page.contains("1 container in projects you cannot see"),
+        "the delete dialog counts what it would break elsewhere"
+    );
+
+    let layer = cluster.current.images()[0].layers[0].blob.digest.clone();
+    let (_, page) = admin.get(&format!("/layers/{layer}")).await;
+    assert!(
+        page.contains("In 2 image manifests across 3 repositories"),
+        "the administrator sees the spread"
+    );
+    let (_, page) = jane.get(&format!("/layers/{layer}")).await;
+    assert!(
+        page.contains("In 1 image manifest across 1 repository"),
+        "jane's layer page counts only what she may see"
+    );
+    assert!(!page.contains("team-b"));
 }
 
 #[tokio::test]

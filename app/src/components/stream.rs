@@ -15,6 +15,9 @@ pub fn stream_cell(row: &TagRow) -> AnyView {
             .collect_view();
         view! { <ul class="streams">{names}</ul> }
     });
+    let unseen = crate::dto::unseen_stream_tags(row.hidden_streams).map(
+        |text| view! { <span class="muted" data-hidden-streams=row.hidden_streams>{format!("and {text}")}</span> },
+    );
     let unreferenced = (row.unreferenced).then(|| {
         view! {
             <span class="badge warning" data-unreferenced="true"
@@ -24,7 +27,7 @@ pub fn stream_cell(row: &TagRow) -> AnyView {
         }
     });
     let tag = row.stream_tag.clone().map(|t| view! { <StreamTagBadges tag=t /> });
-    view! { <td class="image-stream">{streams}{tag}{unreferenced}</td> }.into_any()
+    view! { <td class="image-stream">{streams}{unseen}{tag}{unreferenced}</td> }.into_any()
 }
 
 /// Tracking, import status and history of a stream tag, compactly (a table cell).
@@ -125,15 +128,27 @@ pub fn StreamTagFacts(tag: StreamTagView) -> impl IntoView {
 
 /// The workloads running an image, or that none does.
 #[component]
-pub fn Workloads(workloads: Vec<WorkloadRow>) -> impl IntoView {
+pub fn Workloads(
+    workloads: Vec<WorkloadRow>,
+    /// Containers running it in projects the viewer may not see: counted, not named.
+    #[prop(default = 0)]
+    hidden: usize,
+) -> impl IntoView {
+    let unseen = crate::dto::unseen_workloads(hidden)
+        .map(|text| view! { <p class="muted" data-hidden-workloads=hidden>{format!("Also {text}.")}</p> });
     if workloads.is_empty() {
-        return view! { <p class="muted" data-workloads="0">"No pod runs this image now."</p> }.into_any();
+        let none = if hidden == 0 {
+            "No pod runs this image now."
+        } else {
+            "No pod you can see runs this image."
+        };
+        return view! { <p class="muted" data-workloads="0">{none}</p> {unseen} }.into_any();
     }
     let items = workloads
         .iter()
         .map(|w| view! { <li data-workload=w.pod.clone()>{w.label()}</li> })
         .collect_view();
-    view! { <ul class="workloads" data-workloads=workloads.len()>{items}</ul> }.into_any()
+    view! { <ul class="workloads" data-workloads=workloads.len()>{items}</ul> {unseen} }.into_any()
 }
 
 /// The repository page's stream section: the stream, and what it has that the registry lacks.

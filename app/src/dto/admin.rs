@@ -132,6 +132,10 @@ pub struct AccessDetail {
     pub grants: Vec<GrantRow>,
     /// For one repository: every user's effective level.
     pub effective: Option<Vec<EffectiveRow>>,
+    /// For one repository: how many others have access the viewer may not see (administrators,
+    /// grants outside the scopes they administer).
+    #[serde(default)]
+    pub effective_hidden: usize,
     pub created: Vec<CreatedRow>,
     /// `user:…` and `group:…` names, for the subject field.
     pub subjects: Vec<String>,

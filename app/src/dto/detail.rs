@@ -134,7 +134,8 @@ pub enum LayerView {
         /// Repositories with it that the viewer may delete in (the delete control shows when
         /// there is one).
         deletable: Vec<String>,
-        /// On OpenShift: what runs an image with this layer (the delete dialog names them).
+        /// On OpenShift: what runs an image with this layer (the delete dialog names them; those
+        /// in projects the viewer may not see are counted at the end).
         #[serde(default)]
         workloads: Vec<String>,
     },

@@ -171,6 +171,12 @@ pub struct TagRow {
     /// On OpenShift: containers running this digest (each delete dialog names them).
     #[serde(default)]
     pub workloads: Vec<WorkloadRow>,
+    /// On OpenShift: stream tags on this digest in repositories the viewer may not read.
+    #[serde(default)]
+    pub hidden_streams: usize,
+    /// On OpenShift: containers running it in projects the viewer may not see.
+    #[serde(default)]
+    pub hidden_workloads: usize,
     /// The viewer may delete it (quick delete offers it).
     #[serde(default)]
     pub deletable: bool,

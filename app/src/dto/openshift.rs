@@ -50,6 +50,45 @@ pub struct WorkloadRow {
     pub container: String,
 }
 
+/// What a viewer is told of workloads they may not see: how many, not where.
+pub fn unseen_workloads(hidden: usize) -> Option<String> {
+    (hidden > 0).then(|| {
+        format!(
+            "{hidden} container{} in projects you cannot see",
+            if hidden == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// What a viewer is told of stream tags in repositories they may not read.
+pub fn unseen_stream_tags(hidden: usize) -> Option<String> {
+    (hidden > 0).then(|| {
+        format!(
+            "{hidden} stream tag{} in projects you cannot see",
+            if hidden == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// Stream tag names, then the unseen ones counted: `a, b and 2 stream tags in projects you
+/// cannot see`.
+pub fn stream_tags_with_unseen(names: &[String], hidden: usize) -> String {
+    match (names.is_empty(), unseen_stream_tags(hidden)) {
+        (_, None) => names.join(", "),
+        (true, Some(unseen)) => unseen,
+        (false, Some(unseen)) => format!("{} and {unseen}", names.join(", ")),
+    }
+}
+
+/// Workload labels for a delete's impact, with the unseen ones counted at the end.
+pub fn impact_labels(workloads: &[WorkloadRow], hidden: usize) -> Vec<String> {
+    workloads
+        .iter()
+        .map(WorkloadRow::label)
+        .chain(unseen_workloads(hidden))
+        .collect()
+}
+
 impl WorkloadRow {
     /// `team-a/Deployment/webapp (pod webapp-5d4f8-x7k2p, container web)`
     pub fn label(&self) -> String {
@@ -72,6 +111,8 @@ pub struct RepositoryOnCluster {
     pub missing: Vec<StreamTagView>,
     /// Containers running any image of this repository (the repository delete names them).
     pub workloads: Vec<WorkloadRow>,
+    /// Containers running them in projects the viewer may not see (counted, not named).
+    pub hidden_workloads: usize,
     /// The cluster does not answer now; this is the last known state.
     pub stale: bool,
 }
@@ -83,8 +124,12 @@ pub struct ImageOnCluster {
     pub streams: Vec<String>,
     /// Stream tags whose history holds it (not current).
     pub history_of: Vec<String>,
+    /// Stream tags (current or history) in repositories the viewer may not read.
+    pub hidden_streams: usize,
     pub stream_tag: Option<StreamTagView>,
     pub workloads: Vec<WorkloadRow>,
+    /// Containers running it in projects the viewer may not see.
+    pub hidden_workloads: usize,
     /// The Image object: `managed` (pushed here) or imported; `None` when there is none.
     pub image_object: Option<String>,
     pub stale: bool,

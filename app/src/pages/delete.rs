@@ -209,15 +209,17 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
 /// What a delete of this row touches on OpenShift: the pods running it and the stream tags
 /// pointing at it (nothing in registry-only mode).
 fn impact(row: &TagRow) -> Option<AnyView> {
-    if row.workloads.is_empty() && row.streams.is_empty() {
+    let running = crate::dto::impact_labels(&row.workloads, row.hidden_workloads);
+    if running.is_empty() && row.streams.is_empty() && row.hidden_streams == 0 {
         return None;
     }
-    let running = (!row.workloads.is_empty()).then(|| {
-        let names = row.workloads.iter().map(|w| w.label()).collect::<Vec<_>>().join("; ");
+    let running = (!running.is_empty()).then(|| {
+        let names = running.join("; ");
         view! { <p class="impact" data-impact="workloads">{format!("Running now in {names}: their next pull fails once the image is gone.")}</p> }
     });
-    let streams = (!row.streams.is_empty()).then(|| {
-        view! { <p class="impact" data-impact="streams">{format!("Image stream tags on it: {}.", row.streams.join(", "))}</p> }
+    let streams = (!row.streams.is_empty() || row.hidden_streams > 0).then(|| {
+        let names = crate::dto::stream_tags_with_unseen(&row.streams, row.hidden_streams);
+        view! { <p class="impact" data-impact="streams">{format!("Image stream tags on it: {names}.")}</p> }
     });
     Some(view! { {running}{streams} }.into_any())
 }
@@ -313,7 +315,7 @@ impl Pick {
             tag: row.tag.clone(),
             digest: row.digest.clone(),
             others: row.same_digest.clone(),
-            workloads: row.workloads.iter().map(|w| w.label()).collect(),
+            workloads: crate::dto::impact_labels(&row.workloads, row.hidden_workloads),
         }
     }
 

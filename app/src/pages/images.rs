@@ -129,7 +129,7 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
     drop(data);
     let mut body = body;
     if let ImagesBody::Tags { rows, .. } = &mut body {
-        crate::convert::on_cluster(&state, rows);
+        crate::convert::on_cluster(&state, &access, rows);
     }
     view(body)
 }

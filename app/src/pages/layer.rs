@@ -49,18 +49,18 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
             ),
             SearchResults::Repositories { .. } => (0, Vec::new()),
         };
-    let workloads = match state.openshift() {
-        Some(_) => match data.search(&query, &visible, 0, usize::MAX) {
+    let running = match state.openshift() {
+        Some(openshift) => match data.search(&query, &visible, 0, usize::MAX) {
             SearchResults::Tags { hits, .. } => {
                 let digests: Vec<String> = hits.iter().map(|h| h.info.digest.to_string()).collect();
-                crate::convert::workload_labels(&state, digests.iter().map(String::as_str))
+                crate::convert::visible_workloads(openshift, &access, digests.iter().map(String::as_str))
             }
-            SearchResults::Repositories { .. } => Vec::new(),
+            SearchResults::Repositories { .. } => Default::default(),
         },
-        None => Vec::new(),
+        None => Default::default(),
     };
     drop(data);
-    crate::convert::on_cluster(&state, &mut rows);
+    crate::convert::on_cluster(&state, &access, &mut rows);
     let deletable = usage
         .repositories
         .iter()
@@ -78,7 +78,7 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
         total,
         paging,
         status,
-        workloads,
+        workloads: crate::dto::impact_labels(&running.shown, running.hidden),
     })
 }
 

@@ -69,8 +69,8 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
             ..crate::convert::tag_row(info)
         })
         .collect();
-    crate::convert::on_cluster(&state, &mut rows);
-    let cluster = crate::convert::repository_on_cluster(&state, &name);
+    crate::convert::on_cluster(&state, &access, &mut rows);
+    let cluster = crate::convert::repository_on_cluster(&state, &access, &name);
     Ok(RepositoryView::Found {
         summary,
         stale,
@@ -123,7 +123,7 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                         let (repository, tags) = (summary.name.clone(), summary.tags);
                         let workloads: Vec<String> = cluster
                             .as_ref()
-                            .map(|c| c.workloads.iter().map(|w| w.label()).collect())
+                            .map(|c| crate::dto::impact_labels(&c.workloads, c.hidden_workloads))
                             .unwrap_or_default();
                         view! {
                             <Title text=summary.name.clone() />

@@ -125,6 +125,7 @@ mod load {
             same_digest,
             cluster: crate::convert::image_on_cluster(
                 state,
+                access,
                 name.as_str(),
                 match &reference_parsed {
                     Reference::Tag(t) => Some(t.as_str()),
@@ -478,11 +479,23 @@ fn OnCluster(
             .map(|n| view! { <li><code>{n.clone()}</code></li> })
             .collect_view()
     };
-    let streams = if cluster.streams.is_empty() {
-        view! { <p class="notice warning" data-unreferenced="true">"No image stream tag points at this digest."</p> }
-            .into_any()
-    } else {
-        view! { <ul class="streams" data-streams=cluster.streams.len()>{list(&cluster.streams)}</ul> }.into_any()
+    let unseen = crate::dto::unseen_stream_tags(cluster.hidden_streams);
+    let streams = match (cluster.streams.is_empty(), unseen) {
+        (true, None) => {
+            view! { <p class="notice warning" data-unreferenced="true">"No image stream tag points at this digest."</p> }
+                .into_any()
+        }
+        (true, Some(_)) => view! {
+            <p class="muted" data-hidden-streams=cluster.hidden_streams>
+                {format!("No image stream tag you can see points at this digest; {} in projects you cannot see do.", cluster.hidden_streams)}
+            </p>
+        }
+        .into_any(),
+        (false, unseen) => view! {
+            <ul class="streams" data-streams=cluster.streams.len()>{list(&cluster.streams)}</ul>
+            {unseen.map(|text| view! { <p class="muted" data-hidden-streams=cluster.hidden_streams>{format!("And {text}.")}</p> })}
+        }
+        .into_any(),
     };
     let history = (!cluster.history_of.is_empty()).then(|| {
         let names = cluster.history_of.join(", ");
@@ -490,13 +503,11 @@ fn OnCluster(
     });
     let stream_tag = cluster.stream_tag.clone();
     let controls = deletable.then(|| {
-        let impact = if cluster.workloads.is_empty() {
+        let running = crate::dto::impact_labels(&cluster.workloads, cluster.hidden_workloads);
+        let impact = if running.is_empty() {
             "No pod runs it now.".to_owned()
         } else {
-            format!(
-                "Running now in {}: their next pull (a restart, a new node) fails.",
-                cluster.workloads.iter().map(|w| w.label()).collect::<Vec<_>>().join("; ")
-            )
+            format!("Running now in {}: their next pull (a restart, a new node) fails.", running.join("; "))
         };
         let tag_form = stream_tag.clone().filter(|t| t.current.is_some()).map(|t| {
             let (name, repository, tag) = (t.name.clone(), repository.clone(), t.tag.clone());
@@ -512,10 +523,12 @@ fn OnCluster(
         let everywhere = format!(
             "Deletes {digest} as `oc adm prune` does: first every image stream drops it from its history ({}), then the \
              registry's manifest and layer links and blobs nothing else uses, last the Image object.",
-            if cluster.streams.is_empty() && cluster.history_of.is_empty() {
-                "none refers to it".to_owned()
-            } else {
-                [cluster.streams.clone(), cluster.history_of.clone()].concat().join(", ")
+            match (cluster.streams.is_empty() && cluster.history_of.is_empty(), cluster.hidden_streams) {
+                (true, 0) => "none refers to it".to_owned(),
+                _ => crate::dto::stream_tags_with_unseen(
+                    &[cluster.streams.clone(), cluster.history_of.clone()].concat(),
+                    cluster.hidden_streams,
+                ),
             }
         );
         let (repository, digest) = (repository.clone(), digest.clone());
@@ -545,7 +558,7 @@ fn OnCluster(
             {stream_tag.map(|tag| view! { <StreamTagFacts tag /> })}
             {cluster.image_object.map(|o| view! { <p>{format!("Image object: {o}.")}</p> })}
             <h3>"Workloads using it"</h3>
-            <Workloads workloads=cluster.workloads.clone() />
+            <Workloads workloads=cluster.workloads.clone() hidden=cluster.hidden_workloads />
             {controls}
         </section>
     }

@@ -18,6 +18,7 @@ mod local_path;
 mod names;
 mod sign_in;
 mod throttle;
+mod who;
 
 pub use client::{Client, TrustedProxies};
 pub use hashing::HashingLimit;
@@ -25,6 +26,7 @@ pub use local_path::{DEFAULT_AFTER_SIGN_IN, LocalPath};
 pub use names::{Name, NameError};
 pub use sign_in::{Attempt, Door, MAX_INPUT, Refused, SignIns};
 pub use throttle::LoginThrottle;
+pub use who::{Effective, WhoMay, who_may};
 
 use crate::reference::RepositoryName;
 use std::fmt;
@@ -409,6 +411,28 @@ impl Access {
 
     pub fn may(&self, action: Action, repository: &RepositoryName) -> bool {
         self.level(repository).is_some_and(|l| l >= action.needs())
+    }
+
+    /// Whether the viewer may read at least one repository of the OpenShift project
+    /// `project` (the repositories `project/*`): what lets them see the project's pods and
+    /// stream tags next to an image they can read. Not a grant on the project itself.
+    pub fn reads_in_project(&self, project: &str) -> bool {
+        if self.admin {
+            return true;
+        }
+        let Ok(project) = RepositoryName::parse(project) else {
+            return false;
+        };
+        let inside = Scope::Namespace(project.clone());
+        self.scopes.iter().any(|(scope, level, _)| {
+            *level >= Action::View.needs()
+                && match scope {
+                    Scope::All => true,
+                    Scope::Repository(r) => inside.covers(r),
+                    // `project/*`, a namespace around it (`*` aside), or one inside it.
+                    Scope::Namespace(p) => *p == project || scope.covers(&project) || inside.covers(p),
+                }
+        })
     }
 }
 

@@ -19,6 +19,7 @@ mod members;
 mod prune;
 pub mod resources;
 pub mod streams;
+pub mod visible;
 pub mod workloads;
 
 pub use cache::CacheStatus;

@@ -43,7 +43,7 @@ pub async fn access_page(scope: String) -> Result<AccessView, ServerFnError> {
         Some(Scope::Repository(r)) => grant_scope.covers(r),
         Some(asked @ Scope::Namespace(_)) => grant_scope.within(asked) || asked.within(grant_scope),
     };
-    let grants = caller
+    let grants: Vec<GrantRow> = caller
         .policy
         .grants
         .iter()
@@ -51,50 +51,32 @@ pub async fn access_page(scope: String) -> Result<AccessView, ServerFnError> {
         .map(crate::convert::grant_row)
         .collect();
     let users = state.store.users().await.map_err(ServerFnError::new)?;
-    let effective = match &asked {
+    let who = match &asked {
         Some(Scope::Repository(r)) if access.administers(&Scope::Repository(r.clone())) => {
-            let anonymous = caller.policy.for_viewer(&Viewer::anonymous());
-            let mut rows: Vec<EffectiveRow> = anonymous
-                .level(r)
-                .map(|level| EffectiveRow {
-                    who: "anonymous".into(),
-                    level: level.to_string(),
-                    why: anonymous
-                        .explain(r)
-                        .iter()
-                        .map(|(s, _, o)| format!("{o} on {s}"))
-                        .collect(),
+            let viewers: Vec<Viewer> = users
+                .iter()
+                .filter(|u| !u.disabled)
+                .map(|u| Viewer {
+                    user: Some(u.name.clone()),
+                    admin: u.admin,
+                    groups: u.groups.clone(),
                 })
-                .into_iter()
                 .collect();
-            for user in users.iter().filter(|u| !u.disabled) {
-                let viewer = Viewer {
-                    user: Some(user.name.clone()),
-                    admin: user.admin,
-                    groups: user.groups.clone(),
-                };
-                let theirs = caller.policy.for_viewer(&viewer);
-                if let Some(level) = theirs.level(r) {
-                    let why = if user.admin {
-                        vec!["administrator".to_owned()]
-                    } else {
-                        theirs
-                            .explain(r)
-                            .iter()
-                            .map(|(s, _, o)| format!("{o} on {s}"))
-                            .collect()
-                    };
-                    rows.push(EffectiveRow {
-                        who: user.name.to_string(),
-                        level: level.to_string(),
-                        why,
-                    });
-                }
-            }
-            Some(rows)
+            Some(regent_domain::access::who_may(&caller.policy, &viewers, r, access))
         }
         _ => None,
     };
+    let effective_hidden = who.as_ref().map_or(0, |w| w.hidden);
+    let effective = who.map(|w| {
+        w.shown
+            .into_iter()
+            .map(|e| EffectiveRow {
+                who: e.who,
+                level: e.level.to_string(),
+                why: e.why,
+            })
+            .collect()
+    });
     let created = state.store.created_repositories().await.map_err(ServerFnError::new)?;
     let created = {
         let data = state.index.read();
@@ -109,16 +91,28 @@ pub async fn access_page(scope: String) -> Result<AccessView, ServerFnError> {
             })
             .collect()
     };
+    // Suggestions for the subject field: everyone for an administrator; for a scope
+    // administrator only the names they already know (their own, their groups', and those in
+    // the grants they see), so the page is no directory of the company's users.
     let mut subjects = vec!["anonymous".to_owned(), "authenticated".to_owned()];
-    subjects.extend(users.iter().map(|u| format!("user:{}", u.name)));
-    let groups = state.store.groups().await.map_err(ServerFnError::new)?;
-    subjects.extend(groups.iter().map(|g| format!("group:{}", g.name)));
+    if access.admin {
+        subjects.extend(users.iter().map(|u| format!("user:{}", u.name)));
+        let groups = state.store.groups().await.map_err(ServerFnError::new)?;
+        subjects.extend(groups.iter().map(|g| format!("group:{}", g.name)));
+    } else {
+        subjects.extend(caller.viewer.user.iter().map(|u| format!("user:{u}")));
+        subjects.extend(caller.viewer.groups.iter().map(|(g, _)| format!("group:{g}")));
+        subjects.extend(grants.iter().map(|g| g.subject.clone()));
+        subjects.sort();
+        subjects.dedup();
+    }
     Ok(AccessView::Found(Box::new(AccessDetail {
         scope: scope.trim().chars().take(300).collect(),
         problem,
         administered,
         grants,
         effective,
+        effective_hidden,
         created,
         subjects,
     })))
@@ -298,6 +292,7 @@ fn AccessDetailView(
         administered,
         grants,
         effective,
+        effective_hidden,
         created,
         subjects,
     } = detail;
@@ -332,7 +327,7 @@ fn AccessDetailView(
         {effective.map(|rows| view! {
             <h2>"Who can do what"</h2>
             {if rows.is_empty() {
-                view! { <p data-effective="none">"Nobody but administrators can see this repository."</p> }.into_any()
+                view! { <p data-effective="none">{if effective_hidden == 0 { "Nobody but administrators can see this repository." } else { "Nobody you manage access for can see this repository." }}</p> }.into_any()
             } else {
                 view! {
                     <table class="admin-table" data-table="effective">
@@ -350,6 +345,13 @@ fn AccessDetailView(
                     </table>
                 }.into_any()
             }}
+            {(effective_hidden > 0).then(|| view! {
+                <p class="muted" data-effective-hidden=effective_hidden>
+                    {format!(
+                        "And {effective_hidden} more (administrators, or grants outside the scopes you manage): ask an administrator for the whole list."
+                    )}
+                </p>
+            })}
         })}
         <h2>"Grants"</h2>
         <datalist id="subjects">{subjects.into_iter().map(|s| view! { <option value=s /> }).collect_view()}</datalist>

@@ -11,7 +11,7 @@ use super::{Entry, IndexData, RepoId};
 use crate::index::digests::DigestId;
 use crate::index::idhash::IdMap;
 use crate::reference::{Digest, RepositoryName, Tag};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 /// One repository's storage, as the repository page and the storage view show it.
@@ -123,18 +123,24 @@ impl IndexData {
         let layer = self.layers.get(&id)?;
         let mut repositories: HashSet<RepoId> = HashSet::new();
         let mut images = 0;
+        let mut seen: HashMap<RepoId, bool> = HashMap::new();
+        let mut visible_id = |r: RepoId| *seen.entry(r).or_insert_with(|| visible(&self.repo(r).name));
         for m in self.layer_manifests.get(id) {
-            images += 1;
-            repositories.extend(self.manifest_repos.get(m));
-            for parent in self.parents.get(m) {
-                repositories.extend(self.manifest_repos.get(parent));
+            // Only images the viewer may see in some repository count: the number must not
+            // reveal how far the layer spread where they cannot look.
+            let holders: Vec<RepoId> = self
+                .manifest_repos
+                .get(m)
+                .chain(self.parents.get(m).flat_map(|p| self.manifest_repos.get(p)))
+                .filter(|r| visible_id(*r))
+                .collect();
+            if !holders.is_empty() {
+                images += 1;
+                repositories.extend(holders);
             }
         }
-        let mut repositories: Vec<RepositoryName> = repositories
-            .into_iter()
-            .map(|r| self.repo(r).name.clone())
-            .filter(|n| visible(n))
-            .collect();
+        let mut repositories: Vec<RepositoryName> =
+            repositories.into_iter().map(|r| self.repo(r).name.clone()).collect();
         repositories.sort();
         Some(LayerUsage {
             size: layer.size,
