@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startStack, launchChromium, hydrated, gotoExpectingStatus, ARTIFACTS, ADMIN_PASSWORD } from './stack.mjs';
+import { startStack, launchChromium, hydrated, gotoExpectingStatus, markDocument, assertSameDocument, ARTIFACTS, ADMIN_PASSWORD } from './stack.mjs';
 
 const PASSWORD = 'a long enough password';
 let stack;
@@ -29,9 +29,11 @@ async function signIn(context, user, password, next) {
   await hydrated(page);
   await page.fill('input[name="username"]', user);
   await page.fill('input[name="password"]', password);
+  await markDocument(page);
   await page.click('form.login button[type="submit"]');
   await page.waitForURL((url) => url.pathname === next);
   await hydrated(page);
+  await assertSameDocument(page, `signing in as ${user}`);
   return page;
 }
 
@@ -122,9 +124,11 @@ test('Greg sees skyfield read-only with no delete buttons, and nothing else', as
   assert.deepEqual(listed, ['skyfield']);
   assert.equal(await page.locator('.sidebar a[href="/admin/users"]').count(), 0);
 
+  await markDocument(page);
   await page.click('table.repositories a[href="/images/skyfield"]');
   await page.waitForURL(/\/images\/skyfield$/);
   await page.locator('.your-access').waitFor();
+  await assertSameDocument(page, 'skyfield from the images list');
   assert.equal(await page.locator('.your-access').getAttribute('data-level'), 'read');
   assert.match(await page.locator('.your-access').textContent(), /read \(pull\)/);
   assert.equal(await page.locator('button:has-text("Delete")').count(), 0);

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startStack, launchChromium, hydrated, gotoExpectingStatus, ARTIFACTS } from './stack.mjs';
+import { startStack, launchChromium, hydrated, gotoExpectingStatus, markDocument, assertSameDocument, ARTIFACTS } from './stack.mjs';
 
 let stack;
 let browser;
@@ -56,9 +56,12 @@ test('Phillip opens a tag from its repository and reads what skopeo reads', asyn
   );
 
   // Into the tag page by clicking (client-side navigation).
+  await hydrated(page);
+  await markDocument(page);
   await page.click('table.tags td.tag a:text-is("1.1")');
   await page.waitForURL(/\/images\/demo\/base\/tags\/1\.1$/);
   await page.locator('h1.tag-name').waitFor();
+  await assertSameDocument(page, 'the tag page from the repository page');
   assert.equal(await page.locator('h1.tag-name').textContent(), 'demo/base:1.1');
   assert.equal(await page.title(), 'demo/base:1.1 · Regent');
 

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startStack, launchChromium, hydrated, gotoExpectingStatus, ARTIFACTS } from './stack.mjs';
+import { startStack, launchChromium, hydrated, gotoExpectingStatus, markDocument, assertSameDocument, ARTIFACTS } from './stack.mjs';
 
 let stack;
 let browser;
@@ -36,7 +36,7 @@ test('Phillip opens Images, sees the first page, and goes to page 2 in the brows
   await page.screenshot({ path: join(ARTIFACTS, 'images-page-1.png'), fullPage: true });
 
   // A marker on window survives only a client-side navigation: proves the page is hydrated.
-  await page.evaluate(() => { window.__stayedOnPage = true; });
+  await markDocument(page);
   await page.locator('nav.pagination a', { hasText: /^2$/ }).click();
   await page.waitForURL(/\/images\?page=2$/);
   await page.waitForFunction(
@@ -44,7 +44,7 @@ test('Phillip opens Images, sees the first page, and goes to page 2 in the brows
     catalog[25],
   );
   assert.deepEqual(await namesOnPage(page), catalog.slice(25, 50));
-  assert.equal(await page.evaluate(() => window.__stayedOnPage), true, 'navigated without a full reload');
+  await assertSameDocument(page, 'page 2 of the images');
   assert.equal(await page.title(), 'Images, page 2 · Regent');
   await page.screenshot({ path: join(ARTIFACTS, 'images-page-2.png'), fullPage: true });
 

@@ -191,10 +191,16 @@ export async function startCluster() {
   });
   const { regent, baseURL } = await startRegent(dir, ['--openshift-kubeconfig', info.kubeconfig], 'regent-openshift.log', true);
   const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
+  let synced = false;
+  while (!synced && Date.now() < deadline) {
     const ready = await (await fetch(`${baseURL}/readyz`)).json().catch(() => ({}));
-    if (ready.openshift?.synced) break;
-    await new Promise((r) => setTimeout(r, 200));
+    synced = ready.openshift?.synced === true;
+    if (!synced) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!synced) {
+    await stop(regent);
+    sandbox.kill('SIGKILL');
+    throw new Error('Regent did not sync with the sample cluster within 30 s (see artifacts/regent-openshift.log)');
   }
   return {
     baseURL,
@@ -285,4 +291,17 @@ export async function launchChromium() {
 /** Waits until the WASM has hydrated the page (the app sets data-hydrated on its root). */
 export async function hydrated(page) {
   await page.waitForSelector('.layout[data-hydrated="true"]', { timeout: 20000 });
+}
+
+/**
+ * Marks the current document; `assertSameDocument` then proves that what happened since was a
+ * client-side navigation (a full page load would have dropped the mark).
+ */
+export async function markDocument(page) {
+  await page.evaluate(() => { window.__regentSameDocument = true; });
+}
+
+export async function assertSameDocument(page, what) {
+  const kept = await page.evaluate(() => window.__regentSameDocument === true);
+  if (!kept) throw new Error(`${what}: the page was loaded again instead of navigating client-side`);
 }

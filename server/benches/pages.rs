@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const ROUNDS: usize = 300;
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::process::ExitCode {
     let tags: usize = std::env::var("REGENT_BENCH_TAGS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -97,7 +97,8 @@ async fn main() {
         v[((v.len() as f64 * q) as usize).min(v.len() - 1)]
     };
     let small_p50 = quantile(&mut samples[1].clone(), 0.5);
-    for ((_, label), v) in pages.iter().zip(samples.iter_mut()) {
+    let mut targets = regent_testkit::targets::Targets::new();
+    for ((path, label), v) in pages.iter().zip(samples.iter_mut()) {
         let p50 = quantile(v, 0.5);
         let p99 = quantile(v, 0.99);
         println!(
@@ -106,5 +107,9 @@ async fn main() {
             ms(p99),
             p50.as_secs_f64() / small_p50.as_secs_f64()
         );
+        if path.starts_with("/images/bench/big") {
+            targets.at_most(&format!("{label}: p50"), ms(p50), 10.0, "ms");
+        }
     }
+    targets.exit()
 }

@@ -101,7 +101,7 @@ fn crawl_paths(index: &CatalogIndex) -> Vec<String> {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::process::ExitCode {
     let repos: usize = std::env::var("REGENT_BENCH_REPOS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -145,6 +145,8 @@ async fn main() {
         status.repositories_done as f64 / elapsed,
     );
     println!("ratio     crawl requests/s ÷ wrk manifest GET/s = {:.2}", rate / wrk);
+    let mut targets = regent_testkit::targets::Targets::new();
+    targets.at_least("cold crawl rate ÷ wrk manifest GET rate", rate / wrk, 0.90, "");
 
     // Baseline 2: the registry serving exactly the crawl's requests.
     let paths = crawl_paths(&index);
@@ -214,4 +216,11 @@ async fn main() {
         ms(latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)]),
         ms(*latencies.last().unwrap())
     );
+    targets.at_most(
+        "push → searchable through notifications, p99",
+        ms(latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)]),
+        2000.0,
+        "ms",
+    );
+    targets.exit()
 }

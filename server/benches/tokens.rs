@@ -71,7 +71,7 @@ fn milliseconds(value: &str) -> f64 {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::process::ExitCode {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("regent.db")).await.unwrap();
     store.ensure_admin(Some("the admin password")).await.unwrap();
@@ -144,12 +144,8 @@ async fn main() {
             load.rate / baseline.rate
         );
     }
-    println!(
-        "target: >= 5000 tokens/s and p99 <= 10 ms: {}",
-        if with_password.rate >= 5000.0 && with_password.p99_ms <= 10.0 {
-            "met"
-        } else {
-            "NOT met"
-        }
-    );
+    let mut targets = regent_testkit::targets::Targets::new();
+    targets.at_least("tokens with Basic credentials", with_password.rate, 5000.0, "req/s");
+    targets.at_most("tokens with Basic credentials: p99", with_password.p99_ms, 10.0, "ms");
+    targets.exit()
 }

@@ -271,7 +271,15 @@ async fn bad_input_on_every_form_is_refused_in_words_and_nothing_is_written() {
             .await,
     );
     done(grant(&admin, "group:qa", "skyfield", "read").await);
+    done(user(&admin, "create", "hank", &[("password", PASSWORD)]).await);
+    done(group(&admin, "add", "qa", "hank").await);
     let before = snapshot(&admin).await;
+    for (list, what) in before.iter().zip(["users", "group members", "grants", "repositories"]) {
+        assert!(
+            !list.is_empty(),
+            "the snapshot holds {what}, so a lost one would show: {before:?}"
+        );
+    }
     let long = "a".repeat(65);
     let cyrillic = "gr\u{0435}g"; // "grеg" with a Cyrillic е
     /// Server function, form, what the refusal must say.

@@ -226,6 +226,11 @@ async fn refused_registry_credentials_are_explained_on_the_page_and_in_readyz() 
     ])
     .await;
     let html = page_showing(&regent, "/images", "The registry is not available", 30).await;
+    assert_eq!(
+        regent.get("/images").await.0,
+        503,
+        "a page with nothing but the problem is an error"
+    );
     assert!(
         html.contains("refused the username &quot;regent&quot;") || html.contains("refused the username \"regent\""),
         "{html}"
@@ -427,7 +432,9 @@ async fn detail_pages_read_without_javascript_and_say_what_was_not_found() {
     }
 }
 
-/// Starts `regent` against an unreachable registry, returns its first `lines` log lines.
+/// Starts `regent` against an unreachable registry and returns its log up to the line saying
+/// it serves (at most `lines` lines): what it logs at start-up is all there, and a test that
+/// checks a line is absent cannot pass only because nothing was logged yet.
 fn first_log_lines(data: &std::path::Path, env: &[(&str, &str)], lines: usize) -> Vec<String> {
     use std::io::BufRead;
     let listen = format!("127.0.0.1:{}", free_port());
@@ -447,17 +454,37 @@ fn first_log_lines(data: &std::path::Path, env: &[(&str, &str)], lines: usize) -
     .spawn()
     .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        std::io::BufReader::new(stdout)
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
             .lines()
             .take(lines)
             .map_while(Result::ok)
-            .collect::<Vec<_>>()
+        {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
     });
-    std::thread::sleep(Duration::from_secs(3));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut log = Vec::new();
+    let serving = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match receive.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.contains("Regent is serving");
+                log.push(line);
+                if done {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
     child.kill().unwrap();
     child.wait().unwrap();
-    reader.join().unwrap()
+    assert!(serving, "regent never said it was serving:\n{}", log.join("\n"));
+    log
 }
 
 #[test]
@@ -517,6 +544,21 @@ fn a_chosen_admin_password_is_used_and_a_short_one_refused() {
     let data = tempfile::tempdir().unwrap();
     let log = first_log_lines(data.path(), &[("REGENT_ADMIN_PASSWORD", "chosen-admin-password")], 20).join("\n");
     assert!(!log.contains("created the first user"), "{log}");
+    // The administrator signs in with it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = data.path().to_str().unwrap();
+        let regent = start(&["--registry-url", "http://127.0.0.1:9", "--data-dir", dir]).await;
+        let mut admin = regent.visitor();
+        assert!(
+            admin.sign_in("admin", "chosen-admin-password").await,
+            "REGENT_ADMIN_PASSWORD signs in"
+        );
+        assert!(!regent.visitor().sign_in("admin", "another-password-altogether").await);
+    });
     let list = output(&["--data-dir", data.path().to_str().unwrap(), "user", "list"], &[]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("admin [admin]"));
     let short = output(

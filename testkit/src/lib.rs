@@ -16,6 +16,8 @@ pub mod regent;
 pub mod registry;
 pub mod seed;
 pub mod skopeo;
+pub mod slow_proxy;
+pub mod targets;
 pub mod token_service;
 
 pub use fixture::SeededRegistry;

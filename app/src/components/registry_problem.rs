@@ -1,5 +1,7 @@
 //! The notice shown when the registry is unreachable, misconfigured or refuses Regent: what
-//! failed, what to check, and what that means for the data on screen.
+//! failed, what to check, and what that means for the data on screen. A page that has nothing
+//! but this notice to show answers 503, so a script or a probe reading it sees a failure, not a
+//! page.
 
 use crate::dto::RegistryProblem;
 use leptos::prelude::*;
@@ -14,6 +16,10 @@ pub fn RegistryProblemNotice(
     #[prop(optional, into)]
     footer: Option<String>,
 ) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if !stale && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+    }
     let class = if stale {
         "notice warning stale-data registry-problem"
     } else {
