@@ -50,6 +50,8 @@ fn help_explains_every_setting_with_its_environment_variable() {
         "REGENT_REGISTRY_TOKEN",
         "--data-dir",
         "REGENT_DATA_DIR",
+        "--audit-retention-days",
+        "REGENT_AUDIT_RETENTION_DAYS",
     ] {
         assert!(help.contains(name), "--help lacks {name}:\n{help}");
     }

@@ -10,12 +10,14 @@
 //! reverse.
 
 mod audit;
+mod credential;
 mod gc;
 mod grants;
 mod identity;
 mod keys;
 
-pub use audit::{Actor, AuditEvent, AuditFilter};
+pub use audit::{Actor, AuditEvent, AuditFilter, DEFAULT_AUDIT_RETENTION_DAYS};
+pub use credential::{Credential, SignedIn};
 pub use gc::UntaggedNote;
 pub use grants::CreatedRepository;
 pub use identity::{GroupInfo, MIN_PASSWORD, Removed, UserInfo};
@@ -34,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_service_accounts.sql")),
     (4, include_str!("migrations/0004_key_rotation.sql")),
     (5, include_str!("migrations/0005_gc_notes.sql")),
+    (6, include_str!("migrations/0006_credentials_and_audit_folding.sql")),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
