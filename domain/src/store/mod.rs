@@ -143,6 +143,13 @@ impl Store {
         Ok(row.get("v"))
     }
 
+    /// SQLite's own check of the whole file: `["ok"]`, or the problems it found.
+    pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// The number of changes committed to the store, by any process (the shell's `regent user`
     /// too): what was read at one generation is current while the generation stays.
     pub async fn generation(&self) -> Result<i64> {
