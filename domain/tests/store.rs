@@ -421,7 +421,10 @@ async fn deleting_a_user_takes_the_grants_on_their_namespace_so_a_new_user_of_th
         store.put_grant(&sarah, &g).await.unwrap();
     }
     let removed = store.delete_user(&sarah, &n("greg")).await.unwrap();
-    assert_eq!((removed.memberships, removed.grants, removed.namespace_grants), (1, 1, 3));
+    assert_eq!(
+        (removed.memberships, removed.grants, removed.namespace_grants),
+        (1, 1, 3)
+    );
     let left: Vec<String> = store
         .grants()
         .await

@@ -24,9 +24,14 @@ const KILL_AFTER: usize = 60;
 
 fn args(data: &std::path::Path) -> Vec<String> {
     // Nothing listens on port 9: the index stays empty, which changes nothing here.
-    ["--registry-url", "http://127.0.0.1:9", "--data-dir", data.to_str().unwrap()]
-        .map(str::to_owned)
-        .to_vec()
+    [
+        "--registry-url",
+        "http://127.0.0.1:9",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 async fn start(data: &std::path::Path) -> RegentProcess {
@@ -42,6 +47,9 @@ enum Change {
     Member(String),
     Grant(String),
 }
+
+/// A change, the server function that makes it, and its form.
+type Step<'a> = (Change, &'static str, Vec<(&'static str, &'a str)>);
 
 /// A signed-in administrator's server-function call; `Some(true)`: answered "done",
 /// `Some(false)`: answered otherwise, `None`: no answer (the process is gone).
@@ -92,7 +100,7 @@ async fn killing_regent_in_a_burst_of_grant_changes_and_token_requests_loses_not
                 let name = format!("w{w}-{j}");
                 let scope = format!("crash/{name}");
                 let subject = format!("user:{name}");
-                let steps: [(Change, &str, Vec<(&str, &str)>); 3] = [
+                let steps: [Step; 3] = [
                     (
                         Change::User(name.clone()),
                         "/api/admin/change_user",
@@ -106,7 +114,12 @@ async fn killing_regent_in_a_burst_of_grant_changes_and_token_requests_loses_not
                     (
                         Change::Grant(name.clone()),
                         "/api/admin/change_grant",
-                        vec![("op", "put"), ("subject", &subject), ("scope", &scope), ("level", "write")],
+                        vec![
+                            ("op", "put"),
+                            ("subject", &subject),
+                            ("scope", &scope),
+                            ("level", "write"),
+                        ],
                     ),
                 ];
                 for (change, path, form) in steps {
@@ -154,7 +167,10 @@ async fn killing_regent_in_a_burst_of_grant_changes_and_token_requests_loses_not
     }
     let acknowledged: BTreeSet<Change> = acknowledged.lock().unwrap().iter().cloned().collect();
     assert!(acknowledged.len() >= KILL_AFTER);
-    assert!(tokens.load(std::sync::atomic::Ordering::Relaxed) > 0, "tokens were asked for meanwhile");
+    assert!(
+        tokens.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "tokens were asked for meanwhile"
+    );
 
     // Started again on the same data: it serves, and has kept everything it said was done.
     let regent = start(&data).await;

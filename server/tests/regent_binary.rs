@@ -667,11 +667,9 @@ async fn signing_in_sets_a_strict_cookie_wrong_passwords_are_throttled_and_all_i
         .await
         .unwrap();
     let outcomes: Vec<(&str, &str)> = events.iter().map(|e| (e.actor.as_str(), e.outcome.as_str())).collect();
-    assert_eq!(
-        outcomes.iter().filter(|(_, o)| *o == "refused").count(),
-        7,
-        "{outcomes:?}"
-    );
+    // Identical refusals within a minute are one row with a count.
+    let refused: i64 = events.iter().filter(|e| e.outcome == "refused").map(|e| e.count).sum();
+    assert_eq!(refused, 7, "{outcomes:?}");
     assert!(outcomes.contains(&("nobody", "refused")) && outcomes.contains(&("admin", "ok")));
     assert!(events.iter().all(|e| e.address == "127.0.0.1"));
 }

@@ -128,7 +128,11 @@ async fn resetting_a_password_ends_every_session_of_that_user_even_when_it_is_se
     let old_cookie = regent.visitor().with_session(phone.cookie().unwrap());
     assert_eq!(who(&old_cookie).await, None);
     assert_eq!(refresh(&regent, &docker).await, 401);
-    assert_eq!(who(&admin).await.as_deref(), Some("admin"), "other users stay signed in");
+    assert_eq!(
+        who(&admin).await.as_deref(),
+        Some("admin"),
+        "other users stay signed in"
+    );
 
     // Signing in again works as ever.
     assert!(laptop.sign_in("greg", PASSWORD).await);
@@ -191,7 +195,10 @@ async fn a_new_user_with_a_deleted_users_name_inherits_nothing() {
         "{page}"
     );
     assert!(page.contains("inherits none of these"), "{page}");
-    assert!(page.contains("The images in users/greg/ stay in the registry"), "{page}");
+    assert!(
+        page.contains("The images in users/greg/ stay in the registry"),
+        "{page}"
+    );
     let message = user(&admin, "delete", "greg", &[]).await;
     assert_eq!(
         message,
@@ -258,7 +265,10 @@ async fn a_burst_of_anonymous_refusals_is_one_audit_row_with_its_count_and_old_e
         )
     });
     for answer in futures::future::join_all(refusals).await {
-        assert!(answer["Refused"].as_str().unwrap().contains("Sign in first"), "{answer}");
+        assert!(
+            answer["Refused"].as_str().unwrap().contains("Sign in first"),
+            "{answer}"
+        );
     }
     for _ in 0..3 {
         assert!(!regent.visitor().sign_in("admin", "a wrong password").await);

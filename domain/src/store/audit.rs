@@ -110,7 +110,8 @@ impl Store {
         outcome: &str,
         detail: &str,
     ) -> Result<()> {
-        self.record_event_at(now(), actor, action, target, outcome, detail).await
+        self.record_event_at(now(), actor, action, target, outcome, detail)
+            .await
     }
 
     async fn record_event_at(
@@ -222,7 +223,14 @@ mod tests {
         let minute = 1_800_000_000 / 60 * 60;
         for second in [0, 1, 59] {
             store
-                .record_event_at(minute + second, &stranger, "group.create", "group:x", "refused", "sign in first")
+                .record_event_at(
+                    minute + second,
+                    &stranger,
+                    "group.create",
+                    "group:x",
+                    "refused",
+                    "sign in first",
+                )
                 .await
                 .unwrap();
         }
@@ -231,11 +239,25 @@ mod tests {
         let elsewhere = Actor::new("anonymous", "192.0.2.8");
         let greg = Actor::new("greg", "192.0.2.7");
         store
-            .record_event_at(minute + 60, &stranger, "group.create", "group:x", "refused", "sign in first")
+            .record_event_at(
+                minute + 60,
+                &stranger,
+                "group.create",
+                "group:x",
+                "refused",
+                "sign in first",
+            )
             .await
             .unwrap();
         store
-            .record_event_at(minute, &elsewhere, "group.create", "group:x", "refused", "sign in first")
+            .record_event_at(
+                minute,
+                &elsewhere,
+                "group.create",
+                "group:x",
+                "refused",
+                "sign in first",
+            )
             .await
             .unwrap();
         store

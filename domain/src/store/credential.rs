@@ -9,7 +9,8 @@
 //!
 //! - a password reset writes a new hash (with a new random salt, even for the same password);
 //! - disabling the user bumps the epoch, so enabling them again revives nothing;
-//! - deleting the user removes the row; a new user with the name gets a new hash.
+//! - deleting the user removes the row; a new user with the name gets a new hash (and maybe
+//!   the same row id: SQLite reuses the largest one, see `docs/sqlite.md`).
 //!
 //! Nothing has to find and delete the old sessions: they can never match again. The
 //! fingerprint is a one-way hash of a hash; handing it to a client tells nothing of the password.
@@ -71,12 +72,10 @@ impl Store {
     /// The user behind `credential` as they are now; `None` if the user is gone, disabled, or
     /// their credential changed since it was issued (see the module header).
     pub async fn viewer_for(&self, credential: &Credential) -> Result<Option<Viewer>> {
-        let row = sqlx::query(
-            "SELECT name, password_hash, credential_epoch, admin, disabled FROM users WHERE id = $1",
-        )
-        .bind(credential.user)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query("SELECT name, password_hash, credential_epoch, admin, disabled FROM users WHERE id = $1")
+            .bind(credential.user)
+            .fetch_optional(self.pool())
+            .await?;
         let Some(row) = row else { return Ok(None) };
         if row.get::<bool, _>("disabled") {
             return Ok(None);
@@ -106,7 +105,14 @@ mod tests {
         assert_eq!(Credential::parse(&c.to_string()), Some(c.clone()));
         assert_ne!(Credential::of(7, "$argon2id$v=19$…", 4), c, "another epoch");
         assert_ne!(Credential::of(8, "$argon2id$v=19$…", 3), c, "another user");
-        for bad in ["", "7", "greg", "0.00000000000000000000000000000000", "7.abc", "x.00000000000000000000000000000000"] {
+        for bad in [
+            "",
+            "7",
+            "greg",
+            "0.00000000000000000000000000000000",
+            "7.abc",
+            "x.00000000000000000000000000000000",
+        ] {
             assert_eq!(Credential::parse(bad), None, "{bad:?}");
         }
     }

@@ -240,11 +240,11 @@ impl Store {
         let changed = sqlx::query(
             "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1 WHERE name = $2 AND service",
         )
-            .bind(&hash)
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        .bind(&hash)
+        .bind(name.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound(format!(
                 "there is no service account named \"{name}\""
@@ -496,9 +496,8 @@ impl Store {
         if let Kind::User = kind {
             keep_an_admin(&mut tx, name).await?;
         }
-        let detail = format!(
-            "{memberships} memberships, {grants} grants, {namespace_grants} grants on {namespace}* removed"
-        );
+        let detail =
+            format!("{memberships} memberships, {grants} grants, {namespace_grants} grants on {namespace}* removed");
         record(
             &mut tx,
             actor,

@@ -7,7 +7,7 @@
 //! PostgreSQL backend can follow for several replicas. The schema is a list of numbered
 //! migrations applied at start-up, each in its own transaction. Every change writes its audit
 //! event in the same transaction, so there is never a change without its record, or the
-//! reverse.
+//! reverse. The SQLite behaviour this relies on is in `docs/sqlite.md`.
 
 mod audit;
 mod credential;

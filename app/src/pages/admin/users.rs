@@ -63,7 +63,12 @@ pub async fn user_page(name: String) -> Result<UserView, ServerFnError> {
         .map(crate::convert::grant_row)
         .collect();
     let namespace = subject.namespace().unwrap_or_default();
-    let namespace_grants = caller.policy.grants.iter().filter(|g| g.scope.inside(&namespace)).count();
+    let namespace_grants = caller
+        .policy
+        .grants
+        .iter()
+        .filter(|g| g.scope.inside(&namespace))
+        .count();
     // What the user can do as they are now; a disabled user can do nothing until enabled,
     // which the page says, but the grants that would apply are still worth seeing.
     let viewer = regent_domain::access::Viewer {
