@@ -2,15 +2,21 @@
 //!
 //! Sessions live in Regent's database (`tower-sessions`); the cookie holds only a random id.
 //! A session ends after a period without use (the cookie's expiry) and, whatever the use, a
-//! fixed time after sign-in. A user who was disabled or deleted meanwhile counts as signed out.
+//! fixed time after sign-in. It belongs to the user's id and credential
+//! ([`regent_domain::store::Credential`]), checked on every request: once the user's password
+//! is reset or the user is disabled or deleted, the session is signed out for good (a new
+//! user with the same name is someone else).
 
 use crate::state::AppState;
 use leptos::prelude::ServerFnError;
-use regent_domain::access::{Name, Viewer};
+use regent_domain::access::Viewer;
+use regent_domain::store::Credential;
 use tower_sessions::Session;
 
-/// Session keys.
+/// Session keys: the user's name (for the audit line of signing out), their credential (what
+/// the session stands for) and when they signed in.
 pub const USER: &str = "user";
+pub const CREDENTIAL: &str = "credential";
 pub const SIGNED_IN_AT: &str = "signed_in_at";
 
 pub async fn session() -> Result<Session, ServerFnError> {
@@ -28,23 +34,27 @@ pub async fn viewer(state: &AppState) -> Result<Viewer, ServerFnError> {
 /// The viewer behind `session` (for handlers outside Leptos too, such as `/readyz`).
 pub async fn viewer_of(state: &AppState, session: &Session) -> Result<Viewer, String> {
     let user: Option<String> = session.get(USER).await.map_err(|e| e.to_string())?;
-    let Some(user) = user else {
-        return Ok(Viewer::anonymous());
-    };
-    let since: i64 = session.get(SIGNED_IN_AT).await.map_err(|e| e.to_string())?.unwrap_or(0);
-    if outlived(since, unix_now(), state.session_max_age) {
-        session.flush().await.map_err(|e| e.to_string())?;
+    if user.is_none() {
         return Ok(Viewer::anonymous());
     }
-    let Ok(name) = Name::parse(&user) else {
-        return Ok(Viewer::anonymous());
+    let since: i64 = session.get(SIGNED_IN_AT).await.map_err(|e| e.to_string())?.unwrap_or(0);
+    let credential: Option<String> = session.get(CREDENTIAL).await.map_err(|e| e.to_string())?;
+    // A session without a credential was made before sessions had one: signed out too.
+    let credential = credential.as_deref().and_then(Credential::parse);
+    let viewer = match credential {
+        Some(c) if !outlived(since, unix_now(), state.session_max_age) => {
+            state.store.viewer_for(&c).await.map_err(|e| e.to_string())?
+        }
+        _ => None,
     };
-    Ok(state
-        .store
-        .viewer(&name)
-        .await
-        .map_err(|e| e.to_string())?
-        .unwrap_or_else(Viewer::anonymous))
+    match viewer {
+        Some(viewer) => Ok(viewer),
+        None => {
+            // Over for good: forget it, so the cookie stops naming anything.
+            session.flush().await.map_err(|e| e.to_string())?;
+            Ok(Viewer::anonymous())
+        }
+    }
 }
 
 /// The client's IP address, for throttling and the audit log: as the server worked it out

@@ -56,14 +56,14 @@ async fn sarah_sets_up_skyfield_and_the_policy_follows_her_grants() {
     let (store, admin_password) = sarahs_store(&dir.path().join("regent.db")).await;
     assert_eq!(admin_password.len(), 20);
     let admin = store.verify_password("admin", &admin_password).await.unwrap().unwrap();
-    assert!(admin.admin);
+    assert!(admin.viewer.admin);
 
     let policy = store.policy(Rules::default()).await.unwrap();
     let skyfield = RepositoryName::parse("skyfield").unwrap();
     let who = |name: &str| {
         let store = store.clone();
         let name = name.to_owned();
-        async move { store.verify_password(&name, PASSWORD).await.unwrap().unwrap() }
+        async move { store.verify_password(&name, PASSWORD).await.unwrap().unwrap().viewer }
     };
     let greg = who("greg").await;
     assert_eq!(greg.groups, vec![(n("qa"), false)]);
@@ -130,7 +130,7 @@ async fn everything_survives_a_restart() {
     );
     drop(store);
     let reopened = Store::open(&path).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 5);
+    assert_eq!(reopened.schema_version().await.unwrap(), 6);
     assert_eq!(
         reopened.generation().await.unwrap(),
         generation,
@@ -365,4 +365,140 @@ async fn the_last_administrator_cannot_be_disabled_demoted_or_deleted() {
     let refused = store.delete_user(&actor, &n("josh")).await;
     assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
     assert!(store.user(&n("josh")).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_credential_from_before_a_reset_a_disable_or_a_delete_never_signs_in_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = sarahs_store(&dir.path().join("regent.db")).await;
+    let sarah = Actor::new("admin", "127.0.0.1");
+    let sign_in = |password: &'static str| {
+        let store = store.clone();
+        async move { store.verify_password("greg", password).await.unwrap().unwrap() }
+    };
+    let first = sign_in(PASSWORD).await;
+    let again = sign_in(PASSWORD).await;
+    assert_eq!(first.credential, again.credential, "one credential, however often used");
+    let still = store.viewer_for(&first.credential).await.unwrap();
+    assert_eq!(still.map(|v| v.user), Some(Some(n("greg"))));
+
+    // A reset, even back to the same password, ends it.
+    store.set_password(&sarah, &n("greg"), PASSWORD).await.unwrap();
+    assert_eq!(store.viewer_for(&first.credential).await.unwrap(), None);
+    let after_reset = sign_in(PASSWORD).await;
+    assert!(store.viewer_for(&after_reset.credential).await.unwrap().is_some());
+
+    // Disabling ends it; enabling again does not bring it back.
+    store.set_disabled(&sarah, &n("greg"), true).await.unwrap();
+    store.set_disabled(&sarah, &n("greg"), false).await.unwrap();
+    assert_eq!(store.viewer_for(&after_reset.credential).await.unwrap(), None);
+    let after_enable = sign_in(PASSWORD).await;
+    // Neither does making him an administrator or changing his groups end it.
+    store.set_admin(&sarah, &n("greg"), true).await.unwrap();
+    let viewer = store.viewer_for(&after_enable.credential).await.unwrap().unwrap();
+    assert!(viewer.admin, "read as he is now");
+    store.set_admin(&sarah, &n("greg"), false).await.unwrap();
+
+    // A new greg is someone else, whatever his password, and whichever row id he gets.
+    store.delete_user(&sarah, &n("greg")).await.unwrap();
+    assert_eq!(store.viewer_for(&after_enable.credential).await.unwrap(), None);
+    store.create_user(&sarah, &n("greg"), PASSWORD, false).await.unwrap();
+    assert_eq!(store.viewer_for(&after_enable.credential).await.unwrap(), None);
+    let new_greg = sign_in(PASSWORD).await;
+    assert_ne!(new_greg.credential, after_enable.credential);
+    assert_eq!(new_greg.viewer.groups, vec![], "no memberships of the old greg");
+}
+
+#[tokio::test]
+async fn deleting_a_user_takes_the_grants_on_their_namespace_so_a_new_user_of_that_name_inherits_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = sarahs_store(&dir.path().join("regent.db")).await;
+    let sarah = Actor::new("admin", "127.0.0.1");
+    for g in [
+        grant("user:greg", "team/*", "write"),
+        grant("user:frank", "users/greg/*", "read"),
+        grant("user:jane", "users/greg/app", "write"),
+        grant("group:qa", "users/greg/a/b/*", "read"),
+        // Not in greg's namespace: a name that only starts the same, and the bare path.
+        grant("user:frank", "users/gregory/*", "read"),
+        grant("user:frank", "users/greg", "read"),
+    ] {
+        store.put_grant(&sarah, &g).await.unwrap();
+    }
+    let removed = store.delete_user(&sarah, &n("greg")).await.unwrap();
+    assert_eq!(
+        (removed.memberships, removed.grants, removed.namespace_grants),
+        (1, 1, 3)
+    );
+    let left: Vec<String> = store
+        .grants()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|g| g.scope.to_string().starts_with("users/") || g.scope.to_string().starts_with("team"))
+        .map(|g| format!("{} {}", g.subject, g.scope))
+        .collect();
+    assert_eq!(left, ["user:frank users/greg", "user:frank users/gregory/*"]);
+    let events = store
+        .audit_events(&AuditFilter {
+            action: Some("user.delete".into()),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        events[0].detail,
+        "1 memberships, 1 grants, 3 grants on users/greg/* removed"
+    );
+    store.create_user(&sarah, &n("greg"), PASSWORD, false).await.unwrap();
+    let policy = store.policy(Rules::default()).await.unwrap();
+    let greg = store.verify_password("greg", PASSWORD).await.unwrap().unwrap().viewer;
+    let team_app = RepositoryName::parse("team/app").unwrap();
+    assert!(!policy.may(&greg, Action::View, &team_app), "the old greg's grant");
+    let frank = store.verify_password("frank", PASSWORD).await.unwrap().unwrap().viewer;
+    let greg_app = RepositoryName::parse("users/greg/app").unwrap();
+    assert!(!policy.may(&frank, Action::View, &greg_app), "the old greg's share");
+}
+
+#[tokio::test]
+async fn audit_events_past_the_retention_are_deleted_and_the_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = sarahs_store(&dir.path().join("regent.db")).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let day = 86_400;
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(&store.sqlite_pool())
+        .await
+        .unwrap();
+    for (age_days, seconds) in [(401, 0), (400, 1), (400, 0), (399, 0), (30, 0)] {
+        sqlx::query(
+            "INSERT INTO audit_events (at, actor, address, action, target, outcome, detail) \
+             VALUES ($1, 'greg', '192.0.2.1', 'login', 'user:greg', 'ok', $2)",
+        )
+        .bind(now - age_days * day - seconds)
+        .bind(format!("{age_days} days {seconds} s old"))
+        .execute(&store.sqlite_pool())
+        .await
+        .unwrap();
+    }
+    assert_eq!(store.prune_audit(now, 400).await.unwrap(), 2);
+    let all = AuditFilter {
+        limit: 500,
+        ..AuditFilter::default()
+    };
+    let events = store.audit_events(&all).await.unwrap();
+    let logins: Vec<&str> = events
+        .iter()
+        .filter(|e| e.action == "login")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(logins, ["30 days 0 s old", "399 days 0 s old", "400 days 0 s old"]);
+    assert_eq!(events[0].action, "audit.prune", "the pruning is recorded");
+    assert_eq!(events[0].detail, "2 events older than 400 days deleted");
+    assert_eq!(events.len() as i64, before + 3 + 1);
+    assert_eq!(store.prune_audit(now, 400).await.unwrap(), 0, "nothing more to delete");
 }

@@ -115,6 +115,10 @@ pub struct Cli {
     #[arg(long, env = "REGENT_SESSION_SECURE_COOKIE", value_name = "BOOL")]
     pub session_secure_cookie: Option<bool>,
 
+    /// Days audit events are kept; older ones are deleted once a day (1 to 36500) [default: 400].
+    #[arg(long, env = "REGENT_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
+    pub audit_retention_days: Option<String>,
+
     /// The registry's `auth.token.service`: the audience of every token Regent signs
     /// [default: regent-registry].
     #[arg(long, env = "REGENT_TOKEN_SERVICE", value_name = "NAME")]
@@ -251,6 +255,14 @@ struct FileSettings {
     token: FileToken,
     #[serde(default)]
     openshift: FileOpenShift,
+    #[serde(default)]
+    audit: FileAudit,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAudit {
+    retention_days: Option<u64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -326,6 +338,8 @@ pub struct Settings {
     /// A session ends this long after sign-in.
     pub session_max_age: Duration,
     pub session_secure_cookie: bool,
+    /// Audit events older than this many days are deleted (daily).
+    pub audit_retention_days: u32,
     /// What the token service puts in every token.
     pub token: regent_domain::token::TokenSettings,
     /// Whose forwarding headers are believed.
@@ -443,6 +457,12 @@ setting!(
     "session.max_hours",
     "REGENT_SESSION_MAX_HOURS",
     "--session-max-hours"
+);
+setting!(
+    AUDIT_RETENTION,
+    "audit.retention_days",
+    "REGENT_AUDIT_RETENTION_DAYS",
+    "--audit-retention-days"
 );
 setting!(
     TOKEN_SERVICE,
@@ -667,6 +687,14 @@ impl Settings {
             1..=720,
             "hours",
         )?;
+        let audit_retention_days = number(
+            &AUDIT_RETENTION,
+            cli.audit_retention_days.as_deref(),
+            file.audit.retention_days,
+            u64::from(regent_domain::store::DEFAULT_AUDIT_RETENTION_DAYS),
+            1..=36_500,
+            "days",
+        )? as u32;
         let session_secure_cookie = cli
             .session_secure_cookie
             .or(file.session.secure_cookie)
@@ -781,6 +809,7 @@ impl Settings {
             session_idle: Duration::from_secs(session_idle * 60),
             session_max_age: Duration::from_secs(session_max * 3600),
             session_secure_cookie,
+            audit_retention_days,
             token,
             trusted_proxies,
             public_url,
@@ -792,7 +821,7 @@ impl Settings {
         format!(
             "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\npublic_url = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
              [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
-             [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n\
+             [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n[audit]\nretention_days = {}\n\
              [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n\
              [openshift]\nmode = \"{}\"\nkubeconfig = \"{}\"\ncontext = \"{}\"\nrecheck_seconds = {}\n",
             self.listen,
@@ -818,6 +847,7 @@ impl Settings {
             self.session_idle.as_secs() / 60,
             self.session_max_age.as_secs() / 3600,
             self.session_secure_cookie,
+            self.audit_retention_days,
             self.token.service,
             self.token.issuer,
             self.token.lifetime.as_secs() / 60,
@@ -1034,6 +1064,33 @@ mod tests {
         .unwrap();
         assert_eq!(s.listen.port(), 9999);
         assert_eq!(s.registry_url.unwrap().as_str(), "http://127.0.0.1:5000/");
+    }
+
+    #[test]
+    fn audit_retention_defaults_to_400_days_and_out_of_range_values_are_refused() {
+        let d = data_dir();
+        let base = ["--registry-url", "http://127.0.0.1:5000", "--data-dir", &d];
+        let defaults = Settings::merge(&cli(&base), FileSettings::default()).unwrap();
+        assert_eq!(defaults.audit_retention_days, 400);
+        assert!(defaults.describe().contains("[audit]\nretention_days = 400\n"));
+        let from_file = Settings::merge(&cli(&base), file("[audit]\nretention_days = 30\n")).unwrap();
+        assert_eq!(from_file.audit_retention_days, 30);
+        let mut flags = base.to_vec();
+        flags.extend(["--audit-retention-days", "90"]);
+        let overridden = Settings::merge(&cli(&flags), file("[audit]\nretention_days = 30\n")).unwrap();
+        assert_eq!(overridden.audit_retention_days, 90);
+        for (value, says) in [
+            ("0", "use 1 to 36500 days"),
+            ("36501", "audit.retention_days"),
+            ("a year", "REGENT_AUDIT_RETENTION_DAYS"),
+        ] {
+            let mut args = base.to_vec();
+            args.extend(["--audit-retention-days", value]);
+            let e = Settings::merge(&cli(&args), FileSettings::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{value}: {e}");
+        }
     }
 
     #[test]

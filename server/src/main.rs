@@ -106,6 +106,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
              this is the only time it is shown (set REGENT_ADMIN_PASSWORD to choose it)"
         );
     }
+    prune_audit_daily(store.clone(), settings.audit_retention_days);
     let sign_ins = Arc::new(regent_domain::access::SignIns::new(store.clone()));
     let tokens = Arc::new(
         TokenService::open(
@@ -300,6 +301,24 @@ async fn sessions(store: &Store, settings: &Settings) -> Result<SessionManagerLa
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             settings.session_idle.as_secs() as i64,
         ))))
+}
+
+/// Deletes audit events past their retention now and then once a day, so the log (refusals
+/// included, folded as they are) cannot grow without end.
+fn prune_audit_daily(store: Store, keep_days: u32) {
+    tokio::spawn(async move {
+        loop {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            match store.prune_audit(now, keep_days).await {
+                Ok(0) => {}
+                Ok(gone) => tracing::info!(gone, keep_days, "deleted audit events past their retention"),
+                Err(e) => tracing::warn!(error = %e, "could not delete old audit events"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
+        }
+    });
 }
 
 /// Each password check allocates ~19 MiB and frees it. glibc would keep freed blocks that size

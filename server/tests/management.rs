@@ -240,7 +240,10 @@ async fn sarah_sets_up_skyfield_and_each_viewer_sees_what_she_granted() {
     assert!(html.contains("You are not signed in"), "{html}");
     assert!(!greg.sign_in("greg", PASSWORD).await);
     let message = done(user(&sarah, "delete", "frank", &[]).await);
-    assert_eq!(message, "Deleted frank with 1 group membership(s) and 1 grant(s).");
+    assert_eq!(
+        message,
+        "Deleted frank with 1 group membership(s), 1 grant(s) to them and 0 grant(s) on users/frank/*."
+    );
 }
 
 /// Users, group members, grants and created repositories, as the admin screens list them.

@@ -60,6 +60,13 @@ impl RegentProcess {
         panic!("regent did not start on {listen}");
     }
 
+    /// Kills the process with SIGKILL at once (no shutdown, no destructors: a crash or
+    /// `kill -9`) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// `http://127.0.0.1:<port>`
     pub fn base(&self) -> &str {
         &self.base

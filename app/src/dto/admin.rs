@@ -58,6 +58,8 @@ pub struct UserDetail {
     pub user: UserRow,
     /// Grants made to this user by name (removed with the user).
     pub grants: Vec<GrantRow>,
+    /// Grants (to anyone) on repositories in `users/<name>/` (removed with the user too).
+    pub namespace_grants: usize,
     /// Everything that applies to the user, with why.
     pub reasons: Vec<ReasonRow>,
     /// Repositories the user can see, with their level; the first `REPOSITORIES_SHOWN`.
@@ -86,6 +88,8 @@ pub struct GroupRow {
     pub members: Vec<(String, bool)>,
     /// Grants made to the group.
     pub grants: Vec<GrantRow>,
+    /// Grants (to anyone) on repositories in `groups/<name>/` (removed with the group too).
+    pub namespace_grants: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +161,8 @@ pub struct AuditRow {
     pub target: String,
     pub outcome: String,
     pub detail: String,
+    /// How many identical refusals the row stands for (folded within a minute).
+    pub count: i64,
 }
 
 /// The audit log's filters, from the address (`?actor=&action=&target=&outcome=&before=`).

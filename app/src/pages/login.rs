@@ -20,7 +20,7 @@ pub enum SignIn {
 
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<SignIn, ServerFnError> {
-    use crate::session::{SIGNED_IN_AT, USER, client_address, session, unix_now};
+    use crate::session::{CREDENTIAL, SIGNED_IN_AT, USER, client_address, session, unix_now};
     use regent_domain::access::{Attempt, Door, Refused};
     let state = crate::state::AppState::get()?;
     let address = client_address().await;
@@ -30,8 +30,8 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         password: &password,
         address: &address,
     };
-    let viewer = match state.sign_ins.sign_in(attempt).await {
-        Ok(viewer) => viewer,
+    let signed_in = match state.sign_ins.sign_in(attempt).await {
+        Ok(signed_in) => signed_in,
         Err(Refused::Store(e)) => return Err(ServerFnError::new(e)),
         Err(Refused::WrongCredentials) => return Ok(SignIn::Refused("Wrong user name or password.".into())),
         Err(busy @ Refused::Busy(wait)) => {
@@ -45,7 +45,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         }
         Err(refused) => return Ok(SignIn::Refused(sentence(&refused.to_string()))),
     };
-    let Some(viewer) = viewer.user else {
+    let Some(viewer) = signed_in.viewer.user else {
         return Ok(SignIn::Refused("Wrong user name or password.".into()));
     };
     let session = session().await?;
@@ -53,6 +53,10 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     session.cycle_id().await.map_err(ServerFnError::new)?;
     session
         .insert(USER, viewer.as_str())
+        .await
+        .map_err(ServerFnError::new)?;
+    session
+        .insert(CREDENTIAL, signed_in.credential.to_string())
         .await
         .map_err(ServerFnError::new)?;
     session

@@ -132,6 +132,18 @@ impl Subject {
     }
 }
 
+impl Subject {
+    /// The namespace the built-in rules give this subject, `users/<name>` or
+    /// `groups/<name>`; none for `anonymous` and `authenticated`.
+    pub fn namespace(&self) -> Option<String> {
+        match self {
+            Subject::User(n) => Some(format!("users/{n}")),
+            Subject::Group(n) => Some(format!("groups/{n}")),
+            Subject::Anonymous | Subject::Authenticated => None,
+        }
+    }
+}
+
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -179,6 +191,14 @@ impl Scope {
         } else {
             Scope::Repository(name)
         })
+    }
+
+    /// Whether the scope lies inside `namespace` (`users/greg`): `users/greg/app`,
+    /// `users/greg/*`, `users/greg/a/*`. Grants on these go when the user or group does.
+    pub fn inside(&self, namespace: &str) -> bool {
+        self.to_string()
+            .strip_prefix(namespace)
+            .is_some_and(|rest| rest.starts_with('/'))
     }
 
     pub fn covers(&self, repository: &RepositoryName) -> bool {

@@ -1,6 +1,7 @@
-//! Signing in with a user name and password: the one path from credentials to a [`Viewer`],
-//! used by the sign-in page and by the registry's token endpoint (`docker login`), so a rule
-//! added here holds at both doors.
+//! Signing in with a user name and password: the one path from credentials to a
+//! [`Viewer`](super::Viewer) and the [`Credential`](crate::store::Credential) a session or
+//! refresh token keeps, used by the sign-in page and by the registry's token endpoint
+//! (`docker login`), so a rule added here holds at both doors.
 //!
 //! In order: a password checked moments ago is reused (no hash; see below); the attempt is
 //! reserved with the throttle *before* hashing, so simultaneous guesses cannot overtake their
@@ -14,8 +15,8 @@
 //! user or a removed grant applies to the very next attempt. Failures are never cached.
 
 use super::hashing::{HashingLimit, RETRY_AFTER};
-use super::{LoginThrottle, Name, Viewer};
-use crate::store::{Actor, Store, StoreError};
+use super::{LoginThrottle, Name};
+use crate::store::{Actor, SignedIn, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -73,7 +74,7 @@ type Turnstile = Arc<tokio::sync::Mutex<()>>;
 
 struct CachedCheck {
     password: [u8; 32],
-    viewer: Viewer,
+    signed_in: SignedIn,
     generation: i64,
     at: Instant,
 }
@@ -118,15 +119,16 @@ impl SignIns {
         }
     }
 
-    /// Who `attempt` signs in as, or why nobody.
-    pub async fn sign_in(&self, attempt: Attempt<'_>) -> Result<Viewer, Refused> {
+    /// Who `attempt` signs in as (and the credential a session or refresh token keeps), or
+    /// why nobody.
+    pub async fn sign_in(&self, attempt: Attempt<'_>) -> Result<SignedIn, Refused> {
         let generation = self.store.generation().await?;
         self.sign_in_at(attempt, generation).await
     }
 
     /// [`SignIns::sign_in`] for a caller that has just read the store's generation (the token
     /// service, which reads its policy as of the same one): saves a query per token.
-    pub async fn sign_in_at(&self, attempt: Attempt<'_>, generation: i64) -> Result<Viewer, Refused> {
+    pub async fn sign_in_at(&self, attempt: Attempt<'_>, generation: i64) -> Result<SignedIn, Refused> {
         let Attempt {
             door,
             user,
@@ -148,8 +150,8 @@ impl SignIns {
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        if let Some(viewer) = self.cached(user, &digest, generation) {
-            return self.admit(door, viewer, &audit).await;
+        if let Some(signed_in) = self.cached(user, &digest, generation) {
+            return self.admit(door, signed_in, &audit).await;
         }
         let turnstile = {
             let mut all = self.turnstiles.lock().unwrap_or_else(|p| p.into_inner());
@@ -159,8 +161,8 @@ impl SignIns {
             all.entry((user.to_owned(), digest)).or_default().clone()
         };
         let _turn = turnstile.lock().await;
-        if let Some(viewer) = self.cached(user, &digest, generation) {
-            return self.admit(door, viewer, &audit).await;
+        if let Some(signed_in) = self.cached(user, &digest, generation) {
+            return self.admit(door, signed_in, &audit).await;
         }
         let reserved = match self.throttle.reserve(&account, address) {
             Ok(r) => r,
@@ -169,7 +171,7 @@ impl SignIns {
         if let Some(delay) = reserved.slowdown() {
             tokio::time::sleep(delay).await;
         }
-        let viewer = if user.len() > MAX_INPUT || password.len() > MAX_INPUT {
+        let signed_in = if user.len() > MAX_INPUT || password.len() > MAX_INPUT {
             None
         } else {
             let Ok(_hashing) = self.hashing.turn(reserved.at_usual_address()).await else {
@@ -179,7 +181,7 @@ impl SignIns {
             };
             self.store.verify_password(user, password).await?
         };
-        let Some(viewer) = viewer else {
+        let Some(signed_in) = signed_in else {
             reserved.failed();
             audit.refused("wrong user name or password").await;
             return Err(Refused::WrongCredentials);
@@ -194,20 +196,20 @@ impl SignIns {
                 user.to_owned(),
                 CachedCheck {
                     password: digest,
-                    viewer: viewer.clone(),
+                    signed_in: signed_in.clone(),
                     generation,
                     at: Instant::now(),
                 },
             );
         }
-        self.admit(door, viewer, &audit).await
+        self.admit(door, signed_in, &audit).await
     }
 
     /// The door's own rule on a correct password, and the audit line for a page sign-in
     /// (token requests are too many to record each success).
-    async fn admit(&self, door: Door, viewer: Viewer, audit: &Audit<'_>) -> Result<Viewer, Refused> {
+    async fn admit(&self, door: Door, signed_in: SignedIn, audit: &Audit<'_>) -> Result<SignedIn, Refused> {
         if door == Door::Pages {
-            let Some(name) = &viewer.user else {
+            let Some(name) = &signed_in.viewer.user else {
                 return Err(Refused::WrongCredentials);
             };
             if self.store.user(name).await?.is_some_and(|u| u.service) {
@@ -218,14 +220,14 @@ impl SignIns {
                 .record_event(&audit.actor, "login", &audit.target, "ok", "")
                 .await?;
         }
-        Ok(viewer)
+        Ok(signed_in)
     }
 
-    fn cached(&self, user: &str, digest: &[u8; 32], generation: i64) -> Option<Viewer> {
+    fn cached(&self, user: &str, digest: &[u8; 32], generation: i64) -> Option<SignedIn> {
         let checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
         let hit = checks.get(user)?;
         (hit.generation == generation && hit.password == *digest && hit.at.elapsed() < CREDENTIAL_TTL)
-            .then(|| hit.viewer.clone())
+            .then(|| hit.signed_in.clone())
     }
 }
 

@@ -1,10 +1,17 @@
 //! Users, groups and memberships, and checking passwords.
 //!
+//! A password reset, a new service token and disabling a user each bump the user's
+//! `credential_epoch` in the same statement, which ends their sessions and refresh tokens for
+//! good (`credential.rs`). Deleting a user or group takes with it the grants made to it and
+//! the grants on its namespace (`users/<name>/…`, `groups/<name>/…`), so a user or group
+//! created later under the same name inherits nothing that was granted before.
+//!
 //! Passwords are stored as argon2id hashes; hashing runs off the async threads. A check for a
 //! user that does not exist (or is disabled) does the same work as a wrong password, so the
 //! time taken never tells whether a name exists.
 
 use super::audit::{Actor, record};
+use super::credential::{Credential, SignedIn};
 use super::{Result, Store, StoreError, conflict, now};
 use crate::access::{Name, Viewer};
 use argon2::Argon2;
@@ -49,7 +56,11 @@ enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Removed {
     pub memberships: u64,
+    /// Grants made to the user or group.
     pub grants: u64,
+    /// Grants (to anyone) on repositories in its namespace, `users/<name>/…` or
+    /// `groups/<name>/…`: its own to give, and nobody's once it is gone.
+    pub namespace_grants: u64,
 }
 
 fn check_password(password: &str) -> Result<()> {
@@ -226,12 +237,14 @@ impl Store {
         let secret = service_token();
         let hash = hash(&secret).await?;
         let mut tx = self.pool().begin().await?;
-        let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2 AND service")
-            .bind(&hash)
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1 WHERE name = $2 AND service",
+        )
+        .bind(&hash)
+        .bind(name.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound(format!(
                 "there is no service account named \"{name}\""
@@ -254,7 +267,7 @@ impl Store {
         check_password(password)?;
         let hash = hash(password).await?;
         self.update_user(actor, name, "user.password", "", false, |q| {
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+            sqlx::query("UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1 WHERE name = $2")
                 .bind(hash.clone())
                 .bind(q)
         })
@@ -272,13 +285,17 @@ impl Store {
         .await
     }
 
-    /// A disabled user cannot sign in; their grants and memberships stay.
+    /// A disabled user cannot sign in; their grants and memberships stay. Disabling ends
+    /// their sessions and refresh tokens for good: enabling them again revives none.
     pub async fn set_disabled(&self, actor: &Actor, name: &Name, disabled: bool) -> Result<()> {
         let action = if disabled { "user.disable" } else { "user.enable" };
         self.update_user(actor, name, action, "", disabled, |q| {
-            sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
-                .bind(disabled)
-                .bind(q)
+            sqlx::query(
+                "UPDATE users SET disabled = $1, \
+                 credential_epoch = credential_epoch + CASE WHEN $1 THEN 1 ELSE 0 END WHERE name = $2",
+            )
+            .bind(disabled)
+            .bind(q)
         })
         .await
     }
@@ -352,57 +369,62 @@ impl Store {
         else {
             return Ok(None);
         };
-        let groups = sqlx::query(
-            "SELECT g.name, m.owner FROM memberships m JOIN groups g ON g.id = m.group_id \
-             WHERE m.user_id = $1 ORDER BY g.name",
-        )
-        .bind(row.get::<i64, _>("id"))
-        .fetch_all(self.pool())
-        .await?;
         Ok(Some(UserInfo {
             name: name.clone(),
             admin: row.get("admin"),
             disabled: row.get("disabled"),
             service: row.get("service"),
             created_at: row.get("created_at"),
-            groups: groups
-                .into_iter()
-                .map(|g| (stored_name(g.get("name")), g.get("owner")))
-                .collect(),
+            groups: self.groups_of(row.get("id")).await?,
         }))
     }
 
-    /// The viewer behind a name and password; `None` for a wrong password, an unknown or a
-    /// disabled user (all alike, so a caller cannot tell them apart).
-    pub async fn verify_password(&self, name: &str, password: &str) -> Result<Option<Viewer>> {
+    /// The groups of the user with row id `user`, and whether they own each.
+    pub(super) async fn groups_of(&self, user: i64) -> Result<Vec<(Name, bool)>> {
+        let groups = sqlx::query(
+            "SELECT g.name, m.owner FROM memberships m JOIN groups g ON g.id = m.group_id \
+             WHERE m.user_id = $1 ORDER BY g.name",
+        )
+        .bind(user)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(groups
+            .into_iter()
+            .map(|g| (stored_name(g.get("name")), g.get("owner")))
+            .collect())
+    }
+
+    /// Who a name and password sign in, with the credential they signed in with (read from
+    /// the same row as the hash that was checked); `None` for a wrong password, an unknown or
+    /// a disabled user (all alike, so a caller cannot tell them apart).
+    pub async fn verify_password(&self, name: &str, password: &str) -> Result<Option<SignedIn>> {
         let row = match Name::parse(name) {
             Ok(n) => {
-                sqlx::query("SELECT password_hash, disabled FROM users WHERE name = $1")
-                    .bind(n.as_str())
-                    .fetch_optional(self.pool())
-                    .await?
+                sqlx::query(
+                    "SELECT id, name, password_hash, credential_epoch, admin, disabled FROM users WHERE name = $1",
+                )
+                .bind(n.as_str())
+                .fetch_optional(self.pool())
+                .await?
             }
             Err(_) => None,
         };
         let usable = row.filter(|r| !r.get::<bool, _>("disabled"));
-        let stored = usable.map(|r| r.get::<String, _>("password_hash"));
-        if !verify(password, stored).await {
+        let stored = usable.as_ref().map(|r| r.get::<String, _>("password_hash"));
+        if !verify(password, stored.clone()).await {
             return Ok(None);
         }
-        self.viewer(&Name::parse(name).expect("checked above")).await
-    }
-
-    /// A fingerprint of the user's current password (or service token) hash: refresh tokens
-    /// carry it, so changing the credential ends them. `None` if unknown or disabled.
-    pub async fn credential_fingerprint(&self, name: &Name) -> Result<Option<String>> {
-        use sha2::{Digest, Sha256};
-        let row = sqlx::query("SELECT password_hash FROM users WHERE name = $1 AND NOT disabled")
-            .bind(name.as_str())
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.map(|r| {
-            let hash: String = r.get("password_hash");
-            hex::encode(&Sha256::digest(hash.as_bytes())[..16])
+        let (Some(row), Some(hash)) = (usable, stored) else {
+            return Ok(None);
+        };
+        let id: i64 = row.get("id");
+        Ok(Some(SignedIn {
+            viewer: Viewer {
+                user: Some(stored_name(row.get("name"))),
+                admin: row.get("admin"),
+                groups: self.groups_of(id).await?,
+            },
+            credential: Credential::of(id, &hash, row.get("credential_epoch")),
         }))
     }
 
@@ -438,6 +460,10 @@ impl Store {
             Kind::User => ("users", "user_id", "user"),
             Kind::Group => ("groups", "group_id", "group"),
         };
+        let subject = match kind {
+            Kind::User => crate::access::Subject::User(name.clone()),
+            Kind::Group => crate::access::Subject::Group(name.clone()),
+        };
         let mut tx = self.pool().begin().await?;
         let memberships = sqlx::query(&format!(
             "DELETE FROM memberships WHERE {column} = (SELECT id FROM {table} WHERE name = $1)"
@@ -447,7 +473,15 @@ impl Store {
         .await?
         .rows_affected();
         let grants = sqlx::query("DELETE FROM grants WHERE subject = $1")
-            .bind(format!("{word}:{name}"))
+            .bind(subject.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // `users/<name>/` and everything below it, as `Scope::inside` says (prefix compared
+        // as text: no LIKE wildcards).
+        let namespace = format!("{}/", subject.namespace().expect("users and groups have one"));
+        let namespace_grants = sqlx::query("DELETE FROM grants WHERE substr(scope, 1, length($1)) = $1")
+            .bind(&namespace)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -462,7 +496,8 @@ impl Store {
         if let Kind::User = kind {
             keep_an_admin(&mut tx, name).await?;
         }
-        let detail = format!("{memberships} memberships, {grants} grants removed");
+        let detail =
+            format!("{memberships} memberships, {grants} grants, {namespace_grants} grants on {namespace}* removed");
         record(
             &mut tx,
             actor,
@@ -473,7 +508,11 @@ impl Store {
         )
         .await?;
         self.commit(tx).await?;
-        Ok(Removed { memberships, grants })
+        Ok(Removed {
+            memberships,
+            grants,
+            namespace_grants,
+        })
     }
 
     /// Adds `user` to `group` (or changes whether they own it).

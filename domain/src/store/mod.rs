@@ -7,15 +7,17 @@
 //! PostgreSQL backend can follow for several replicas. The schema is a list of numbered
 //! migrations applied at start-up, each in its own transaction. Every change writes its audit
 //! event in the same transaction, so there is never a change without its record, or the
-//! reverse.
+//! reverse. The SQLite behaviour this relies on is in `docs/sqlite.md`.
 
 mod audit;
+mod credential;
 mod gc;
 mod grants;
 mod identity;
 mod keys;
 
-pub use audit::{Actor, AuditEvent, AuditFilter};
+pub use audit::{Actor, AuditEvent, AuditFilter, DEFAULT_AUDIT_RETENTION_DAYS};
+pub use credential::{Credential, SignedIn};
 pub use gc::UntaggedNote;
 pub use grants::CreatedRepository;
 pub use identity::{GroupInfo, MIN_PASSWORD, Removed, UserInfo};
@@ -34,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_service_accounts.sql")),
     (4, include_str!("migrations/0004_key_rotation.sql")),
     (5, include_str!("migrations/0005_gc_notes.sql")),
+    (6, include_str!("migrations/0006_credentials_and_audit_folding.sql")),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,6 +141,13 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.get("v"))
+    }
+
+    /// SQLite's own check of the whole file: `["ok"]`, or the problems it found.
+    pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// The number of changes committed to the store, by any process (the shell's `regent user`

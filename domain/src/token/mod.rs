@@ -17,9 +17,8 @@ mod signer;
 pub use scope::{AccessEntry, MAX_SCOPE_LEN, MAX_SCOPES, Requested, allowed, parse_scopes};
 pub use signer::{KeyMaterial, Minted, Signer, TokenSettings, libtrust_kid, rfc3339};
 
-use crate::access::{Attempt, Door, Name, Policy, Refused, Rules, SignIns, Viewer};
-use crate::store::Store;
-use crate::store::{Actor, KeyState};
+use crate::access::{Attempt, Door, Policy, Refused, Rules, SignIns, Viewer};
+use crate::store::{Actor, Credential, KeyState, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -177,9 +176,9 @@ impl TokenService {
             .generation()
             .await
             .map_err(|e| TokenError::Internal(e.to_string()))?;
-        let viewer = match (&request.refresh_token, &request.basic) {
+        let (viewer, credential) = match (&request.refresh_token, &request.basic) {
             (Some(refresh), _) => self.refreshed(refresh).await?,
-            (None, None) => Viewer::anonymous(),
+            (None, None) => (Viewer::anonymous(), None),
             (None, Some((user, password))) => {
                 if let Some(account) = &request.account
                     && account != user
@@ -195,7 +194,7 @@ impl TokenService {
                     address: &request.address,
                 };
                 match self.sign_ins.sign_in_at(attempt, generation).await {
-                    Ok(viewer) => viewer,
+                    Ok(signed_in) => (signed_in.viewer, Some(signed_in.credential)),
                     Err(Refused::WrongCredentials | Refused::ServiceAccount(_)) => {
                         return Err(TokenError::Unauthorized("wrong user name or password".into()));
                     }
@@ -210,20 +209,14 @@ impl TokenService {
         let subject = viewer.user.as_ref().map(ToString::to_string).unwrap_or_default();
         let signer = self.keys(generation).await?.signer.clone();
         let minted = signer.mint(&subject, &access).map_err(TokenError::Internal)?;
-        let refresh_token = match (&viewer.user, request.offline) {
-            (Some(user), true) => {
-                let fingerprint = self
-                    .store
-                    .credential_fingerprint(user)
-                    .await
-                    .map_err(|e| TokenError::Internal(e.to_string()))?
-                    .ok_or_else(|| TokenError::Unauthorized("wrong user name or password".into()))?;
-                Some(
-                    signer
-                        .mint_refresh(user.as_str(), &fingerprint)
-                        .map_err(TokenError::Internal)?,
-                )
-            }
+        // The credential the caller authenticated with, as it was read: a password reset
+        // meanwhile makes this refresh token useless from the start.
+        let refresh_token = match (&viewer.user, &credential, request.offline) {
+            (Some(user), Some(credential), true) => Some(
+                signer
+                    .mint_refresh(user.as_str(), &credential.to_string())
+                    .map_err(TokenError::Internal)?,
+            ),
             _ => None,
         };
         Ok(Issued {
@@ -234,30 +227,24 @@ impl TokenService {
         })
     }
 
-    /// The user behind a refresh token, if it is ours, unexpired, and their credential and
-    /// account are unchanged since.
-    async fn refreshed(&self, token: &str) -> Result<Viewer, TokenError> {
+    /// The user behind a refresh token, if it is ours, unexpired, and its user (by id) is
+    /// still enabled with the credential it was issued for (see `store::Credential`).
+    async fn refreshed(&self, token: &str) -> Result<(Viewer, Option<Credential>), TokenError> {
         let invalid = || {
             TokenError::Unauthorized(
-                "the refresh token is not valid (expired, or the password or token changed since); log in again".into(),
+                "the refresh token is not valid (expired, or the password or token changed or the user was disabled since); log in again".into(),
             )
         };
         let signer = self.keys.read().expect("keys lock").signer.clone();
-        let (subject, fingerprint) = signer.check_refresh(token).map_err(|_| invalid())?;
-        let name = Name::parse(&subject).map_err(|_| invalid())?;
-        let current = self
+        let (_subject, credential) = signer.check_refresh(token).map_err(|_| invalid())?;
+        let credential = Credential::parse(&credential).ok_or_else(invalid)?;
+        let viewer = self
             .store
-            .credential_fingerprint(&name)
-            .await
-            .map_err(|e| TokenError::Internal(e.to_string()))?;
-        if current.as_deref() != Some(fingerprint.as_str()) {
-            return Err(invalid());
-        }
-        self.store
-            .viewer(&name)
+            .viewer_for(&credential)
             .await
             .map_err(|e| TokenError::Internal(e.to_string()))?
-            .ok_or_else(invalid)
+            .ok_or_else(invalid)?;
+        Ok((viewer, Some(credential)))
     }
 
     /// A token for Regent itself: every scope asked for, in full (Regent reads the whole

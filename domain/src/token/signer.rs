@@ -72,8 +72,9 @@ struct Claims<'a> {
 /// How long a refresh token (what `docker login` keeps as its identity token) lasts.
 pub const REFRESH_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
 
-/// A refresh token's claims: who, and a fingerprint of their credential as it was, so a
-/// password change or a new service token ends every refresh token issued before.
+/// A refresh token's claims: who (by name, for people reading it), and their credential as it
+/// was (`store::Credential`: user id and fingerprint), so a password change, a new service
+/// token, disabling or deleting the user ends every refresh token issued before.
 #[derive(Serialize, serde::Deserialize)]
 struct RefreshClaims {
     iss: String,

@@ -1,6 +1,6 @@
 //! `/admin/audit`: every sign-in, refused change and user, group, grant and repository change,
-//! newest first, filtered by who, what, target and outcome. Administrators only; read-only,
-//! as the log itself is append-only.
+//! newest first, filtered by who, what, target and outcome. Administrators only; read-only.
+//! Identical refusals within a minute are one row, shown with their count ("×37").
 
 use super::{AdminTabs, DeniedNotice};
 use crate::dto::{AuditQuery, AuditRow, AuditView};
@@ -84,6 +84,7 @@ pub async fn audit_page(query: AuditQuery) -> Result<AuditView, ServerFnError> {
                 target: e.target,
                 outcome: e.outcome,
                 detail: e.detail,
+                count: e.count,
             })
             .collect(),
         older,
@@ -165,10 +166,14 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                 {rows.into_iter().map(|r| {
                     let (action, outcome) = (r.action.clone(), r.outcome.clone());
                     let class = format!("outcome {outcome}");
+                    let times = (r.count > 1).then(|| {
+                        let title = format!("{} identical events within a minute", r.count);
+                        view! { " " <span class="count" title=title>{format!("×{}", r.count)}</span> }
+                    });
                     view! {
-                        <tr data-event=r.id data-action=action data-outcome=outcome>
+                        <tr data-event=r.id data-action=action data-outcome=outcome data-count=r.count>
                             <td>{r.at}</td><td>{r.actor}</td><td>{r.address}</td><td>{r.action}</td>
-                            <td>{r.target}</td><td class=class>{r.outcome}</td><td>{r.detail}</td>
+                            <td>{r.target}</td><td class=class>{r.outcome}{times}</td><td>{r.detail}</td>
                         </tr>
                     }
                 }).collect_view()}

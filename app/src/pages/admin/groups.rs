@@ -34,6 +34,7 @@ pub async fn groups_page() -> Result<GroupsView, ServerFnError> {
             .into_iter()
             .map(|g| {
                 let subject = Subject::Group(g.name.clone());
+                let namespace = subject.namespace().unwrap_or_default();
                 GroupRow {
                     grants: caller
                         .policy
@@ -42,6 +43,12 @@ pub async fn groups_page() -> Result<GroupsView, ServerFnError> {
                         .filter(|grant| grant.subject == subject)
                         .map(crate::convert::grant_row)
                         .collect(),
+                    namespace_grants: caller
+                        .policy
+                        .grants
+                        .iter()
+                        .filter(|grant| grant.scope.inside(&namespace))
+                        .count(),
                     name: g.name.to_string(),
                     created: super::guard::date(g.created_at),
                     members: g.members.into_iter().map(|(m, owner)| (m.to_string(), owner)).collect(),
@@ -96,8 +103,8 @@ pub async fn change_group(
             .map(|()| format!("Created the group {group}.")),
         "delete" => store.delete_group(actor, &group).await.map(|r| {
             format!(
-                "Deleted the group {group} with {} membership(s) and {} grant(s).",
-                r.memberships, r.grants
+                "Deleted the group {group} with {} membership(s), {} grant(s) to it and {} grant(s) on groups/{group}/*.",
+                r.memberships, r.grants, r.namespace_grants
             )
         }),
         "add" | "remove" => {
@@ -173,9 +180,12 @@ pub fn GroupsPage() -> impl IntoView {
 fn Group(group: GroupRow, change: ServerAction<ChangeGroup>, admin: bool) -> impl IntoView {
     let name = group.name.clone();
     let removes = format!(
-        "Deleting {name} removes its {} membership(s) and the {} grant(s) made to it; the users stay.",
+        "Deleting {name} removes its {} membership(s), the {} grant(s) made to it and the {} grant(s) on \
+         repositories in groups/{name}/; the users and images stay. A group created later with the name \
+         {name} inherits none of these grants.",
         group.members.len(),
-        group.grants.len()
+        group.grants.len(),
+        group.namespace_grants
     );
     let grants = if group.grants.is_empty() {
         "no grants".to_owned()

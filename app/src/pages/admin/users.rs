@@ -62,6 +62,13 @@ pub async fn user_page(name: String) -> Result<UserView, ServerFnError> {
         .filter(|g| g.subject == subject)
         .map(crate::convert::grant_row)
         .collect();
+    let namespace = subject.namespace().unwrap_or_default();
+    let namespace_grants = caller
+        .policy
+        .grants
+        .iter()
+        .filter(|g| g.scope.inside(&namespace))
+        .count();
     // What the user can do as they are now; a disabled user can do nothing until enabled,
     // which the page says, but the grants that would apply are still worth seeing.
     let viewer = regent_domain::access::Viewer {
@@ -105,6 +112,7 @@ pub async fn user_page(name: String) -> Result<UserView, ServerFnError> {
         is_self: caller.is(name.as_str()),
         user: user_row(info),
         grants,
+        namespace_grants,
         reasons,
         repositories,
         repositories_total,
@@ -192,12 +200,12 @@ pub async fn change_user(
         "password" => store
             .set_password(actor, &name, &password)
             .await
-            .map(|()| format!("Set a new password for {name}.")),
+            .map(|()| format!("Set a new password for {name}: their sessions and registry logins have ended.")),
         "delete" => store.delete_user(actor, &name).await.map(|r| {
             leptos_axum::redirect("/admin/users");
             format!(
-                "Deleted {name} with {} group membership(s) and {} grant(s).",
-                r.memberships, r.grants
+                "Deleted {name} with {} group membership(s), {} grant(s) to them and {} grant(s) on users/{name}/*.",
+                r.memberships, r.grants, r.namespace_grants
             )
         }),
         other => {
@@ -348,6 +356,7 @@ fn UserDetailView(detail: UserDetail, change: ServerAction<ChangeUser>) -> impl 
     let UserDetail {
         user,
         grants,
+        namespace_grants,
         reasons,
         repositories,
         repositories_total,
@@ -359,8 +368,12 @@ fn UserDetailView(detail: UserDetail, change: ServerAction<ChangeUser>) -> impl 
         move |op: &'static str, label: String| op_form(change, who.clone(), op, label)
     };
     let removes = format!(
-        "Deleting {who} also removes their {} group membership(s) and the {} grant(s) made to them by name. \
-         Images they pushed stay. This cannot be undone.",
+        "Deleting {who} also removes their {} group membership(s), the {} grant(s) made to them by name, \
+         and the {namespace_grants} grant(s) on repositories in users/{who}/ (to anyone), and ends their \
+         sessions and registry logins. A user created later with the name {who} is someone new and \
+         inherits none of these. The images in users/{who}/ stay in the registry, and by the built-in \
+         rule users/{who}/* belongs to whoever is called {who}: delete them first if a new {who} must \
+         not see them. This cannot be undone.",
         user.groups.len(),
         grants.len()
     );
