@@ -52,6 +52,8 @@ pub fn tag_row(info: TagInfo) -> TagRow {
         unreferenced: false,
         workloads: Vec::new(),
         deletable: false,
+        delete_plan: None,
+        prune_plan: None,
     }
 }
 
