@@ -162,22 +162,30 @@ impl Deleter {
         may_delete: &(dyn Fn(&RepositoryName) -> bool + Sync),
     ) -> Result<Deleted, DeleteError> {
         let target = format!("image {digest}");
-        let planned = self.prune_plan(digest).and_then(|plan| {
-            match plan.repositories.iter().find(|r| !may_delete(r)) {
-                Some(r) => Err(DeleteError::Denied(r.clone())),
-                None => Ok(plan),
-            }
-        });
-        let outcome = match (planned, self.openshift.clone()) {
-            (Ok(plan), Some(openshift)) => self.prune_steps(&openshift, digest, &plan).await,
+        let planned =
+            self.prune_plan(digest)
+                .and_then(|plan| match plan.repositories.iter().find(|r| !may_delete(r)) {
+                    Some(r) => Err(DeleteError::Denied(r.clone())),
+                    None => Ok(plan),
+                });
+        let outcome = match (planned, &self.openshift) {
+            (Ok(plan), Some(openshift)) => self.prune_steps(openshift, digest, &plan).await,
             (Err(e), _) => Err(e),
-            (Ok(_), None) => unreachable!("a prune plan needs a cluster"),
+            // prune_plan refuses without a cluster; this arm only keeps the match total.
+            (Ok(_), None) => Err(DeleteError::Refused(
+                "Regent is not connected to an OpenShift cluster.".into(),
+            )),
         };
         self.audit(actor, "delete.image", &target, &outcome).await;
         outcome
     }
 
-    async fn prune_steps(&self, openshift: &OpenShift, digest: &Digest, plan: &DeletePlan) -> Result<Deleted, DeleteError> {
+    async fn prune_steps(
+        &self,
+        openshift: &OpenShift,
+        digest: &Digest,
+        plan: &DeletePlan,
+    ) -> Result<Deleted, DeleteError> {
         let cluster = |e: crate::openshift::OpenShiftError| DeleteError::Registry(e.to_string());
         let streams = openshift.forget_image(digest.as_ref()).await.map_err(cluster)?;
         let mut tags = Vec::new();

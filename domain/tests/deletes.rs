@@ -385,7 +385,10 @@ async fn deleting_a_multi_arch_image_keeps_platform_images_tagged_on_their_own()
     let host = registry.host();
     let pusher = Pusher::new(&registry.url());
     let (amd64, arm64) = (platform("app", "amd64"), platform("app", "arm64"));
-    pusher.push("team/app", "amd64", &Artifact::Image(amd64.clone())).await.unwrap();
+    pusher
+        .push("team/app", "amd64", &Artifact::Image(amd64.clone()))
+        .await
+        .unwrap();
     let all = Artifact::Index(ImageIndex::build(vec![amd64.clone(), arm64.clone()]).unwrap());
     pusher.push("team/app", "all", &all).await.unwrap();
     let s = setup(registry.url()).await;
@@ -403,7 +406,9 @@ async fn deleting_a_multi_arch_image_keeps_platform_images_tagged_on_their_own()
     );
     assert_eq!(
         plan.stays(),
-        [format!("team/app@{amd64_digest} (platform linux/amd64): tagged amd64 itself")]
+        [format!(
+            "team/app@{amd64_digest} (platform linux/amd64): tagged amd64 itself"
+        )]
     );
 
     let deleted = s.deleter.manifest(&amy(), &repo("team/app"), &index).await.unwrap();
@@ -477,7 +482,11 @@ async fn deleting_a_multi_arch_image_keeps_a_platform_another_multi_arch_image_l
         .manifest(&amy(), &repo("team/app"), &Digest::parse(&one_digest).unwrap())
         .await
         .unwrap();
-    assert!(deleted.summary.contains("with its 1 platform image(s)"), "{}", deleted.summary);
+    assert!(
+        deleted.summary.contains("with its 1 platform image(s)"),
+        "{}",
+        deleted.summary
+    );
     assert!(
         skopeo_raw(&host, &format!("team/app@{arm64_digest}")).is_ok(),
         "two's arm64 platform stays"

@@ -189,7 +189,11 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
     );
     let digest_label = match row.children.len() {
         0 => format!("Delete the digest ({others})"),
-        _ => match row.delete_plan.as_ref().map(|p| p.goes.iter().filter(|l| l.contains("(platform ")).count()) {
+        _ => match row
+            .delete_plan
+            .as_ref()
+            .map(|p| p.goes.iter().filter(|l| l.contains("(platform ")).count())
+        {
             Some(n) if n < row.children.len() => format!(
                 "Delete the multi-arch image and {n} of its {} platform images ({others})",
                 row.children.len()

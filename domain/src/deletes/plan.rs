@@ -428,7 +428,8 @@ fn image_uses(openshift: &OpenShift, image: &Image, blob: &Digest) -> bool {
             || config_of(i).as_ref() == Some(blob)
     };
     direct(image)
-        || image.docker_image_manifests.iter().any(|m| {
-            m.digest == blob.as_ref() || openshift.image(&m.digest).is_some_and(|child| direct(&child))
-        })
+        || image
+            .docker_image_manifests
+            .iter()
+            .any(|m| m.digest == blob.as_ref() || openshift.image(&m.digest).is_some_and(|child| direct(&child)))
 }
