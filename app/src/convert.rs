@@ -56,6 +56,8 @@ pub fn tag_row(info: TagInfo) -> TagRow {
         hidden_streams: 0,
         hidden_workloads: 0,
         deletable: false,
+        delete_plan: None,
+        prune_plan: None,
     }
 }
 

@@ -8,6 +8,10 @@
 //! repository is every manifest its tags point at. A registry with deletes turned off is told
 //! apart from every other failure, because its fix is a setting.
 
+mod plan;
+
+pub use plan::{DeletePlan, GoingManifest, KeptPlatform, Loading};
+
 use crate::index::CatalogIndex;
 use crate::index::events::Change;
 use crate::openshift::{OpenShift, StreamTagName};
@@ -27,6 +31,13 @@ pub enum DeleteError {
     /// Regent will not do it: why, and what to do instead.
     #[error("{0}")]
     Refused(String),
+    /// Regent does not know enough yet to do it safely (right after start-up); nothing was
+    /// deleted.
+    #[error("Regent is still loading {0}; try again in a minute.")]
+    Loading(Loading),
+    /// The caller may not delete in a repository the delete would touch; nothing was deleted.
+    #[error("You may not delete in {0}, which holds this image too")]
+    Denied(RepositoryName),
     /// The registry failed; what it said and what to check.
     #[error("{0}")]
     Registry(String),
@@ -139,50 +150,51 @@ impl Deleter {
 
     /// On OpenShift: deletes an image everywhere, in the order `oc adm prune` uses: the
     /// streams first drop it from their history, then the registry's manifest links (with the
-    /// tags on them), the layer links nothing else in those repositories uses, and the blobs
-    /// nothing uses at all (`/admin/blobs`, where the registry has it), last the Image object.
-    pub async fn prune_image(&self, actor: &Actor, digest: &Digest) -> Result<Deleted, DeleteError> {
+    /// tags on them and the platform images nothing else needs), the layer links nothing else
+    /// in those repositories uses, and the blobs nothing uses at all (`/admin/blobs`, where the
+    /// registry has it), last the Image object. What goes is `prune_plan`'s answer, so it is
+    /// refused until the cluster and the index are loaded, and when `may_delete` refuses any
+    /// repository holding the image.
+    pub async fn prune_image(
+        &self,
+        actor: &Actor,
+        digest: &Digest,
+        may_delete: &(dyn Fn(&RepositoryName) -> bool + Sync),
+    ) -> Result<Deleted, DeleteError> {
         let target = format!("image {digest}");
-        let Some(openshift) = self.openshift.clone() else {
-            let outcome = Err(DeleteError::Refused(
-                "Regent is not connected to an OpenShift cluster; delete the manifest in its repository instead."
-                    .into(),
-            ));
-            self.audit(actor, "delete.image", &target, &outcome).await;
-            return outcome;
+        let planned =
+            self.prune_plan(digest)
+                .and_then(|plan| match plan.repositories.iter().find(|r| !may_delete(r)) {
+                    Some(r) => Err(DeleteError::Denied(r.clone())),
+                    None => Ok(plan),
+                });
+        let outcome = match (planned, &self.openshift) {
+            (Ok(plan), Some(openshift)) => self.prune_steps(openshift, digest, &plan).await,
+            (Err(e), _) => Err(e),
+            // prune_plan refuses without a cluster; this arm only keeps the match total.
+            (Ok(_), None) => Err(DeleteError::Refused(
+                "Regent is not connected to an OpenShift cluster.".into(),
+            )),
         };
-        let outcome = self.prune_steps(&openshift, digest).await;
         self.audit(actor, "delete.image", &target, &outcome).await;
         outcome
     }
 
-    async fn prune_steps(&self, openshift: &OpenShift, digest: &Digest) -> Result<Deleted, DeleteError> {
+    async fn prune_steps(
+        &self,
+        openshift: &OpenShift,
+        digest: &Digest,
+        plan: &DeletePlan,
+    ) -> Result<Deleted, DeleteError> {
         let cluster = |e: crate::openshift::OpenShiftError| DeleteError::Registry(e.to_string());
         let streams = openshift.forget_image(digest.as_ref()).await.map_err(cluster)?;
-        let blobs = self.index.read().image_blobs(digest);
-        let mut repositories: Vec<RepositoryName> = streams
-            .streams
-            .iter()
-            .filter_map(|(r, _)| RepositoryName::parse(r).ok())
-            .collect();
-        repositories.extend(self.index.read().repositories_tagging(digest));
-        repositories.sort();
-        repositories.dedup();
         let mut tags = Vec::new();
         let mut unlinked = 0;
+        let mut platforms = 0;
         let mut failures = Vec::new();
-        for repository in &repositories {
-            let here: Vec<Tag> = self
-                .index
-                .read()
-                .repository_tags(repository)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(_, d)| d == digest)
-                .map(|(t, _)| t)
-                .collect();
-            match self.delete_image(repository, digest, &Default::default()).await {
-                Ok(_) => {}
+        for repository in &plan.repositories {
+            match self.registry.delete_manifest(repository, digest).await {
+                Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
                     failures.push(explain(e, &format!("{repository}@{digest}")).to_string());
@@ -194,11 +206,18 @@ impl Deleter {
                 digest: digest.clone(),
             })
             .await;
-            tags.extend(here);
-            for (blob, _) in &blobs {
-                if self.index.read().blob_in_repository(repository, blob) {
+            for going in plan.manifests.iter().filter(|m| m.repository == *repository) {
+                if going.platform.is_none() {
+                    tags.extend(going.tags.iter().cloned());
                     continue;
                 }
+                match self.registry.delete_manifest(repository, &going.digest).await {
+                    Ok(()) => platforms += 1,
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => failures.push(explain(e, &format!("{repository}@{}", going.digest)).to_string()),
+                }
+            }
+            for (_, blob) in plan.links.iter().filter(|(r, _)| r == repository) {
                 match self.registry.delete_blob(repository, blob).await {
                     Ok(()) => unlinked += 1,
                     Err(e) if e.is_not_found() => {}
@@ -208,17 +227,7 @@ impl Deleter {
         }
         let mut stored = 0;
         let mut kept_for_gc = 0;
-        let mut stored_blobs: Vec<&Digest> = blobs.iter().map(|(d, _)| d).collect();
-        stored_blobs.push(digest);
-        let images = openshift.images();
-        for blob in stored_blobs {
-            let other_image = images.iter().any(|i| {
-                i.metadata.name.as_deref() != Some(digest.as_ref())
-                    && i.docker_image_layers.iter().any(|l| l.name == blob.as_ref())
-            });
-            if self.index.read().blob_in_use(blob) || other_image {
-                continue;
-            }
+        for (blob, _) in &plan.blobs {
             match self.registry.delete_stored_blob(blob).await {
                 Ok(true) => stored += 1,
                 Ok(false) => kept_for_gc += 1,
@@ -238,17 +247,28 @@ impl Deleter {
         if !tags.is_empty() {
             summary.push_str(&format!(" Registry tags gone with it: {}.", list(&tags)));
         }
+        let repositories = plan.repositories.len();
         summary.push_str(&format!(
-            " Manifest deleted in {} repositor{}, {unlinked} layer link(s) removed",
-            repositories.len(),
-            if repositories.len() == 1 { "y" } else { "ies" }
+            " Manifest deleted in {repositories} repositor{}",
+            if repositories == 1 { "y" } else { "ies" }
         ));
+        if platforms > 0 {
+            summary.push_str(&format!(" with {platforms} platform image(s)"));
+        }
+        summary.push_str(&format!(", {unlinked} layer link(s) removed"));
         match (stored, kept_for_gc) {
             (0, 0) => summary.push('.'),
             (n, 0) => summary.push_str(&format!(", {n} blob(s) deleted from storage.")),
             (_, n) => summary.push_str(&format!(
                 "; {n} blob(s) no image uses any more are freed by the registry's garbage collection (it has no /admin/blobs)."
             )),
+        }
+        summary.push_str(&plan.kept_sentence());
+        if !plan.shared.is_empty() {
+            summary.push_str(&format!(
+                " {} layer/config blob(s) stay: other images still use them.",
+                plan.shared.len()
+            ));
         }
         summary.push_str(if image_deleted {
             " The Image object is deleted."
@@ -307,7 +327,9 @@ impl Deleter {
         outcome
     }
 
-    /// Deletes the manifest `digest` in `repository` and so every tag on it.
+    /// Deletes the manifest `digest` in `repository` and so every tag on it, with the platform
+    /// images `manifest_plan` says go (never one that is tagged itself or listed by another
+    /// multi-arch image).
     pub async fn manifest(
         &self,
         actor: &Actor,
@@ -315,37 +337,22 @@ impl Deleter {
         digest: &Digest,
     ) -> Result<Deleted, DeleteError> {
         let target = format!("{repository}@{digest}");
-        let (tags, parent, kept) = {
-            let data = self.index.read();
-            let infos = data.repository_tag_infos(repository).unwrap_or_default();
-            let tags: Vec<Tag> = infos
-                .iter()
-                .filter(|i| i.digest == *digest)
-                .map(|i| i.tag.clone())
-                .collect();
-            let parent = infos
-                .iter()
-                .find(|i| i.children.iter().any(|c| c.digest == *digest))
-                .map(|i| (i.digest.clone(), i.tag.clone()));
-            // Platforms another tagged multi-arch image here also lists stay.
-            let kept: std::collections::HashSet<Digest> = infos
-                .iter()
-                .filter(|i| i.digest != *digest)
-                .flat_map(|i| i.children.iter().map(|c| c.digest.clone()))
-                .collect();
-            (tags, parent, kept)
+        let plan = match self.manifest_plan(repository, digest) {
+            Ok(plan) => plan,
+            Err(e) => {
+                let outcome = Err(e);
+                self.audit(actor, "delete.manifest", &target, &outcome).await;
+                return outcome;
+            }
         };
-        if tags.is_empty()
-            && let Some((parent, tag)) = parent
-        {
-            let outcome = Err(DeleteError::Refused(format!(
-                "{digest} is one platform of the multi-arch image {parent} (tagged {repository}:{tag}); \
-                 deleting it alone would break every pull of that image. Delete the multi-arch image instead."
-            )));
-            self.audit(actor, "delete.manifest", &target, &outcome).await;
-            return outcome;
-        }
-        let outcome = match self.delete_image(repository, digest, &kept).await {
+        let tags = plan.tags();
+        let platforms: Vec<Digest> = plan
+            .manifests
+            .iter()
+            .filter(|m| m.platform.is_some())
+            .map(|m| m.digest.clone())
+            .collect();
+        let outcome = match self.delete_image(repository, digest, &platforms).await {
             Ok(platforms) => {
                 if let Err(e) = self.store.forget_untagged(repository, digest).await {
                     tracing::warn!(error = %e, "could not update the garbage-collection notes");
@@ -360,10 +367,14 @@ impl Deleter {
                     n => format!(" with its {n} platform image(s)"),
                 };
                 let streams = self.streams_left(&[digest]);
+                let kept = plan.kept_sentence();
                 let summary = if tags.is_empty() {
-                    format!("Deleted the untagged manifest {target}{platforms}.{streams}")
+                    format!("Deleted the untagged manifest {target}{platforms}.{kept}{streams}")
                 } else {
-                    format!("Deleted {target}{platforms} and its tags {}.{streams}", list(&tags))
+                    format!(
+                        "Deleted {target}{platforms} and its tags {}.{kept}{streams}",
+                        list(&tags)
+                    )
                 };
                 Ok(Deleted { summary, tags })
             }
@@ -390,7 +401,15 @@ impl Deleter {
         digests.dedup();
         let mut failures = Vec::new();
         for digest in &digests {
-            match self.delete_image(repository, digest, &Default::default()).await {
+            // Every tag here goes, so every platform of its multi-arch images goes too.
+            let platforms: Vec<Digest> = self
+                .index
+                .read()
+                .children_of(digest)
+                .into_iter()
+                .map(|c| c.digest)
+                .collect();
+            match self.delete_image(repository, digest, &platforms).await {
                 Ok(_) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
@@ -558,32 +577,17 @@ impl Deleter {
         })
     }
 
-    /// Deletes the manifest `digest` and, for a multi-arch image, its platform manifests not in
-    /// `kept` (left alone they would stay in the registry, untagged, holding their layers);
-    /// notes what that leaves for garbage collection. Returns how many platforms went.
+    /// Deletes the manifest `digest` and then the platform manifests `platforms` (left alone
+    /// they would stay in the registry, untagged, holding their layers); notes what that
+    /// leaves for garbage collection. Returns how many platforms went.
     async fn delete_image(
         &self,
         repository: &RepositoryName,
         digest: &Digest,
-        kept: &std::collections::HashSet<Digest>,
+        platforms: &[Digest],
     ) -> Result<usize, RegistryError> {
-        let platforms: Vec<Digest> = self
-            .index
-            .read()
-            .repository_tag_infos(repository)
-            .unwrap_or_default()
-            .into_iter()
-            .find(|i| i.digest == *digest)
-            .map(|i| {
-                i.children
-                    .into_iter()
-                    .map(|c| c.digest)
-                    .filter(|c| !kept.contains(c))
-                    .collect()
-            })
-            .unwrap_or_default();
         let mut platform_blobs = Vec::new();
-        for platform in &platforms {
+        for platform in platforms {
             platform_blobs.push(self.blobs_of(repository, platform).await);
         }
         let blobs = self.blobs_of(repository, digest).await;
@@ -678,7 +682,9 @@ impl Deleter {
     async fn audit(&self, actor: &Actor, action: &str, target: &str, outcome: &Result<Deleted, DeleteError>) {
         let (result, detail) = match outcome {
             Ok(d) => ("ok", d.summary.clone()),
-            Err(DeleteError::Refused(m)) => ("refused", m.clone()),
+            Err(e @ (DeleteError::Refused(_) | DeleteError::Loading(_) | DeleteError::Denied(_))) => {
+                ("refused", e.to_string())
+            }
             Err(e) => ("failed", e.to_string()),
         };
         if let Err(e) = self.store.record_event(actor, action, target, result, &detail).await {
@@ -687,9 +693,7 @@ impl Deleter {
     }
 }
 
-fn list(tags: &[Tag]) -> String {
-    tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")
-}
+use plan::list;
 
 /// A registry failure in the words the person deleting needs.
 fn explain(e: RegistryError, target: &str) -> DeleteError {

@@ -357,3 +357,153 @@ async fn deleting_a_multi_arch_image_takes_its_platform_images_along() {
         );
     }
 }
+
+/// A platform image built from `name` for `architecture`.
+fn platform(name: &str, architecture: &str) -> regent_testkit::Image {
+    use regent_testkit::{Image, Layer};
+    let layer = Layer::from_files(&[("app", format!("{name} for {architecture}").as_bytes())]).unwrap();
+    Image::build("linux", architecture, vec![layer], "2024-01-01T00:00:00Z", &[name]).unwrap()
+}
+
+/// What skopeo says about `reference` (`repo@digest` or `repo:tag`): `Ok(())` when it reads
+/// the manifest, or the error it printed.
+fn skopeo_raw(host: &str, reference: &str) -> Result<(), String> {
+    let (ok, out) = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://{host}/{reference}"),
+    ]);
+    if ok { Ok(()) } else { Err(out) }
+}
+
+/// `docker manifest create app:all app:amd64 app:arm64`, but `arm64` is pushed untagged.
+#[tokio::test]
+async fn deleting_a_multi_arch_image_keeps_platform_images_tagged_on_their_own() {
+    use regent_testkit::{Artifact, ImageIndex};
+    let registry = TestRegistry::start().await.unwrap();
+    let host = registry.host();
+    let pusher = Pusher::new(&registry.url());
+    let (amd64, arm64) = (platform("app", "amd64"), platform("app", "arm64"));
+    pusher
+        .push("team/app", "amd64", &Artifact::Image(amd64.clone()))
+        .await
+        .unwrap();
+    let all = Artifact::Index(ImageIndex::build(vec![amd64.clone(), arm64.clone()]).unwrap());
+    pusher.push("team/app", "all", &all).await.unwrap();
+    let s = setup(registry.url()).await;
+    let index = Digest::parse(all.digest()).unwrap();
+    let (amd64_digest, arm64_digest) = (amd64.manifest.digest.clone(), arm64.manifest.digest.clone());
+
+    // The preview before the delete: exactly what goes, and what stays and why.
+    let plan = s.deleter.manifest_plan(&repo("team/app"), &index).unwrap();
+    assert_eq!(
+        plan.goes(),
+        [
+            format!("team/app@{index} with the tags all"),
+            format!("team/app@{arm64_digest} (platform linux/arm64, untagged)"),
+        ]
+    );
+    assert_eq!(
+        plan.stays(),
+        [format!(
+            "team/app@{amd64_digest} (platform linux/amd64): tagged amd64 itself"
+        )]
+    );
+
+    let deleted = s.deleter.manifest(&amy(), &repo("team/app"), &index).await.unwrap();
+    assert_eq!(
+        deleted.summary,
+        format!(
+            "Deleted team/app@{index} with its 1 platform image(s) and its tags all. Platform images kept: \
+             team/app@{amd64_digest} (linux/amd64; tagged amd64 itself)."
+        )
+    );
+    assert_eq!(deleted.tags, [tag("all")], "only the index's own tag went");
+    assert_eq!(
+        skopeo_digest(&host, "team/app:amd64").as_deref(),
+        Some(amd64_digest.as_str()),
+        "the platform tagged on its own still pulls"
+    );
+    for gone in [format!("team/app@{index}"), format!("team/app@{arm64_digest}")] {
+        let err = skopeo_raw(&host, &gone).unwrap_err();
+        assert!(err.contains("manifest unknown"), "{gone} is gone: {err}");
+    }
+    let left: Vec<String> = s
+        .index
+        .read()
+        .repository_tags(&repo("team/app"))
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    assert_eq!(left, ["amd64"], "the index shows what the registry has");
+}
+
+#[tokio::test]
+async fn deleting_a_multi_arch_image_keeps_a_platform_another_multi_arch_image_lists() {
+    use regent_testkit::{Artifact, ImageIndex};
+    let registry = TestRegistry::start().await.unwrap();
+    let host = registry.host();
+    let pusher = Pusher::new(&registry.url());
+    let (amd64, arm64, s390x) = (
+        platform("app", "amd64"),
+        platform("app", "arm64"),
+        platform("app", "s390x"),
+    );
+    let one = Artifact::Index(ImageIndex::build(vec![amd64.clone(), arm64.clone()]).unwrap());
+    let two = Artifact::Index(ImageIndex::build(vec![arm64.clone(), s390x.clone()]).unwrap());
+    pusher.push("team/app", "one", &one).await.unwrap();
+    pusher.push("team/app", "two", &two).await.unwrap();
+    let s = setup(registry.url()).await;
+    let (one_digest, two_digest) = (one.digest().to_owned(), two.digest().to_owned());
+    let (amd64_digest, arm64_digest) = (amd64.manifest.digest.clone(), arm64.manifest.digest.clone());
+
+    let plan = s
+        .deleter
+        .manifest_plan(&repo("team/app"), &Digest::parse(&one_digest).unwrap())
+        .unwrap();
+    assert_eq!(
+        plan.goes(),
+        [
+            format!("team/app@{one_digest} with the tags one"),
+            format!("team/app@{amd64_digest} (platform linux/amd64, untagged)"),
+        ]
+    );
+    assert_eq!(
+        plan.stays(),
+        [format!(
+            "team/app@{arm64_digest} (platform linux/arm64): also a platform of the multi-arch image \
+             {two_digest} (tagged team/app:two)"
+        )]
+    );
+    let deleted = s
+        .deleter
+        .manifest(&amy(), &repo("team/app"), &Digest::parse(&one_digest).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        deleted.summary.contains("with its 1 platform image(s)"),
+        "{}",
+        deleted.summary
+    );
+    assert!(
+        skopeo_raw(&host, &format!("team/app@{arm64_digest}")).is_ok(),
+        "two's arm64 platform stays"
+    );
+    // `two` still pulls for both its platforms.
+    for architecture in ["arm64", "s390x"] {
+        let (ok, out) = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--override-os",
+            "linux",
+            "--override-arch",
+            architecture,
+            &format!("docker://{host}/team/app:two"),
+        ]);
+        assert!(ok, "team/app:two for {architecture}: {out}");
+    }
+    let err = skopeo_raw(&host, &format!("team/app@{amd64_digest}")).unwrap_err();
+    assert!(err.contains("manifest unknown"), "one's own amd64 went: {err}");
+}

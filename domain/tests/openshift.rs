@@ -506,12 +506,18 @@ struct Deleting {
 }
 
 async fn deleting(cluster: &SampleCluster, openshift: &Arc<OpenShift>) -> Deleting {
+    let d = deleting_before_the_first_crawl(cluster, openshift).await;
+    d.index.crawl().await.unwrap();
+    d
+}
+
+/// A Deleter whose index has not crawled yet: as right after Regent starts.
+async fn deleting_before_the_first_crawl(cluster: &SampleCluster, openshift: &Arc<OpenShift>) -> Deleting {
     let found = openshift.find_registry(None).await.unwrap();
     let mut config = RegistryConfig::new(found.url);
     config.credentials = found.credentials;
     let registry = Arc::new(RegistryClient::new(config).unwrap());
     let index = CatalogIndex::new(registry.clone(), IndexSettings::default());
-    index.crawl().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("regent.db")).await.unwrap();
     let _ = cluster;
@@ -533,7 +539,7 @@ async fn deleting_an_image_updates_its_streams_before_the_registry_and_the_image
 
     let done = d
         .deleter
-        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old)
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
         .await
         .unwrap();
     assert!(
@@ -695,4 +701,268 @@ async fn an_image_api_that_appears_later_is_detected_and_watched() {
     );
     assert!(openshift.active());
     assert_eq!(openshift.join().pointing_at(cluster.current.digest()).len(), 2);
+}
+
+/// The requests that changed something on the cluster.
+fn changes(cluster: &SampleCluster) -> Vec<String> {
+    cluster
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+/// The registry still has `team-a/webapp@digest`.
+async fn still_there(d: &Deleting, digest: &Digest) {
+    d.registry
+        .manifest(
+            &RepositoryName::parse("team-a/webapp").unwrap(),
+            &regent_domain::reference::Reference::Digest(digest.clone()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{digest} is still in the registry: {e}"));
+}
+
+#[tokio::test]
+async fn deleting_an_image_everywhere_is_refused_until_the_cluster_is_loaded() {
+    use regent_domain::deletes::{DeleteError, Loading};
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    // Found, but its watches have not listed anything yet: as in the first seconds after start.
+    let openshift = OpenShift::configure(settings(cluster.kubeconfig(true)))
+        .await
+        .unwrap()
+        .expect("a kubeconfig is configured");
+    assert_eq!(openshift.detect().await, Detection::OpenShift);
+    assert!(!openshift.synced());
+    let d = deleting(&cluster, &openshift).await;
+    let old = Digest::parse(cluster.old.digest()).unwrap();
+    cluster.api.clear_requests();
+
+    let refused = d
+        .deleter
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .await
+        .unwrap_err();
+    assert_eq!(refused, DeleteError::Loading(Loading::Cluster));
+    assert_eq!(
+        refused.to_string(),
+        "Regent is still loading the cluster; try again in a minute."
+    );
+    assert_eq!(
+        d.deleter.prune_plan(&old).unwrap_err(),
+        refused,
+        "the preview says so too"
+    );
+    assert_eq!(
+        changes(&cluster),
+        Vec::<String>::new(),
+        "nothing changed on the cluster"
+    );
+    still_there(&d, &old).await;
+}
+
+#[tokio::test]
+async fn deleting_an_image_everywhere_is_refused_until_the_registry_index_is_loaded() {
+    use regent_domain::deletes::{DeleteError, Loading};
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let d = deleting_before_the_first_crawl(&cluster, &openshift).await;
+    let old = Digest::parse(cluster.old.digest()).unwrap();
+    cluster.api.clear_requests();
+
+    let refused = d
+        .deleter
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .await
+        .unwrap_err();
+    assert_eq!(refused, DeleteError::Loading(Loading::Index));
+    assert_eq!(
+        refused.to_string(),
+        "Regent is still loading the registry index; try again in a minute."
+    );
+    assert_eq!(
+        changes(&cluster),
+        Vec::<String>::new(),
+        "nothing changed on the cluster"
+    );
+    still_there(&d, &old).await;
+
+    // Once the first crawl finished, the same delete goes through.
+    d.index.crawl().await.unwrap();
+    d.deleter
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .await
+        .unwrap();
+}
+
+/// `team-b/<stream>` holding `digest` in its tag `latest`.
+fn team_b_stream(name: &str, digest: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": name, "namespace": "team-b", "generation": 1},
+        "spec": {"lookupPolicy": {"local": false}},
+        "status": {
+            "dockerImageRepository": format!("image-registry.openshift-image-registry.svc:5000/team-b/{name}"),
+            "tags": [{"tag": "latest", "items": [{"created": "2026-03-12T10:00:00Z", "image": digest, "generation": 1,
+                "dockerImageReference": format!("image-registry.openshift-image-registry.svc:5000/team-b/{name}@{digest}")}]}]
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_team_may_not_delete_an_image_everywhere_that_another_team_holds() {
+    use regent_domain::deletes::DeleteError;
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let old = Digest::parse(cluster.old.digest()).unwrap();
+    cluster.api.put(team_b_stream("webapp", old.as_ref()));
+    eventually("team-b/webapp holds the image", || {
+        openshift.join().holding(old.as_ref()).len() == 4
+    })
+    .await;
+    let d = deleting(&cluster, &openshift).await;
+    cluster.api.clear_requests();
+
+    let team_a = |r: &RepositoryName| r.as_str().starts_with("team-a/");
+    let refused = d
+        .deleter
+        .prune_image(&Actor::new("sarah", "127.0.0.1"), &old, &team_a)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        DeleteError::Denied(RepositoryName::parse("team-b/webapp").unwrap())
+    );
+    assert_eq!(
+        refused.to_string(),
+        "You may not delete in team-b/webapp, which holds this image too"
+    );
+    assert_eq!(changes(&cluster), Vec::<String>::new());
+    still_there(&d, &old).await;
+}
+
+#[tokio::test]
+async fn an_image_held_by_a_stream_whose_name_is_no_repository_name_is_not_deleted_everywhere() {
+    use regent_domain::deletes::DeleteError;
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let old = Digest::parse(cluster.old.digest()).unwrap();
+    // Not a registry repository name (upper case): no permission check could cover it.
+    cluster.api.put(team_b_stream("WebApp", old.as_ref()));
+    eventually("team-b/WebApp holds the image", || {
+        openshift.join().holding(old.as_ref()).len() == 4
+    })
+    .await;
+    let d = deleting(&cluster, &openshift).await;
+    cluster.api.clear_requests();
+
+    let refused = d
+        .deleter
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .await
+        .unwrap_err();
+    let DeleteError::Refused(message) = &refused else {
+        panic!("expected a refusal, got {refused:?}")
+    };
+    assert!(
+        message.contains("team-b/WebApp:latest holds this image")
+            && message.contains("team-b/WebApp is not a registry repository name")
+            && message.contains("Nothing was deleted"),
+        "{message}"
+    );
+    assert_eq!(changes(&cluster), Vec::<String>::new());
+    still_there(&d, &old).await;
+}
+
+#[tokio::test]
+async fn deleting_an_image_everywhere_keeps_its_config_for_another_image_that_shares_it() {
+    use regent_testkit::{Blob, Layer};
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    // `shared`: another image in team-a/webapp with old's config and a layer of its own, held
+    // only by the stream's history (the registry has no tag on it).
+    let old_image = cluster.old.images()[0].clone();
+    let layer = Layer::from_files(&[("extra", b"a layer of its own".as_slice())]).unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": old_image.config.descriptor(),
+        "layers": [layer.blob.descriptor()],
+    });
+    let shared = Blob::new(
+        "application/vnd.oci.image.manifest.v1+json",
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    let pusher = regent_testkit::push::Pusher::new(&cluster.registry.url()).with_basic("unused", TOKEN);
+    pusher.push_blob("team-a/webapp", &layer.blob).await.unwrap();
+    pusher
+        .put_manifest("team-a/webapp", &shared.digest, &shared)
+        .await
+        .unwrap();
+    cluster.api.put(serde_json::json!({
+        "apiVersion": "image.openshift.io/v1", "kind": "Image",
+        "metadata": {"name": shared.digest, "annotations": {"openshift.io/image.managed": "true"}},
+        "dockerImageMetadata": {"Id": old_image.config.digest, "Architecture": "amd64"},
+        "dockerImageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
+        "dockerImageLayers": [{"name": layer.blob.digest, "size": layer.blob.bytes.len(), "mediaType": layer.blob.media_type}],
+    }));
+    let mut stream = cluster.webapp_stream();
+    stream["status"]["tags"].as_array_mut().unwrap().push(serde_json::json!({
+        "tag": "shared", "items": [{"created": "2026-03-06T10:00:00Z", "image": shared.digest, "generation": 1,
+            "dockerImageReference": format!("image-registry.openshift-image-registry.svc:5000/team-a/webapp@{}", shared.digest)}]
+    }));
+    cluster.api.put(stream);
+    let openshift = connected(&cluster, true).await;
+    let d = deleting(&cluster, &openshift).await;
+    let old = Digest::parse(cluster.old.digest()).unwrap();
+    let webapp = RepositoryName::parse("team-a/webapp").unwrap();
+    let (old_layer, config) = (
+        Digest::parse(&old_image.layers[0].blob.digest).unwrap(),
+        Digest::parse(&old_image.config.digest).unwrap(),
+    );
+
+    let plan = d.deleter.prune_plan(&old).unwrap();
+    assert_eq!(
+        plan.links,
+        [(webapp.clone(), old_layer)],
+        "only old's own layer loses its link"
+    );
+    assert_eq!(plan.shared, std::slice::from_ref(&config), "the shared config stays");
+    assert!(
+        plan.blobs.iter().all(|(b, _)| *b != config),
+        "and is not deleted from storage: {plan:?}"
+    );
+    let done = d
+        .deleter
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .await
+        .unwrap();
+    assert!(
+        done.summary
+            .contains("1 layer/config blob(s) stay: other images still use them."),
+        "{}",
+        done.summary
+    );
+    // The image that shares the config still pulls (skopeo reads the config, too).
+    let (ok, out) = regent_testkit::skopeo::skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        &format!("unused:{TOKEN}"),
+        &format!("docker://{}/team-a/webapp@{}", cluster.registry.host(), shared.digest),
+    ]);
+    assert!(ok, "the image sharing the config still pulls: {out}");
+    let (ok, out) = regent_testkit::skopeo::skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        "--creds",
+        &format!("unused:{TOKEN}"),
+        &format!("docker://{}/team-a/webapp@{old}", cluster.registry.host()),
+    ]);
+    assert!(
+        !ok && out.contains("manifest unknown"),
+        "the pruned image is gone: {out}"
+    );
 }

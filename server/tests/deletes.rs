@@ -23,7 +23,14 @@ fn answer(value: &Value) -> (&str, &str) {
 /// The sample registry and Regent, with the users named in `grants` (password `PASSWORD`)
 /// and those grants; the store's directory must outlive the test.
 async fn start(grants: &[(&str, &str, Level)]) -> (SeededRegistry, RegentProcess, tempfile::TempDir) {
-    let seeded = SeededRegistry::start(0).await.unwrap();
+    start_on(SeededRegistry::start(0).await.unwrap(), grants).await
+}
+
+/// As `start`, on a registry the test has pushed more into.
+async fn start_on(
+    seeded: SeededRegistry,
+    grants: &[(&str, &str, Level)],
+) -> (SeededRegistry, RegentProcess, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     {
         let store = Store::open(&data.path().join("regent.db")).await.unwrap();
@@ -247,4 +254,74 @@ async fn a_leaked_layer_is_deleted_where_the_reviewer_may_and_greg_cannot_start_
     assert_eq!(answer(&done).0, "done");
     let (_, html) = admin.get("/storage").await;
     assert!(html.contains("data-gc-blobs=\"0\""), "{html}");
+}
+
+/// `docker manifest create team/app:all team/app:amd64 <arm64>`: the delete controls list what
+/// deleting `all` takes (the index and its untagged arm64 platform) and that the tagged amd64
+/// platform stays; the delete does exactly that.
+#[tokio::test]
+async fn the_delete_controls_show_which_platform_images_go_and_which_stay() {
+    use regent_testkit::{Artifact, Image, ImageIndex, Layer};
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let host = seeded.registry.host();
+    let pusher = regent_testkit::push::Pusher::new(&seeded.registry.url());
+    let platform = |architecture: &str| {
+        let layer = Layer::from_files(&[("app", architecture.as_bytes())]).unwrap();
+        Image::build("linux", architecture, vec![layer], "2024-01-01T00:00:00Z", &["app"]).unwrap()
+    };
+    let (amd64, arm64) = (platform("amd64"), platform("arm64"));
+    pusher
+        .push("team/app", "amd64", &Artifact::Image(amd64.clone()))
+        .await
+        .unwrap();
+    let all = Artifact::Index(ImageIndex::build(vec![amd64.clone(), arm64.clone()]).unwrap());
+    pusher.push("team/app", "all", &all).await.unwrap();
+    let (seeded, regent, _data) = start_on(seeded, &[("user:scruffy", "team/*", Level::Delete)]).await;
+    let mut scruffy = regent.visitor();
+    assert!(scruffy.sign_in("scruffy", PASSWORD).await);
+    let (index, amd64_digest, arm64_digest) = (all.digest(), &amd64.manifest.digest, &arm64.manifest.digest);
+
+    let (_, page) = scruffy.get("/images/team/app").await;
+    for line in [
+        format!("<li>team/app@{index} with the tags all</li>"),
+        format!("<li>team/app@{arm64_digest} (platform linux/arm64, untagged)</li>"),
+        format!("<li>team/app@{amd64_digest} (platform linux/amd64): tagged amd64 itself</li>"),
+    ] {
+        assert!(page.contains(&line), "the preview lists {line}: {page}");
+    }
+    assert!(
+        page.contains("Delete the multi-arch image and 1 of its 2 platform images"),
+        "{page}"
+    );
+
+    let done = scruffy
+        .call(
+            "/api/delete",
+            &[("op", "manifest"), ("repository", "team/app"), ("digest", index)],
+        )
+        .await;
+    let (kind, message) = answer(&done);
+    assert_eq!(kind, "done", "{message}");
+    assert!(
+        message.contains("with its 1 platform image(s) and its tags all.")
+            && message.contains(&format!("Platform images kept: team/app@{amd64_digest}")),
+        "{message}"
+    );
+    let (ok, out) = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{host}/team/app:amd64"),
+    ]);
+    assert!(ok, "the tagged platform still pulls: {out}");
+    let (ok, out) = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://{host}/team/app@{arm64_digest}"),
+    ]);
+    assert!(
+        !ok && out.contains("manifest unknown"),
+        "the untagged platform went: {out}"
+    );
+    drop(seeded);
 }

@@ -136,7 +136,8 @@ impl SampleCluster {
         })
     }
 
-    fn image_object(artifact: &Artifact, managed: bool) -> Value {
+    /// The Image object the cluster holds for `artifact` (its config digest as the image ID).
+    pub fn image_object(artifact: &Artifact, managed: bool) -> Value {
         let image = artifact.images()[0];
         let layers: Vec<Value> = image
             .layers
@@ -152,7 +153,7 @@ impl SampleCluster {
             "kind": "Image",
             "metadata": {"name": artifact.digest(), "annotations": annotations},
             "dockerImageReference": format!("{INTERNAL_HOST}/team-a/webapp@{}", artifact.digest()),
-            "dockerImageMetadata": {"kind": "DockerImage", "apiVersion": "image.openshift.io/1.0", "Created": "2024-01-01T00:00:00Z", "Architecture": "amd64", "Size": image.size()},
+            "dockerImageMetadata": {"kind": "DockerImage", "apiVersion": "image.openshift.io/1.0", "Id": image.config.digest, "Created": "2024-01-01T00:00:00Z", "Architecture": "amd64", "Size": image.size()},
             "dockerImageMetadataVersion": "1.0",
             "dockerImageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
             "dockerImageLayers": layers,

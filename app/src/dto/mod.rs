@@ -180,6 +180,23 @@ pub struct TagRow {
     /// The viewer may delete it (quick delete offers it).
     #[serde(default)]
     pub deletable: bool,
+    /// For a viewer who may delete: what deleting its digest takes and keeps.
+    #[serde(default)]
+    pub delete_plan: Option<PlanView>,
+    /// On OpenShift, for a viewer who may delete: what deleting the image everywhere takes.
+    #[serde(default)]
+    pub prune_plan: Option<PlanView>,
+}
+
+/// A delete plan as the delete controls show it before anything goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanView {
+    /// Each manifest (with its tags) and the counts of links and blobs that go.
+    pub goes: Vec<String>,
+    /// What stays that one might expect to go, and why.
+    pub stays: Vec<String>,
+    /// Why Regent would refuse this delete now (then nothing goes).
+    pub refused: Option<String>,
 }
 
 /// One platform image of a manifest list / OCI index.

@@ -64,26 +64,14 @@ pub async fn delete_image(
             Ok(d) => d,
             Err(e) => return Ok(Outcome::Refused(sentence(&format!("Digest: {e}")))),
         };
-        let Some(openshift) = state.openshift() else {
-            return Ok(Outcome::Refused(
-                "Regent is not connected to OpenShift; delete the manifest in its repository instead.".into(),
-            ));
-        };
-        let mut holders: Vec<RepositoryName> = openshift
-            .join()
-            .holding(digest.as_ref())
-            .into_iter()
-            .filter_map(|(t, _)| RepositoryName::parse(&t.name.repository()).ok())
-            .collect();
-        holders.extend(state.index.read().repositories_tagging(&digest));
-        if let Some(r) = holders.iter().find(|r| !caller.access.may(Action::Delete, r)) {
-            let denied = caller.denied(&format!("You may not delete in {r}, which holds this image too"));
-            return Ok(caller
-                .refuse(&state, "delete.image", &format!("image {digest}"), denied)
-                .await);
-        }
-        return Ok(match deleter.prune_image(&caller.actor, &digest).await {
+        // Who holds it, whether Regent knows enough yet, and what goes: the domain's prune plan.
+        let access = &caller.access;
+        let may_delete = |r: &RepositoryName| access.may(Action::Delete, r);
+        return Ok(match deleter.prune_image(&caller.actor, &digest, &may_delete).await {
             Ok(done) => Outcome::Done(done.summary),
+            Err(e @ regent_domain::deletes::DeleteError::Denied(_)) => {
+                Outcome::Refused(caller.denied(&e.to_string()).message)
+            }
             Err(e) => Outcome::Refused(e.to_string()),
         });
     }
@@ -134,6 +122,55 @@ pub async fn delete_image(
     })
 }
 
+/// Fills the delete plans of the rows the viewer may delete: what deleting each digest (and,
+/// on OpenShift, each image everywhere) takes and keeps, from the same domain plan the delete
+/// itself follows.
+#[cfg(feature = "ssr")]
+pub fn plan_rows(state: &crate::state::AppState, rows: &mut [TagRow]) {
+    use regent_domain::reference::{Digest, RepositoryName};
+    let view = |plan: Result<regent_domain::deletes::DeletePlan, regent_domain::deletes::DeleteError>| match plan {
+        Ok(plan) => crate::dto::PlanView {
+            goes: plan.goes(),
+            stays: plan.stays(),
+            refused: None,
+        },
+        Err(e) => crate::dto::PlanView {
+            refused: Some(e.to_string()),
+            ..Default::default()
+        },
+    };
+    for row in rows.iter_mut().filter(|r| r.deletable) {
+        let (Ok(repository), Ok(digest)) = (RepositoryName::parse(&row.repository), Digest::parse(&row.digest)) else {
+            continue;
+        };
+        row.delete_plan = Some(view(state.deleter.manifest_plan(&repository, &digest)));
+        if row.stream_tag.as_ref().is_some_and(|t| t.current.is_some()) {
+            row.prune_plan = Some(view(state.deleter.prune_plan(&digest)));
+        }
+    }
+}
+
+/// What a delete plan takes and keeps, or why Regent would refuse it now.
+fn plan_view(plan: &crate::dto::PlanView, what: &'static str) -> AnyView {
+    if let Some(why) = &plan.refused {
+        return view! { <p class="impact" data-impact=what>{why.clone()}</p> }.into_any();
+    }
+    let goes = plan.goes.clone();
+    let stays = (!plan.stays.is_empty()).then(|| {
+        let stays = plan.stays.clone();
+        view! {
+            <p class="impact">"Stays:"</p>
+            <ul class="impact" data-impact=format!("{what}-stays")>{stays.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+        }
+    });
+    view! {
+        <p class="impact">"Goes:"</p>
+        <ul class="impact" data-impact=what>{goes.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+        {stays}
+    }
+    .into_any()
+}
+
 /// The delete cell of one tag row: the tag alone, or its digest with every tag on it.
 pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView {
     let others = if row.same_digest.is_empty() {
@@ -152,7 +189,20 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
     );
     let digest_label = match row.children.len() {
         0 => format!("Delete the digest ({others})"),
-        n => format!("Delete the multi-arch image and its {n} platform images ({others})"),
+        _ => match row
+            .delete_plan
+            .as_ref()
+            .map(|p| p.goes.iter().filter(|l| l.contains("(platform ")).count())
+        {
+            Some(n) if n < row.children.len() => format!(
+                "Delete the multi-arch image and {n} of its {} platform images ({others})",
+                row.children.len()
+            ),
+            _ => format!(
+                "Delete the multi-arch image and its {} platform images ({others})",
+                row.children.len()
+            ),
+        },
     };
     let (repository, tag, digest) = (row.repository.clone(), row.tag.clone(), row.digest.clone());
     let (repository2, digest_note) = (
@@ -160,6 +210,8 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
         format!("Deletes {} and every tag on it.", row.digest),
     );
     let impact = impact(row);
+    let delete_plan = row.delete_plan.as_ref().map(|p| plan_view(p, "delete-plan"));
+    let prune_plan = row.prune_plan.as_ref().map(|p| plan_view(p, "prune-plan"));
     let on_cluster = row.stream_tag.clone().filter(|t| t.current.is_some()).map(|t| {
         let (repository, tag, repository2, digest) =
             (row.repository.clone(), row.tag.clone(), row.repository.clone(), row.digest.clone());
@@ -180,6 +232,7 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
                     "Delete the image everywhere"
                 </button>
             </ActionForm>
+            {prune_plan}
         }
     });
     view! {
@@ -199,6 +252,7 @@ pub fn tag_controls(action: ServerAction<DeleteImage>, row: &TagRow) -> AnyView 
                     <input type="hidden" name="digest" value=digest />
                     <button type="submit" title=digest_note>{digest_label}</button>
                 </ActionForm>
+                {delete_plan}
                 {on_cluster}
             </details>
         </td>

@@ -660,6 +660,31 @@ impl IndexData {
         info
     }
 
+    /// The platform images of the manifest list / OCI index `digest` the index holds (none for
+    /// an image, or a manifest it does not know).
+    pub fn children_of(&self, digest: &Digest) -> Vec<ChildInfo> {
+        let Some(id) = self.digests.get(digest) else {
+            return Vec::new();
+        };
+        let Some(Entry::Index { children, .. }) = self.manifests.get(&id) else {
+            return Vec::new();
+        };
+        children
+            .iter()
+            .filter_map(|c| match self.manifests.get(c) {
+                Some(Entry::Image {
+                    size, platform, config, ..
+                }) => Some(ChildInfo {
+                    digest: self.digests.digest(*c),
+                    image_id: Some(self.digests.digest(*config)),
+                    platform: self.strings.get(*platform).to_owned(),
+                    size: *size,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// `created` of an image; for a list/index, the newest of its children's.
     fn created_of(&self, m: DigestId) -> Option<&str> {
         match self.manifests.get(&m)? {

@@ -82,6 +82,10 @@ impl Image {
 /// The few `dockerImageMetadata` keys Regent shows (the keys are PascalCase).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DockerImageMetadata {
+    /// The image ID: for a schema 2 / OCI image, the digest of its config blob (what
+    /// `oc adm prune images` counts as the image's config; docs/deletes.md).
+    #[serde(rename = "Id", default)]
+    pub id: Option<String>,
     #[serde(rename = "Created", default)]
     pub created: Option<String>,
     #[serde(rename = "Architecture", default)]

@@ -178,6 +178,20 @@ impl StreamJoin {
             .collect()
     }
 
+    /// Every digest the history of the stream `namespace/stream` holds (what its repository
+    /// in the integrated registry must keep).
+    pub fn held_in(&self, namespace: &str, stream: &str) -> Vec<&str> {
+        let mut digests: Vec<&str> = self
+            .tags
+            .values()
+            .filter(|t| t.name.namespace == namespace && t.name.stream == stream)
+            .flat_map(|t| t.history.iter().map(|h| h.image.as_str()))
+            .collect();
+        digests.sort_unstable();
+        digests.dedup();
+        digests
+    }
+
     pub fn tag(&self, namespace: &str, stream: &str, tag: &str) -> Option<&StreamTag> {
         self.tags.get(&StreamTagName {
             namespace: namespace.to_owned(),

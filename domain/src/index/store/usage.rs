@@ -250,6 +250,40 @@ impl IndexData {
             .any(|m| here(m) || self.parents.get(m).any(here))
     }
 
+    /// Whether a tagged image, or a platform of a tagged index, still uses blob `digest` (as its
+    /// manifest, config or a layer) once the manifests `going` names are deleted: in
+    /// `repository` only, or in any repository. What a delete plan asks before it takes a blob
+    /// or a blob's link, so that a blob another image needs stays.
+    pub fn blob_used_besides(
+        &self,
+        digest: &Digest,
+        repository: Option<&RepositoryName>,
+        going: &dyn Fn(&RepositoryName, &Digest) -> bool,
+    ) -> bool {
+        let Some(b) = self.digests.get(digest) else {
+            return false;
+        };
+        let only = match repository {
+            Some(name) => match self.repo_ids.get(name) {
+                Some(id) => Some(*id),
+                None => return false,
+            },
+            None => None,
+        };
+        let tagged = |m: DigestId| {
+            self.manifest_repos
+                .get(m)
+                .any(|r| only.is_none_or(|o| o == r) && !going(&self.repo(r).name, &self.digests.digest(m)))
+        };
+        let live = |m: DigestId| tagged(m) || self.parents.get(m).any(tagged);
+        live(b)
+            || self
+                .layer_manifests
+                .get(b)
+                .chain(self.config_manifests.get(b))
+                .any(live)
+    }
+
     /// Whether a tag in a repository other than `id` reaches blob `b`, as layer or config.
     fn reached_from_elsewhere(&self, b: DigestId, id: RepoId) -> bool {
         let other = |m: DigestId| self.manifest_repos.get(m).any(|r| r != id);
