@@ -122,12 +122,26 @@ fn build() -> (Synthetic, usize, usize) {
                 },
             );
             tags.push((Tag::parse(&format!("v1.{v}")).unwrap(), m.clone()));
-            plan.push((name.to_string(), format!("v1.{v}"), m.clone(), config, layers));
-            newest = Some(m);
+            plan.push((
+                name.to_string(),
+                format!("v1.{v}"),
+                m.clone(),
+                config.clone(),
+                layers.clone(),
+            ));
+            newest = Some((m, config, layers));
         }
-        let newest = newest.unwrap();
+        // The aliases are tags like any other, in the index and in the baseline's rows.
+        let (newest, config, layers) = newest.unwrap();
         for alias in ["latest", "stable"] {
             tags.push((Tag::parse(alias).unwrap(), newest.clone()));
+            plan.push((
+                name.to_string(),
+                alias.to_owned(),
+                newest.clone(),
+                config.clone(),
+                layers.clone(),
+            ));
         }
         index.set_repository(&name, &tags);
     }

@@ -695,6 +695,10 @@ impl Settings {
             1..=36_500,
             "days",
         )? as u32;
+        let minute = session_minute_seconds().map_err(|message| ConfigError {
+            setting: &SESSION_IDLE,
+            message,
+        })?;
         let session_secure_cookie = cli
             .session_secure_cookie
             .or(file.session.secure_cookie)
@@ -806,8 +810,8 @@ impl Settings {
             site_root,
             index,
             notifications_secret,
-            session_idle: Duration::from_secs(session_idle * 60),
-            session_max_age: Duration::from_secs(session_max * 3600),
+            session_idle: Duration::from_secs(session_idle * minute),
+            session_max_age: Duration::from_secs(session_max * 60 * minute),
             session_secure_cookie,
             audit_retention_days,
             token,
@@ -1032,6 +1036,24 @@ pub fn exposed_files(data_dir: &Path, store_file: &str) -> Vec<(PathBuf, u32)> {
             (mode & 0o077 != 0).then_some((p, mode))
         })
         .collect()
+}
+
+/// For tests only: how many seconds a "minute" of the session settings lasts
+/// (`REGENT_TESTING_SESSION_MINUTE_SECONDS`, 1–60; 60 when unset), so a test can watch a
+/// session expire after `session.idle_minutes` and `session.max_hours` without waiting hours.
+/// Regent warns at start-up whenever it is set (DEVELOPERS.md).
+pub const TESTING_SESSION_MINUTE: &str = "REGENT_TESTING_SESSION_MINUTE_SECONDS";
+
+fn session_minute_seconds() -> Result<u64, String> {
+    match std::env::var(TESTING_SESSION_MINUTE) {
+        Err(_) => Ok(60),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(n @ 1..=60) => Ok(n),
+            _ => Err(format!(
+                "{TESTING_SESSION_MINUTE}={text:?}: a number of seconds from 1 to 60 (for tests only; unset it to run Regent)"
+            )),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -266,6 +266,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
             settings.listen
         )
     })?;
+    if std::env::var_os(config::TESTING_SESSION_MINUTE).is_some() {
+        tracing::warn!(
+            "{} is set: session lengths are shortened for testing; unset it in production",
+            config::TESTING_SESSION_MINUTE
+        );
+    }
     tracing::info!(listen = %settings.listen, registry = %registry_url, "Regent is serving on http://{}", settings.listen);
     axum::serve(
         listener,

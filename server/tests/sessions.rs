@@ -286,3 +286,108 @@ async fn a_burst_of_anonymous_refusals_is_one_audit_row_with_its_count_and_old_e
     let (_, html) = admin.get("/admin/audit?action=login&outcome=refused").await;
     assert!(html.contains("×3"), "failed sign-ins fold too: {html}");
 }
+
+#[tokio::test]
+async fn signing_in_gives_a_new_session_id_and_the_old_one_is_worth_nothing() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&seeded, data.path(), &[]).await;
+    let mut first = regent.visitor();
+    assert!(first.sign_in("admin", ADMIN_PASSWORD).await);
+    let before = first.cookie().unwrap().to_owned();
+
+    // Signing in again over an existing session (or one an attacker planted) issues a new id.
+    let mut again = regent.visitor().with_session(&before);
+    assert!(again.sign_in("admin", ADMIN_PASSWORD).await);
+    let after = again.cookie().unwrap().to_owned();
+    assert_ne!(before, after, "the session id changes at sign-in");
+    assert_eq!(who(&again).await.as_deref(), Some("admin"));
+    assert_eq!(
+        who(&regent.visitor().with_session(&before)).await,
+        None,
+        "the old id signs nobody in"
+    );
+
+    let planted = "regent_session=an-id-chosen-by-an-attacker";
+    let mut victim = regent.visitor().with_session(planted);
+    assert!(victim.sign_in("admin", ADMIN_PASSWORD).await);
+    assert_ne!(victim.cookie().unwrap(), planted);
+}
+
+#[tokio::test]
+async fn a_session_ends_after_the_idle_time_and_after_its_maximum_age_however_much_it_is_used() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = seeded.registry.url().to_string();
+    // A "minute" of the session settings lasts 1 s here (REGENT_TESTING_SESSION_MINUTE_SECONDS):
+    // idle after 5 s without use, at most 60 s after sign-in.
+    let args = [
+        "--registry-url",
+        &url,
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--session-idle-minutes",
+        "5",
+        "--session-max-hours",
+        "1",
+    ];
+    let env = [("REGENT_TESTING_SESSION_MINUTE_SECONDS", "1")];
+    let listen = format!("127.0.0.1:{}", free_port());
+    let regent = RegentProcess::start_with_env(REGENT, &listen, &args, &env).await;
+
+    let mut idle = regent.visitor();
+    assert!(idle.sign_in("admin", ADMIN_PASSWORD).await);
+    let mut busy = regent.visitor();
+    assert!(busy.sign_in("admin", ADMIN_PASSWORD).await);
+    let signed_in = std::time::Instant::now();
+    assert_eq!(who(&idle).await.as_deref(), Some("admin"));
+
+    // `busy` is used every second; `idle` waits 7 s.
+    for _ in 0..7 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert_eq!(who(&busy).await.as_deref(), Some("admin"), "used, so still signed in");
+    }
+    assert_eq!(who(&idle).await, None, "7 s without use ends a 5 s idle session");
+
+    // However much it is used, it ends 60 s after sign-in.
+    let mut last_seen = None;
+    for _ in 0..70 {
+        if who(&busy).await.is_none() {
+            break;
+        }
+        last_seen = Some(signed_in.elapsed());
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert_eq!(who(&busy).await, None, "the session outlived its maximum age");
+    let lasted = last_seen.unwrap().as_secs();
+    assert!(
+        (55..=61).contains(&lasted),
+        "it ended when its 60 s were up (last seen at {lasted} s)"
+    );
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_the_setting_says_so() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    for (extra, secure) in [(&[][..], false), (&["--session-secure-cookie", "true"][..], true)] {
+        let data = tempfile::tempdir().unwrap();
+        let regent = start(&seeded, data.path(), extra).await;
+        let response = regent
+            .visitor()
+            .post_form("/api/login", &[("username", "admin"), ("password", ADMIN_PASSWORD)])
+            .await;
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .find(|c| c.starts_with("regent_session="))
+            .unwrap_or_else(|| panic!("signed in: {response:?}"))
+            .to_owned();
+        let attributes: Vec<String> = cookie.split(';').skip(1).map(|a| a.trim().to_lowercase()).collect();
+        assert_eq!(attributes.contains(&"secure".to_owned()), secure, "{extra:?}: {cookie}");
+        assert!(attributes.contains(&"httponly".to_owned()), "{cookie}");
+    }
+}

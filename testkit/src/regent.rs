@@ -39,9 +39,15 @@ pub struct RegentProcess {
 impl RegentProcess {
     /// Starts it listening on `listen` (`127.0.0.1:port`) and waits (10 s at most) until it answers.
     pub async fn start(binary: &str, listen: &str, args: &[&str]) -> Self {
+        Self::start_with_env(binary, listen, args, &[]).await
+    }
+
+    /// [`RegentProcess::start`] with environment variables set for the process.
+    pub async fn start_with_env(binary: &str, listen: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut all = vec!["--listen", listen];
         all.extend_from_slice(args);
         let child = command(binary, &all)
+            .envs(env.iter().copied())
             .stdout(log_output())
             .stderr(log_output())
             .spawn()
