@@ -35,12 +35,31 @@ pub enum DeleteError {
     /// deleted.
     #[error("Regent is still loading {0}; try again in a minute.")]
     Loading(Loading),
-    /// The caller may not delete in a repository the delete would touch; nothing was deleted.
-    #[error("You may not delete in {0}, which holds this image too")]
-    Denied(RepositoryName),
+    /// The caller may not delete in repositories the delete would touch; nothing was deleted.
+    /// Those the caller may see are named, the others only counted.
+    #[error("{}", denied_message(named, *unseen))]
+    Denied { named: Vec<RepositoryName>, unseen: usize },
     /// The registry failed; what it said and what to check.
     #[error("{0}")]
     Registry(String),
+}
+
+fn denied_message(named: &[RepositoryName], unseen: usize) -> String {
+    let names = named.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    match (named.is_empty(), unseen) {
+        (false, 0) => format!("You may not delete in {names}, which holds this image too"),
+        (true, n) => format!(
+            "{n} repositor{} in projects you cannot see hold{} this image too; deleting it everywhere needs delete \
+             access to every repository that holds it",
+            if n == 1 { "y" } else { "ies" },
+            if n == 1 { "s" } else { "" }
+        ),
+        (false, n) => format!(
+            "You may not delete in {names}, nor in {n} more repositor{} in projects you cannot see, which hold this \
+             image too",
+            if n == 1 { "y" } else { "ies" }
+        ),
+    }
 }
 
 /// What deleting a layer everywhere did.
@@ -153,21 +172,18 @@ impl Deleter {
     /// tags on them and the platform images nothing else needs), the layer links nothing else
     /// in those repositories uses, and the blobs nothing uses at all (`/admin/blobs`, where the
     /// registry has it), last the Image object. What goes is `prune_plan`'s answer, so it is
-    /// refused until the cluster and the index are loaded, and when `may_delete` refuses any
-    /// repository holding the image.
+    /// refused until the cluster and the index are loaded, and unless `access` may delete in
+    /// every repository holding the image.
     pub async fn prune_image(
         &self,
         actor: &Actor,
         digest: &Digest,
-        may_delete: &(dyn Fn(&RepositoryName) -> bool + Sync),
+        access: &crate::access::Access,
     ) -> Result<Deleted, DeleteError> {
         let target = format!("image {digest}");
-        let planned =
-            self.prune_plan(digest)
-                .and_then(|plan| match plan.repositories.iter().find(|r| !may_delete(r)) {
-                    Some(r) => Err(DeleteError::Denied(r.clone())),
-                    None => Ok(plan),
-                });
+        let planned = self
+            .prune_plan(digest)
+            .and_then(|plan| plan.permitted(access).map(|()| plan));
         let outcome = match (planned, &self.openshift) {
             (Ok(plan), Some(openshift)) => self.prune_steps(openshift, digest, &plan).await,
             (Err(e), _) => Err(e),
@@ -682,7 +698,7 @@ impl Deleter {
     async fn audit(&self, actor: &Actor, action: &str, target: &str, outcome: &Result<Deleted, DeleteError>) {
         let (result, detail) = match outcome {
             Ok(d) => ("ok", d.summary.clone()),
-            Err(e @ (DeleteError::Refused(_) | DeleteError::Loading(_) | DeleteError::Denied(_))) => {
+            Err(e @ (DeleteError::Refused(_) | DeleteError::Loading(_) | DeleteError::Denied { .. })) => {
                 ("refused", e.to_string())
             }
             Err(e) => ("failed", e.to_string()),

@@ -4,6 +4,7 @@
 //! cluster token, manages project members as `oc adm policy` does, and deletes in the order
 //! `oc adm prune` uses. Each test asserts the requests the cluster received.
 
+use regent_domain::access::{Access, Grant, Level, Name, Policy, Rules, Scope, Viewer};
 use regent_domain::deletes::Deleter;
 use regent_domain::index::{CatalogIndex, IndexSettings};
 use regent_domain::openshift::{
@@ -539,7 +540,7 @@ async fn deleting_an_image_updates_its_streams_before_the_registry_and_the_image
 
     let done = d
         .deleter
-        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &Access::everything())
         .await
         .unwrap();
     assert!(
@@ -742,7 +743,7 @@ async fn deleting_an_image_everywhere_is_refused_until_the_cluster_is_loaded() {
 
     let refused = d
         .deleter
-        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &Access::everything())
         .await
         .unwrap_err();
     assert_eq!(refused, DeleteError::Loading(Loading::Cluster));
@@ -774,7 +775,7 @@ async fn deleting_an_image_everywhere_is_refused_until_the_registry_index_is_loa
 
     let refused = d
         .deleter
-        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &Access::everything())
         .await
         .unwrap_err();
     assert_eq!(refused, DeleteError::Loading(Loading::Index));
@@ -792,7 +793,7 @@ async fn deleting_an_image_everywhere_is_refused_until_the_registry_index_is_loa
     // Once the first crawl finished, the same delete goes through.
     d.index.crawl().await.unwrap();
     d.deleter
-        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &Access::everything())
         .await
         .unwrap();
 }
@@ -825,20 +826,40 @@ async fn a_team_may_not_delete_an_image_everywhere_that_another_team_holds() {
     let d = deleting(&cluster, &openshift).await;
     cluster.api.clear_requests();
 
-    let team_a = |r: &RepositoryName| r.as_str().starts_with("team-a/");
+    // Sarah may delete in team A; team B's repository is named only to whoever may see it.
+    let sarah = |team_b: Option<Level>| {
+        let grant = |scope: &str, level| Grant {
+            subject: regent_domain::access::Subject::User(Name::parse("sarah").unwrap()),
+            scope: Scope::parse(scope).unwrap(),
+            level,
+        };
+        let mut grants = vec![grant("team-a/*", Level::Delete)];
+        grants.extend(team_b.map(|level| grant("team-b/*", level)));
+        Policy::new(grants, Rules::default()).for_viewer(&Viewer {
+            user: Some(Name::parse("sarah").unwrap()),
+            admin: false,
+            groups: vec![],
+        })
+    };
+    let actor = Actor::new("sarah", "127.0.0.1");
     let refused = d
         .deleter
-        .prune_image(&Actor::new("sarah", "127.0.0.1"), &old, &team_a)
+        .prune_image(&actor, &old, &sarah(Some(Level::Read)))
         .await
         .unwrap_err();
-    assert_eq!(
-        refused,
-        DeleteError::Denied(RepositoryName::parse("team-b/webapp").unwrap())
-    );
     assert_eq!(
         refused.to_string(),
         "You may not delete in team-b/webapp, which holds this image too"
     );
+    let refused = d.deleter.prune_image(&actor, &old, &sarah(None)).await.unwrap_err();
+    assert_eq!(
+        refused,
+        DeleteError::Denied {
+            named: vec![],
+            unseen: 1
+        }
+    );
+    assert!(!refused.to_string().contains("team-b"), "{refused}");
     assert_eq!(changes(&cluster), Vec::<String>::new());
     still_there(&d, &old).await;
 }
@@ -860,7 +881,7 @@ async fn an_image_held_by_a_stream_whose_name_is_no_repository_name_is_not_delet
 
     let refused = d
         .deleter
-        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &Access::everything())
         .await
         .unwrap_err();
     let DeleteError::Refused(message) = &refused else {
@@ -935,7 +956,7 @@ async fn deleting_an_image_everywhere_keeps_its_config_for_another_image_that_sh
     );
     let done = d
         .deleter
-        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &|_| true)
+        .prune_image(&Actor::new("scruffy", "127.0.0.1"), &old, &Access::everything())
         .await
         .unwrap();
     assert!(

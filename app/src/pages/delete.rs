@@ -65,15 +65,15 @@ pub async fn delete_image(
             Err(e) => return Ok(Outcome::Refused(sentence(&format!("Digest: {e}")))),
         };
         // Who holds it, whether Regent knows enough yet, and what goes: the domain's prune plan.
-        let access = &caller.access;
-        let may_delete = |r: &RepositoryName| access.may(Action::Delete, r);
-        return Ok(match deleter.prune_image(&caller.actor, &digest, &may_delete).await {
-            Ok(done) => Outcome::Done(done.summary),
-            Err(e @ regent_domain::deletes::DeleteError::Denied(_)) => {
-                Outcome::Refused(caller.denied(&e.to_string()).message)
-            }
-            Err(e) => Outcome::Refused(e.to_string()),
-        });
+        return Ok(
+            match deleter.prune_image(&caller.actor, &digest, &caller.access).await {
+                Ok(done) => Outcome::Done(done.summary),
+                Err(e @ regent_domain::deletes::DeleteError::Denied { .. }) => {
+                    Outcome::Refused(caller.denied(&e.to_string()).message)
+                }
+                Err(e) => Outcome::Refused(e.to_string()),
+            },
+        );
     }
     let result = match op.as_str() {
         "stream_tag" => {
@@ -126,7 +126,7 @@ pub async fn delete_image(
 /// on OpenShift, each image everywhere) takes and keeps, from the same domain plan the delete
 /// itself follows.
 #[cfg(feature = "ssr")]
-pub fn plan_rows(state: &crate::state::AppState, rows: &mut [TagRow]) {
+pub fn plan_rows(state: &crate::state::AppState, access: &regent_domain::access::Access, rows: &mut [TagRow]) {
     use regent_domain::reference::{Digest, RepositoryName};
     let view = |plan: Result<regent_domain::deletes::DeletePlan, regent_domain::deletes::DeleteError>| match plan {
         Ok(plan) => crate::dto::PlanView {
@@ -145,7 +145,12 @@ pub fn plan_rows(state: &crate::state::AppState, rows: &mut [TagRow]) {
         };
         row.delete_plan = Some(view(state.deleter.manifest_plan(&repository, &digest)));
         if row.stream_tag.as_ref().is_some_and(|t| t.current.is_some()) {
-            row.prune_plan = Some(view(state.deleter.prune_plan(&digest)));
+            // Checked like the delete itself, so the preview names no other team's repository.
+            let plan = state
+                .deleter
+                .prune_plan(&digest)
+                .and_then(|p| p.permitted(access).map(|()| p));
+            row.prune_plan = Some(view(plan));
         }
     }
 }

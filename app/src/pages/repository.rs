@@ -70,7 +70,7 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         })
         .collect();
     crate::convert::on_cluster(&state, &access, &mut rows);
-    crate::pages::delete::plan_rows(&state, &mut rows);
+    crate::pages::delete::plan_rows(&state, &access, &mut rows);
     let cluster = crate::convert::repository_on_cluster(&state, &access, &name);
     Ok(RepositoryView::Found {
         summary,

@@ -15,6 +15,7 @@
 //! - a blob (layer or config) another image still uses keeps its link and its storage.
 
 use super::{DeleteError, Deleter};
+use crate::access::{Access, Action};
 use crate::index::{IndexData, TagInfo};
 use crate::openshift::{Image, OpenShift};
 use crate::reference::{Digest, RepositoryName, Tag};
@@ -77,6 +78,25 @@ pub struct DeletePlan {
 }
 
 impl DeletePlan {
+    /// Whether `access` may carry the plan out: delete in every repository it touches. A
+    /// refusal names the repositories the viewer may see and only counts the others, so
+    /// asking reveals nothing of other teams.
+    pub fn permitted(&self, access: &Access) -> Result<(), DeleteError> {
+        let (mut named, mut unseen) = (Vec::new(), 0);
+        for repository in self.repositories.iter().filter(|r| !access.may(Action::Delete, r)) {
+            if access.may(Action::View, repository) {
+                named.push(repository.clone());
+            } else {
+                unseen += 1;
+            }
+        }
+        if named.is_empty() && unseen == 0 {
+            Ok(())
+        } else {
+            Err(DeleteError::Denied { named, unseen })
+        }
+    }
+
     /// Every tag that goes, as `repository:tag`.
     pub fn tags(&self) -> Vec<Tag> {
         self.manifests.iter().flat_map(|m| m.tags.iter().cloned()).collect()
