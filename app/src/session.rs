@@ -18,6 +18,8 @@ use tower_sessions::Session;
 pub const USER: &str = "user";
 pub const CREDENTIAL: &str = "credential";
 pub const SIGNED_IN_AT: &str = "signed_in_at";
+/// When the session was last used, in tenths of the idle time (see `touch`).
+const SEEN: &str = "seen";
 
 pub async fn session() -> Result<Session, ServerFnError> {
     leptos_axum::extract::<Session>()
@@ -48,13 +50,29 @@ pub async fn viewer_of(state: &AppState, session: &Session) -> Result<Viewer, St
         _ => None,
     };
     match viewer {
-        Some(viewer) => Ok(viewer),
+        Some(viewer) => {
+            touch(session, state.session_idle).await?;
+            Ok(viewer)
+        }
         None => {
             // Over for good: forget it, so the cookie stops naming anything.
             session.flush().await.map_err(|e| e.to_string())?;
             Ok(Viewer::anonymous())
         }
     }
+}
+
+/// Marks the session used, so its idle expiry starts again: the session store saves a
+/// session (and moves its expiry) only when it changed, so reading it is not enough. Written
+/// at most once per tenth of the idle time, not on every request.
+async fn touch(session: &Session, idle: std::time::Duration) -> Result<(), String> {
+    let step = (idle.as_secs() / 10).max(1) as i64;
+    let now = unix_now() / step;
+    let seen: Option<i64> = session.get(SEEN).await.map_err(|e| e.to_string())?;
+    if seen != Some(now) {
+        session.insert(SEEN, now).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// The client's IP address, for throttling and the audit log: as the server worked it out

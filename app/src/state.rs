@@ -21,6 +21,8 @@ pub struct AppState {
     pub sign_ins: Arc<regent_domain::access::SignIns>,
     /// A session ends this long after sign-in, however much it is used.
     pub session_max_age: std::time::Duration,
+    /// A session ends this long after its last use.
+    pub session_idle: std::time::Duration,
     /// The built-in namespace rules.
     pub rules: Rules,
     /// Deletes tags, manifests and repositories, keeping the index and audit log current.

@@ -171,6 +171,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         store: store.clone(),
         sign_ins,
         session_max_age: settings.session_max_age,
+        session_idle: settings.session_idle,
         rules: Default::default(),
         deleter,
         cluster: cluster.clone(),
