@@ -277,6 +277,15 @@ impl StreamJoin {
         Some(Expected { repository, digest })
     }
 
+    /// The stream tags a registry repository's page is about: the tags of the stream of the
+    /// same name (`namespace/stream`), and any stream's tags whose image is expected in it.
+    pub fn concerning<'a>(&'a self, repository: &'a RepositoryName) -> impl Iterator<Item = &'a StreamTag> + 'a {
+        self.tags.values().filter(move |t| {
+            t.name.repository() == repository.as_str()
+                || self.expected_here(t).is_some_and(|e| e.repository == *repository)
+        })
+    }
+
     /// Stream tags whose last import failed (`ImportSuccess=False`), in name order.
     pub fn failed_imports(&self) -> impl Iterator<Item = &StreamTag> + '_ {
         self.tags
