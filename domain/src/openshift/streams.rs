@@ -269,7 +269,7 @@ impl StreamJoin {
         let item = tag.history.first()?;
         let digest = Digest::parse(&item.image).ok()?;
         let repository = match &item.location {
-            Some(l) if self.hosts.iter().any(|h| *h == l.registry) => l.repository.clone(),
+            Some(l) if self.hosts.contains(&l.registry) => l.repository.clone(),
             Some(_) => return None,
             None if item.reference.is_empty() => RepositoryName::parse(&tag.name.repository()).ok()?,
             None => return None,

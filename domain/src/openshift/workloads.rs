@@ -106,7 +106,7 @@ impl WorkloadIndex {
                 // A tag of the integrated registry: the stream tag's current image.
                 if let Ok(pull) = ImageReference::parse(image)
                     && let Reference::Tag(tag) = &pull.reference
-                    && hosts.iter().any(|h| *h == pull.registry)
+                    && hosts.contains(&pull.registry)
                     && let Some((ns, stream)) = pull.repository.as_str().split_once('/')
                     && let Some(d) = streams.tag(ns, stream, tag.as_str()).and_then(|t| t.current.clone())
                 {
