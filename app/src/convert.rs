@@ -124,6 +124,20 @@ pub fn grant_row(grant: &regent_domain::access::Grant) -> crate::dto::GrantRow {
     }
 }
 
+/// A stream tag as a list names it: with the chain it tracks (from the join).
+pub fn stream_tag_ref(
+    join: &regent_domain::openshift::StreamJoin,
+    name: &regent_domain::openshift::StreamTagName,
+) -> crate::dto::StreamTagRef {
+    crate::dto::StreamTagRef {
+        name: name.to_string(),
+        tracks: join
+            .tag(&name.namespace, &name.stream, &name.tag)
+            .map(|t| t.chain_written())
+            .unwrap_or_default(),
+    }
+}
+
 /// An image stream tag for the screens; `missing`: its image is not in the registry here.
 pub fn stream_tag_view(t: &regent_domain::openshift::StreamTag, missing: bool) -> crate::dto::StreamTagView {
     crate::dto::StreamTagView {
@@ -131,8 +145,11 @@ pub fn stream_tag_view(t: &regent_domain::openshift::StreamTag, missing: bool) -
         tag: t.name.tag.clone(),
         current: t.current.clone(),
         tracks: t.tracks.clone(),
+        chain: t.chain_written(),
         source: t.source.clone(),
         scheduled: t.scheduled,
+        schedule: t.schedule().map(|s| s.to_string()),
+        looked_in: None,
         history: t
             .history
             .iter()
@@ -168,7 +185,7 @@ pub fn on_cluster(state: &crate::state::AppState, access: &Access, rows: &mut [T
     let (join, running) = (openshift.join(), openshift.workloads());
     for row in rows {
         let streams = visible::stream_tags(access, join.pointing_at(&row.digest));
-        row.streams = streams.shown.iter().map(ToString::to_string).collect();
+        row.streams = streams.shown.iter().map(|n| stream_tag_ref(&join, n)).collect();
         row.hidden_streams = streams.hidden;
         row.stream_tag = row
             .repository
@@ -182,13 +199,16 @@ pub fn on_cluster(state: &crate::state::AppState, access: &Access, rows: &mut [T
     }
 }
 
-/// The stream tags of `name`'s image stream whose image the registry does not have there, and
-/// the containers running its images that the viewer may see.
-pub fn repository_on_cluster(
+/// The stream tags whose image the registry lacks where their reference says it is (the
+/// stream's own tags, and other streams' tags whose images are in this repository), those the
+/// viewer may see named and the rest counted; the stream's failed imports; and the containers
+/// running its images that the viewer may see.
+pub async fn repository_on_cluster(
     state: &crate::state::AppState,
     access: &Access,
     name: &regent_domain::reference::RepositoryName,
 ) -> Option<Box<crate::dto::RepositoryOnCluster>> {
+    use regent_domain::openshift::drift;
     let openshift = state.openshift()?;
     let (namespace, stream) = name.as_str().split_once('/').unwrap_or((name.as_str(), ""));
     let join = openshift.join();
@@ -201,22 +221,60 @@ pub fn repository_on_cluster(
         .map(|(_, d)| d.to_string())
         .collect();
     let running = visible_workloads(openshift, access, here.iter().map(String::as_str));
-    let tags: Vec<_> = join.stream(namespace, stream).collect();
     let known = openshift
         .streams_in(namespace)
         .iter()
         .any(|s| s.metadata.name.as_deref() == Some(stream));
+    let found = drift::missing_from_registry(&state.index, &join, join.concerning(name)).await;
+    let (missing, hidden_missing) = missing_views(access, &join, &found);
     Some(Box::new(crate::dto::RepositoryOnCluster {
         stream: known.then(|| name.to_string()),
-        missing: tags
-            .into_iter()
-            .filter(|t| t.current.as_ref().is_some_and(|d| !here.contains(d)))
-            .map(|t| stream_tag_view(t, true))
+        missing,
+        hidden_missing,
+        unchecked: unchecked_lines(access, &found),
+        failed_imports: join
+            .failed_imports()
+            .filter(|t| t.name.namespace == namespace && t.name.stream == stream)
+            .map(|t| stream_tag_view(t, false))
             .collect(),
         workloads: running.shown,
         hidden_workloads: running.hidden,
         stale: !cluster_connected(openshift),
     }))
+}
+
+/// The missing stream tags the viewer may see, each saying where it was looked for, and how
+/// many others there are.
+pub fn missing_views(
+    access: &Access,
+    join: &regent_domain::openshift::StreamJoin,
+    drift: &regent_domain::openshift::drift::Drift,
+) -> (Vec<crate::dto::StreamTagView>, usize) {
+    let seen = visible::stream_tags(access, drift.missing.iter().map(|m| &m.tag));
+    let views = drift
+        .missing
+        .iter()
+        .filter(|m| seen.shown.contains(&&m.tag))
+        .filter_map(|m| {
+            let t = join.tag(&m.tag.namespace, &m.tag.stream, &m.tag.tag)?;
+            Some(crate::dto::StreamTagView {
+                looked_in: Some(m.looked_in.repository.to_string()),
+                ..stream_tag_view(t, true)
+            })
+        })
+        .collect();
+    (views, seen.hidden)
+}
+
+/// `skyfield-dev/skyfield:1.0 (in skyfield): why`, for the tags the viewer may see.
+pub fn unchecked_lines(access: &Access, drift: &regent_domain::openshift::drift::Drift) -> Vec<String> {
+    let seen = visible::stream_tags(access, drift.unchecked.iter().map(|u| &u.tag));
+    drift
+        .unchecked
+        .iter()
+        .filter(|u| seen.shown.contains(&&u.tag))
+        .map(|u| format!("{} (in {}): {}", u.tag, u.looked_in.repository, u.why))
+        .collect()
 }
 
 /// The containers running any of `digests` that the viewer may see, each once, and how many
@@ -262,8 +320,8 @@ pub fn image_on_cluster(
         .map(|t| stream_tag_view(t, t.current.as_deref().is_some_and(|c| c != digest)));
     let running = visible_workloads(openshift, access, std::iter::once(digest));
     Some(crate::dto::ImageOnCluster {
-        streams: current.shown.iter().map(ToString::to_string).collect(),
-        history_of: history.shown.iter().map(ToString::to_string).collect(),
+        streams: current.shown.iter().map(|n| stream_tag_ref(&join, n)).collect(),
+        history_of: history.shown.iter().map(|n| stream_tag_ref(&join, n)).collect(),
         hidden_streams: current.hidden + history.hidden,
         stream_tag,
         workloads: running.shown,

@@ -7,13 +7,14 @@
 use regent_domain::access::{Access, Grant, Level, Name, Policy, Rules, Scope, Viewer};
 use regent_domain::deletes::Deleter;
 use regent_domain::index::{CatalogIndex, IndexSettings};
+use regent_domain::openshift::drift;
 use regent_domain::openshift::{
     Detection, Mode, OpenShift, OpenShiftError, OpenShiftSettings, RegistryRole, StreamTagName, Subject,
 };
 use regent_domain::reference::{Digest, RepositoryName};
 use regent_domain::registry::{Credentials, RegistryClient, RegistryConfig};
 use regent_domain::store::{Actor, Store};
-use regent_testkit::cluster::{IMPORTED, RegistryService, SampleCluster, SampleOptions, TOKEN};
+use regent_testkit::cluster::{IMPORTED, Identity, RegistryService, SampleCluster, SampleOptions, TOKEN};
 use regent_testkit::openshift::ApiRequest;
 use std::sync::Arc;
 use std::time::Duration;
@@ -192,6 +193,7 @@ async fn the_integrated_registry_is_found_by_its_service_and_takes_the_cluster_t
 async fn outside_the_cluster_the_registry_is_reached_through_the_api_servers_proxy() {
     let cluster = SampleCluster::start(SampleOptions {
         service: RegistryService::ProxyOnly,
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -228,6 +230,7 @@ fn service_port(cluster: &SampleCluster) -> i64 {
 async fn a_cluster_without_a_registry_is_told_how_to_deploy_one() {
     let cluster = SampleCluster::start(SampleOptions {
         service: RegistryService::Missing,
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -985,5 +988,148 @@ async fn deleting_an_image_everywhere_keeps_its_config_for_another_image_that_sh
     assert!(
         !ok && out.contains("manifest unknown"),
         "the pruned image is gone: {out}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_tagged_from_another_projects_repository_is_in_the_registry_where_its_history_points() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let Deleting { index, .. } = deleting(&cluster, &openshift).await;
+    let join = openshift.join();
+    let on_skyfield: Vec<String> = join
+        .pointing_at(cluster.skyfield.digest())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        on_skyfield,
+        [
+            "skyfield-dev/skyfield:1.1",
+            "skyfield-dev/skyfield:prod",
+            "skyfield-dev/skyfield:stable"
+        ],
+        "the digest joins the registry's skyfield:1.1 to the stream in skyfield-dev"
+    );
+
+    let drift = drift::missing_from_registry(&index, &join, join.all()).await;
+    let missing: Vec<(String, &str, &str)> = drift
+        .missing
+        .iter()
+        .map(|m| {
+            (
+                m.tag.to_string(),
+                m.looked_in.repository.as_str(),
+                m.looked_in.digest.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        missing,
+        [(
+            "skyfield-dev/skyfield:1.0".to_owned(),
+            "skyfield",
+            cluster.skyfield_gone.digest()
+        )],
+        "only the digest the registry lacks, looked for in the repository its reference names; \
+         not 1.1/stable/prod (in `skyfield`), not webapp:2.0 (its image stays on quay.io)"
+    );
+    assert!(drift.unchecked.is_empty(), "{:?}", drift.unchecked);
+
+    // Pushed by digest only: no tag, so not in the index, but the registry has it.
+    let pusher = regent_testkit::push::Pusher::new(&cluster.registry.url()).with_basic("unused", TOKEN);
+    pusher
+        .push("skyfield", cluster.skyfield_gone.digest(), &cluster.skyfield_gone)
+        .await
+        .unwrap();
+    let drift = drift::missing_from_registry(&index, &join, join.all()).await;
+    assert!(
+        drift.missing.is_empty(),
+        "a HEAD finds the untagged manifest: {drift:?}"
+    );
+}
+
+#[tokio::test]
+async fn tags_that_track_tags_carry_the_whole_chain() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let join = openshift.join();
+    let prod = join.tag("skyfield-dev", "skyfield", "prod").unwrap();
+    assert_eq!(
+        prod.tracks.as_deref(),
+        Some("stable"),
+        "written without the stream name"
+    );
+    assert_eq!(prod.chain_written(), ["stable", "1.1"]);
+    let stable = join.tag("skyfield-dev", "skyfield", "stable").unwrap();
+    assert_eq!(
+        stable.chain_written(),
+        ["1.1"],
+        "`skyfield:1.1` is the stream's own 1.1"
+    );
+    assert_eq!(join.tag("team-a", "webapp", "latest").unwrap().chain_written(), ["1.0"]);
+}
+
+#[tokio::test]
+async fn a_scheduled_import_that_never_succeeded_is_listed_with_source_schedule_and_message() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let openshift = connected(&cluster, true).await;
+    let join = openshift.join();
+    let failed: Vec<String> = join.failed_imports().map(|t| t.name.to_string()).collect();
+    assert_eq!(failed, ["team-a/api:latest", "team-a/webapp:2.0"]);
+    let api = join.tag("team-a", "api", "latest").unwrap();
+    assert!(api.history.is_empty() && api.current.is_none(), "never imported");
+    assert_eq!(
+        api.schedule().unwrap().to_string(),
+        "imports quay.io/acme/api:latest every 15 min"
+    );
+    let import = api.import.clone().unwrap();
+    assert_eq!(import.reason.as_deref(), Some("InternalError"));
+    assert_eq!(import.time.as_deref(), Some("2026-03-11T03:15:00Z"));
+    assert!(import.message.unwrap().contains("unauthorized"));
+}
+
+#[tokio::test]
+async fn an_identity_that_may_read_only_images_is_told_what_it_cannot_see_and_not_asked_again_soon() {
+    let cluster = SampleCluster::start(SampleOptions {
+        identity: Identity::ImagesOnly,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let openshift = connected(&cluster, true).await;
+    let status = openshift.status();
+    let refused = |kind: &str| {
+        status
+            .caches
+            .iter()
+            .find(|c| c.kind == kind)
+            .and_then(|c| c.refused.clone())
+            .unwrap_or_default()
+    };
+    assert!(refused("Pod").contains("may not list pods"), "{status:?}");
+    assert!(refused("Pod").contains("`list` and `watch` on pods"), "{status:?}");
+    assert!(refused("Project").contains("may not list projects"), "{status:?}");
+    assert!(refused("Group").contains("does not serve groups"), "{status:?}");
+    assert!(refused("RoleBinding").contains("rolebindings"), "{status:?}");
+    assert!(refused("ImageStream").is_empty() && refused("Image").is_empty());
+    assert_eq!(status.identity, None);
+    let problem = status.identity_problem.unwrap_or_default();
+    assert!(problem.contains("get users/~"), "{problem}");
+    assert_eq!(
+        openshift.join().failed_imports().count(),
+        2,
+        "the image API still works"
+    );
+
+    cluster.api.clear_requests();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let asked: Vec<String> = paths(&cluster.api.requests(), "GET")
+        .into_iter()
+        .filter(|p| p.starts_with("/api/v1/pods") || p.starts_with("/apis/user.openshift.io/v1/groups"))
+        .collect();
+    assert!(
+        asked.is_empty(),
+        "refused kinds wait before they are asked again: {asked:?}"
     );
 }

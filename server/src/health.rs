@@ -63,9 +63,10 @@ pub async fn readyz(
             "connected": s.detection == regent_domain::openshift::Detection::OpenShift,
             "synced": c.openshift.synced(),
             "identity": s.identity,
+            "identity_problem": s.identity_problem,
             "registry": c.registry.as_ref().map(|(how, _)| how).ok(),
             "registry_problem": c.registry.as_ref().err(),
-            "watches": s.caches.iter().map(|w| json!({"kind": w.kind, "listed": w.listed, "objects": w.objects, "error": w.error})).collect::<Vec<_>>(),
+            "watches": s.caches.iter().map(|w| json!({"kind": w.kind, "listed": w.listed, "objects": w.objects, "error": w.error, "refused": w.refused})).collect::<Vec<_>>(),
         })
     });
     match index.registry().check().await {

@@ -5,7 +5,7 @@
 //! reverse; administrators change project members and delete in prune order. Without a
 //! cluster the same binary shows none of it.
 
-use regent_testkit::cluster::{SampleCluster, SampleOptions};
+use regent_testkit::cluster::{Identity, SampleCluster, SampleOptions};
 use regent_testkit::free_port;
 use regent_testkit::regent::{RegentProcess, command, make_public};
 use std::time::Duration;
@@ -66,7 +66,7 @@ async fn with_only_a_kubeconfig_regent_finds_the_registry_and_joins_image_stream
             .unwrap()
             .contains("openshift-image-registry/image-registry")
     );
-    assert_eq!(ready["index"]["tags"], 4, "crawled with the cluster token: {ready}");
+    assert_eq!(ready["index"]["tags"], 5, "crawled with the cluster token: {ready}");
 
     let (status, page) = regent.get("/images/team-a/webapp").await;
     assert_eq!(status, 200);
@@ -76,9 +76,10 @@ async fn with_only_a_kubeconfig_regent_finds_the_registry_and_joins_image_stream
         "team-a/webapp:latest",
         "tracks 1.0",
         "in no image stream",
-        "In the image stream, not in the registry",
-        "data-missing=\"2.0\"",
+        "Imports that failed",
+        "data-failed-import=\"team-a/webapp:2.0\"",
         "i/o timeout",
+        "imports quay.io/example/webapp:2.0 every 15 min",
         // Pull commands name the route the streams give, not the API's service address.
         &format!("docker pull {}/team-a/webapp:latest", cluster.public_host()),
     ] {
@@ -462,5 +463,118 @@ async fn without_a_cluster_regent_is_registry_only_and_says_so() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("openshift.mode"),
         "bad mode named"
+    );
+}
+
+/// The row of `tag` in a rendered tag table (up to the end of its `<tr>`).
+fn row<'a>(page: &'a str, marker: &str) -> &'a str {
+    let start = page.find(marker).unwrap_or_else(|| panic!("no {marker} in the page"));
+    let rest = &page[start..];
+    &rest[..rest.find("</tr>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn images_tagged_across_projects_show_their_streams_tracking_chains_and_only_real_drift() {
+    let cluster = SampleCluster::start(SampleOptions::default()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&cluster, data.path()).await;
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", ADMIN_PASSWORD).await);
+
+    let (status, page) = admin.get("/images/skyfield").await;
+    assert_eq!(status, 200);
+    let one_one = row(&page, "href=\"/images/skyfield/tags/1.1\"");
+    for says in [
+        "skyfield-dev/skyfield:1.1",
+        "data-stream-tag=\"skyfield-dev/skyfield:stable\"",
+        " tracks 1.1",
+        "data-stream-tag=\"skyfield-dev/skyfield:prod\"",
+        " tracks stable → 1.1",
+    ] {
+        assert!(
+            one_one.contains(says),
+            "the row of skyfield:1.1 shows {says:?}: {one_one}"
+        );
+    }
+    assert!(
+        page.contains("data-missing=\"1.0\" data-stream-tag=\"skyfield-dev/skyfield:1.0\"")
+            && page.contains("data-looked-in=\"skyfield\""),
+        "the one digest the registry lacks, and where it was looked for"
+    );
+
+    let (_, page) = admin.get("/images/skyfield/tags/1.1").await;
+    assert!(page.contains(" tracks stable → 1.1"), "the tag page names the chain");
+
+    let (status, page) = admin.get("/openshift").await;
+    assert_eq!(status, 200);
+    for tag in ["1.1", "stable", "prod"] {
+        assert!(
+            !page.contains(&format!("data-missing=\"skyfield-dev/skyfield:{tag}\"")),
+            "skyfield-dev/skyfield:{tag} is in the registry (as skyfield@…), not missing"
+        );
+    }
+    assert!(
+        page.contains("data-missing=\"skyfield-dev/skyfield:1.0\" data-looked-in=\"skyfield\"")
+            && page.contains("the registry answers 404 for it in skyfield"),
+        "really missing, saying where it was looked for"
+    );
+    assert!(
+        !page.contains("data-missing=\"team-a/webapp:2.0\""),
+        "its image stays on quay.io"
+    );
+    let api = row(&page, "data-failed-import=\"team-a/api:latest\"");
+    for says in [
+        "imports quay.io/acme/api:latest every 15 min",
+        "2026-03-11T03:15:00Z",
+        "InternalError: Internal error occurred: quay.io/acme/api:latest: unauthorized",
+        "never imported",
+    ] {
+        assert!(api.contains(says), "the failed import says {says:?}: {api}");
+    }
+
+    let (status, page) = admin.get("/images/team-a/api").await;
+    assert_eq!(status, 200, "a stream with nothing in the registry has a page");
+    assert!(page.contains("data-stream-only=\"true\""));
+    assert!(row(&page, "data-failed-import=\"team-a/api:latest\"").contains("every 15 min"));
+
+    let (_, page) = admin.get("/images").await;
+    assert!(
+        page.contains("data-failed-imports=\"2\"") && page.contains("2 image stream tags failed their last import."),
+        "administrators see the count on the Images page"
+    );
+    let (_, page) = regent.visitor().get("/images").await;
+    assert!(!page.contains("data-failed-imports"), "others do not");
+}
+
+#[tokio::test]
+async fn an_identity_that_reads_only_images_is_told_what_it_cannot_read() {
+    let cluster = SampleCluster::start(SampleOptions {
+        identity: Identity::ImagesOnly,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let regent = start(&cluster, data.path()).await;
+    let mut admin = regent.visitor();
+    assert!(admin.sign_in("admin", ADMIN_PASSWORD).await);
+    let (status, page) = admin.get("/openshift").await;
+    assert_eq!(status, 200);
+    assert!(!page.contains(">unknown<"), "not just \"unknown\"");
+    assert!(
+        page.contains("data-identity=\"unknown\"") && page.contains("`get users/~`"),
+        "says what it could not read and which permission shows it"
+    );
+    for kind in ["Pod", "Project", "Group", "RoleBinding"] {
+        assert!(
+            page.contains(&format!("data-watch=\"{kind}\" data-refused=\"true\"")),
+            "{kind} is shown as not readable"
+        );
+    }
+    assert!(page.contains("may not list pods") && page.contains("`list` and `watch` on pods"));
+    assert!(page.contains("data-watch=\"ImageStream\" data-refused=\"false\""));
+    assert!(
+        page.contains("data-failed-import=\"team-a/api:latest\""),
+        "the image API still works"
     );
 }

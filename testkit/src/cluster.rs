@@ -8,6 +8,13 @@
 //! DeploymentConfig's pod is pinned to the old digest. Project `team-a` lets group `qa`
 //! pull and user `sarah` administer; group `qa` is `greg`. The registry service points at the
 //! real registry on loopback, which takes the cluster token as `unused:<token>`.
+//!
+//! Two streams come from fixture files in `testkit/fixtures/openshift/`, written in the shape
+//! `oc get is -o json` prints (docs/openshift-image-streams.md): `skyfield-dev/skyfield`, whose
+//! history points at the registry repository `skyfield` (as `oc tag` across projects with
+//! `referencePolicy: Source` leaves it), with `stable` tracking `skyfield:1.1` and `prod`
+//! tracking `stable`, and a `1.0` whose manifest was deleted from the registry; and
+//! `team-a/api`, a scheduled import of `quay.io/acme/api:latest` that never succeeded.
 
 use crate::openshift::OpenShiftApi;
 use crate::push::Pusher;
@@ -38,9 +45,21 @@ pub enum RegistryService {
     Missing,
 }
 
+/// What Regent's cluster identity may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Identity {
+    /// Everything (`system:admin`).
+    #[default]
+    Admin,
+    /// Only the image API: listing projects and pods is forbidden (403); groups, role bindings
+    /// and `users/~` answer 404, as a server that hides them from the identity does.
+    ImagesOnly,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SampleOptions {
     pub service: RegistryService,
+    pub identity: Identity,
 }
 
 pub struct SampleCluster {
@@ -52,6 +71,10 @@ pub struct SampleCluster {
     pub current: Artifact,
     /// `team-a/webapp:scratch`, in no stream.
     pub scratch: Artifact,
+    /// `skyfield:1.1` in the registry; `skyfield-dev/skyfield:1.1`, `:stable` and `:prod`.
+    pub skyfield: Artifact,
+    /// `skyfield-dev/skyfield:1.0`: its manifest is not in the registry (never pushed here).
+    pub skyfield_gone: Artifact,
     dir: tempfile::TempDir,
 }
 
@@ -79,6 +102,9 @@ impl SampleCluster {
             pusher.push("team-a/webapp", tag, &current).await?;
         }
         pusher.push("team-a/webapp", "scratch", &scratch).await?;
+        let skyfield = single_file_image("skyfield 1.1")?;
+        let skyfield_gone = single_file_image("skyfield 1.0, deleted from the registry")?;
+        pusher.push("skyfield", "1.1", &skyfield).await?;
         let dir = tempfile::Builder::new().prefix("regent-cluster-").tempdir()?;
         let cluster = Self {
             api,
@@ -86,6 +112,8 @@ impl SampleCluster {
             old,
             current,
             scratch,
+            skyfield,
+            skyfield_gone,
             dir,
         };
         cluster.fill(options);
@@ -136,8 +164,30 @@ impl SampleCluster {
         })
     }
 
-    /// The Image object the cluster holds for `artifact` (its config digest as the image ID).
+    /// A fixture of `testkit/fixtures/openshift/` with this cluster's hosts and digests filled in.
+    pub fn fixture(&self, name: &str) -> Value {
+        let text = match name {
+            "skyfield-dev.skyfield.imagestream.json" => {
+                include_str!("../fixtures/openshift/skyfield-dev.skyfield.imagestream.json")
+            }
+            "team-a.api.imagestream.json" => include_str!("../fixtures/openshift/team-a.api.imagestream.json"),
+            other => panic!("no fixture {other}"),
+        };
+        let text = text
+            .replace("${INTERNAL_HOST}", INTERNAL_HOST)
+            .replace("${PUBLIC_HOST}", PUBLIC_HOST)
+            .replace("${SKYFIELD_1_0}", self.skyfield_gone.digest())
+            .replace("${SKYFIELD_1_1}", self.skyfield.digest());
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    }
+
+    /// The Image object the cluster holds for `artifact` in `team-a/webapp` (its config digest
+    /// as the image ID).
     pub fn image_object(artifact: &Artifact, managed: bool) -> Value {
+        Self::image_object_in(artifact, managed, "team-a/webapp")
+    }
+
+    fn image_object_in(artifact: &Artifact, managed: bool, repository: &str) -> Value {
         let image = artifact.images()[0];
         let layers: Vec<Value> = image
             .layers
@@ -152,7 +202,7 @@ impl SampleCluster {
             "apiVersion": "image.openshift.io/v1",
             "kind": "Image",
             "metadata": {"name": artifact.digest(), "annotations": annotations},
-            "dockerImageReference": format!("{INTERNAL_HOST}/team-a/webapp@{}", artifact.digest()),
+            "dockerImageReference": format!("{INTERNAL_HOST}/{repository}@{}", artifact.digest()),
             "dockerImageMetadata": {"kind": "DockerImage", "apiVersion": "image.openshift.io/1.0", "Id": image.config.digest, "Created": "2024-01-01T00:00:00Z", "Architecture": "amd64", "Size": image.size()},
             "dockerImageMetadataVersion": "1.0",
             "dockerImageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -162,16 +212,25 @@ impl SampleCluster {
 
     fn fill(&self, options: SampleOptions) {
         let api = &self.api;
-        for name in ["team-a", "team-b", "openshift-image-registry", "openshift-infra"] {
+        for name in [
+            "team-a",
+            "team-b",
+            "skyfield-dev",
+            "openshift-image-registry",
+            "openshift-infra",
+        ] {
             api.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}));
         }
-        for (name, display) in [("team-a", "Team A"), ("team-b", "Team B")] {
+        for (name, display) in [("team-a", "Team A"), ("team-b", "Team B"), ("skyfield-dev", "Skyfield")] {
             api.put(json!({"apiVersion": "project.openshift.io/v1", "kind": "Project",
                 "metadata": {"name": name, "annotations": {"openshift.io/display-name": display, "openshift.io/requester": "sarah"}}}));
         }
         api.put(self.webapp_stream());
         api.put(Self::image_object(&self.old, true));
         api.put(Self::image_object(&self.current, true));
+        api.put(self.fixture("skyfield-dev.skyfield.imagestream.json"));
+        api.put(self.fixture("team-a.api.imagestream.json"));
+        api.put(Self::image_object_in(&self.skyfield, true, "skyfield"));
         api.put(json!({
             "apiVersion": "image.openshift.io/v1", "kind": "Image",
             "metadata": {"name": IMPORTED, "annotations": {"image.openshift.io/dockerLayersOrder": "ascending"}},
@@ -216,6 +275,13 @@ impl SampleCluster {
                 "metadata": {"name": "image-registry", "namespace": "openshift-image-registry"},
                 "spec": {"clusterIP": "127.0.0.1", "ports": [{"name": "5000-tcp", "port": port, "protocol": "TCP"}]}
             }));
+        }
+        if options.identity == Identity::ImagesOnly {
+            api.forbid("GET", "/apis/project.openshift.io/v1/projects");
+            api.forbid("GET", "/api/v1/pods");
+            api.unserve("/apis/user.openshift.io/v1/groups");
+            api.unserve("/apis/user.openshift.io/v1/users");
+            api.unserve("/apis/rbac.authorization.k8s.io/v1/rolebindings");
         }
         if options.service == RegistryService::ProxyOnly {
             api.proxy_service("openshift-image-registry", "image-registry", self.registry.url());

@@ -228,6 +228,8 @@ struct State {
     requests: Vec<ApiRequest>,
     token: Option<String>,
     forbidden: Vec<(String, String)>,
+    /// Path prefixes answered 404, as for kinds a server does not serve.
+    unserved: Vec<String>,
     proxies: HashMap<(String, String), Url>,
     current_user: String,
     sa_tokens: HashMap<(String, String), String>,
@@ -430,6 +432,7 @@ impl OpenShiftApi {
             requests: Vec::new(),
             token: None,
             forbidden: Vec::new(),
+            unserved: Vec::new(),
             proxies: HashMap::new(),
             current_user: "system:admin".into(),
             sa_tokens: HashMap::new(),
@@ -569,6 +572,12 @@ impl OpenShiftApi {
             .lock()
             .forbidden
             .push((method.to_owned(), path_prefix.to_owned()));
+    }
+
+    /// Requests whose path starts with `path_prefix` get 404 Not Found, as from an API server
+    /// that does not serve the kind (or hides it from the identity).
+    pub fn unserve(&self, path_prefix: &str) {
+        self.shared.lock().unserved.push(path_prefix.to_owned());
     }
 
     /// What etcd compaction does: every open watch ends with a 410 Expired ERROR event, and
@@ -844,7 +853,7 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, request: Request) -> Resp
         Err(e) => return ApiError::bad_request(format!("reading the request body: {e}")).into_response(),
     };
     let req = ApiRequest::from_parts(&parts, &bytes);
-    let (openshift, authorized, forbidden, user) = {
+    let (openshift, authorized, forbidden, unserved, user) = {
         let mut s = shared.lock();
         s.requests.push(req.clone());
         let authorized = match &s.token {
@@ -855,7 +864,8 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, request: Request) -> Resp
             .forbidden
             .iter()
             .any(|(m, p)| (m == "*" || m.eq_ignore_ascii_case(&req.method)) && req.path.starts_with(p.as_str()));
-        (s.openshift, authorized, forbidden, s.current_user.clone())
+        let unserved = s.unserved.iter().any(|p| req.path.starts_with(p.as_str()));
+        (s.openshift, authorized, forbidden, unserved, s.current_user.clone())
     };
     if !authorized {
         return ApiError::new(401, "Unauthorized", "Unauthorized").into_response();
@@ -875,6 +885,9 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, request: Request) -> Resp
             .into_response();
         }
         return proxy(&shared, parts, bytes, &namespace, &service, &rest, &req.query).await;
+    }
+    if unserved {
+        return ApiError::route_not_found().into_response();
     }
     let Some(route) = parse_route(&req.path, openshift) else {
         return ApiError::route_not_found().into_response();

@@ -11,7 +11,12 @@ pub fn stream_cell(row: &TagRow) -> AnyView {
         let names = row
             .streams
             .iter()
-            .map(|s| view! { <li><code>{s.clone()}</code></li> })
+            .map(|s| {
+                let tracks = (!s.tracks.is_empty()).then(|| {
+                    view! { <span class="muted" data-tracks=s.tracks.join(" → ")>{format!(" tracks {}", s.tracks.join(" → "))}</span> }
+                });
+                view! { <li data-stream-tag=s.name.clone()><code>{s.name.clone()}</code>{tracks}</li> }
+            })
             .collect_view();
         view! { <ul class="streams">{names}</ul> }
     });
@@ -33,8 +38,9 @@ pub fn stream_cell(row: &TagRow) -> AnyView {
 /// Tracking, import status and history of a stream tag, compactly (a table cell).
 #[component]
 fn StreamTagBadges(tag: StreamTagView) -> impl IntoView {
-    let tracks = tag.tracks.clone().map(|t| {
-        view! { <span class="badge" data-tracks=t.clone() title="a tracking tag: it follows that tag of the stream">{format!("tracks {t}")}</span> }
+    let tracks = (!tag.chain.is_empty()).then(|| {
+        let chain = tag.chain.join(" → ");
+        view! { <span class="badge" data-tracks=chain.clone() title="a tracking tag: it follows that tag of the stream">{format!("tracks {chain}")}</span> }
     });
     let import = tag.import.clone().filter(|i| !i.succeeded).map(|i| {
         let message = i.message.unwrap_or_default();
@@ -105,9 +111,9 @@ pub fn StreamTagFacts(tag: StreamTagView) -> impl IntoView {
         <h3>{format!("Image stream tag {}", tag.name)}</h3>
         <dl class="facts">
             {fact("Points at", tag.current.clone())}
-            {fact("Tracks", tag.tracks.clone())}
+            {fact("Tracks", (!tag.chain.is_empty()).then(|| tag.chain.join(" → ")))}
             {fact("Imported from", tag.source.clone())}
-            {tag.scheduled.then(|| view! { <div><dt>"Import"</dt><dd>"scheduled (re-imported periodically)"</dd></div> })}
+            {tag.schedule.clone().map(|s| view! { <div><dt>"Import"</dt><dd data-schedule=s.clone()>{format!("scheduled: {s}")}</dd></div> })}
             {import}
         </dl>
         {tag.missing.then(|| view! {
@@ -174,9 +180,10 @@ pub fn StreamNotice(cluster: RepositoryOnCluster) -> impl IntoView {
                     .map(|i| format!("import failed: {}", i.message.clone().unwrap_or_default()))
                     .unwrap_or_default();
                 view! {
-                    <tr data-missing=t.tag.clone()>
-                        <td>{t.tag.clone()}</td>
+                    <tr data-missing=t.tag.clone() data-stream-tag=t.name.clone()>
+                        <td><code>{t.name.clone()}</code></td>
                         <td><code title=current.clone()>{short_hex(&current).to_owned()}</code></td>
+                        <td data-looked-in=t.looked_in.clone().unwrap_or_default()><code>{t.looked_in.clone().unwrap_or_default()}</code></td>
                         <td>{t.source.clone().unwrap_or_else(|| "pushed".into())}</td>
                         <td class="error">{import}</td>
                     </tr>
@@ -185,12 +192,64 @@ pub fn StreamNotice(cluster: RepositoryOnCluster) -> impl IntoView {
             .collect_view();
         view! {
             <h2>"In the image stream, not in the registry"</h2>
-            <p class="hint">"OpenShift knows these tags, but this repository has no manifest with their digest (an import that never mirrored, or a manifest deleted behind the stream's back)."</p>
+            <p class="hint">"OpenShift's stream tags point at these digests, but the registry answers 404 for them in the repository their image reference names (a manifest deleted behind the stream's back, or a push that never arrived)."</p>
             <table class="admin-table" data-table="missing-from-registry">
-                <thead><tr><th>"Tag"</th><th>"Digest"</th><th>"From"</th><th>"Import"</th></tr></thead>
+                <thead><tr><th>"Stream tag"</th><th>"Digest"</th><th>"Looked in"</th><th>"From"</th><th>"Import"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         }
     });
-    view! { <section class="openshift">{stale}{stream}{missing}</section> }.into_any()
+    let hidden_missing = crate::dto::unseen_stream_tags(cluster.hidden_missing)
+        .map(|text| view! { <p class="muted" data-hidden-missing=cluster.hidden_missing>{format!("The registry also lacks the images of {text}.")}</p> });
+    let unchecked = (!cluster.unchecked.is_empty()).then(|| {
+        let items = cluster.unchecked.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view();
+        view! { <p class="notice warning">"Regent could not check these stream tags' images:"</p><ul data-list="unchecked">{items}</ul> }
+    });
+    let failed = (!cluster.failed_imports.is_empty())
+        .then(|| view! { <h2>"Imports that failed"</h2> <FailedImports tags=cluster.failed_imports.clone() /> });
+    view! { <section class="openshift">{stale}{stream}{missing}{hidden_missing}{unchecked}{failed}</section> }
+        .into_any()
+}
+
+/// Stream tags whose last import failed: source, schedule, when, why.
+#[component]
+pub fn FailedImports(tags: Vec<StreamTagView>) -> impl IntoView {
+    let rows = tags
+        .iter()
+        .map(|t| {
+            let import = t.import.clone();
+            let when = import.as_ref().and_then(|i| i.time.clone()).unwrap_or_default();
+            let why = import
+                .as_ref()
+                .map(|i| match &i.reason {
+                    Some(reason) => format!("{reason}: {}", i.message.clone().unwrap_or_default()),
+                    None => i.message.clone().unwrap_or_default(),
+                })
+                .unwrap_or_default();
+            let how = t.schedule.clone().unwrap_or_else(|| match &t.source {
+                Some(source) => format!("imported once from {source} (not scheduled)"),
+                None => "not imported from another registry".to_owned(),
+            });
+            let since = match &t.current {
+                Some(current) => format!("still at {} from an earlier import", short_hex(current)),
+                None => "never imported: the tag has no image".to_owned(),
+            };
+            view! {
+                <tr data-failed-import=t.name.clone()>
+                    <td><code>{t.name.clone()}</code></td>
+                    <td data-schedule=t.schedule.clone().unwrap_or_default()>{how}</td>
+                    <td>{when}</td>
+                    <td class="error">{why}</td>
+                    <td>{since}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="admin-table" data-table="failed-imports">
+            <thead><tr><th>"Stream tag"</th><th>"Import"</th><th>"Last tried"</th><th>"Why it failed"</th><th>"Image"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
 }

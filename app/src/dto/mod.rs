@@ -161,7 +161,7 @@ pub struct TagRow {
     pub same_digest: Vec<String>,
     /// On OpenShift: the image stream tags pointing at this digest now (`ns/stream:tag`).
     #[serde(default)]
-    pub streams: Vec<String>,
+    pub streams: Vec<StreamTagRef>,
     /// On OpenShift: this repository's stream tag of the same name.
     #[serde(default)]
     pub stream_tag: Option<StreamTagView>,
@@ -236,6 +236,9 @@ pub struct ImagesView {
     pub body: ImagesBody,
     /// Not signed in: an empty listing may only mean "sign in to see more".
     pub anonymous: bool,
+    /// For administrators on OpenShift: stream tags whose last import failed.
+    #[serde(default)]
+    pub failed_imports: usize,
 }
 
 /// What the viewer may do to a repository: the page shows push commands, delete buttons and
@@ -278,6 +281,13 @@ pub enum RepositoryView {
     NotFound {
         name: String,
         status: IndexStatusView,
+    },
+    /// An image stream of this name on the cluster, with nothing in the registry (an import
+    /// that never succeeded, say).
+    StreamOnly {
+        name: String,
+        cluster: Box<RepositoryOnCluster>,
+        you: Capabilities,
     },
     /// The name, sort or page in the URL makes no sense; the message says why.
     BadRequest(String),

@@ -7,6 +7,30 @@
 use super::Denied;
 use serde::{Deserialize, Serialize};
 
+/// A stream tag where a list names it: its name and the chain of tags it follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamTagRef {
+    /// `namespace/stream:tag`
+    pub name: String,
+    /// What it tracks, to the end, as its spec writes each step: `stable`, `1.1`.
+    pub tracks: Vec<String>,
+}
+
+impl StreamTagRef {
+    /// `skyfield-dev/skyfield:prod (tracks stable → 1.1)`
+    pub fn label(&self) -> String {
+        match self.tracks.is_empty() {
+            true => self.name.clone(),
+            false => format!("{} (tracks {})", self.name, self.tracks.join(" → ")),
+        }
+    }
+}
+
+/// Labels of stream tags, for sentences.
+pub fn stream_tag_labels(refs: &[StreamTagRef]) -> Vec<String> {
+    refs.iter().map(StreamTagRef::label).collect()
+}
+
 /// An image stream tag: where it points, where it comes from, its history and last import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamTagView {
@@ -16,9 +40,15 @@ pub struct StreamTagView {
     pub current: Option<String>,
     /// A tracking tag: the tag it follows.
     pub tracks: Option<String>,
+    /// What it follows, to the end (`stable`, `1.1`); empty when it follows none.
+    pub chain: Vec<String>,
     /// Imported from this pull spec.
     pub source: Option<String>,
     pub scheduled: bool,
+    /// `imports quay.io/acme/api:latest every 15 min`, for a scheduled import.
+    pub schedule: Option<String>,
+    /// The registry repository its image was looked for in (where its reference points).
+    pub looked_in: Option<String>,
     /// Newest first.
     pub history: Vec<StreamHistoryRow>,
     pub import: Option<ImportView>,
@@ -109,6 +139,12 @@ pub struct RepositoryOnCluster {
     pub stream: Option<String>,
     /// Stream tags whose image the registry does not have here.
     pub missing: Vec<StreamTagView>,
+    /// Missing ones of streams the viewer may not read (counted, not named).
+    pub hidden_missing: usize,
+    /// Stream tags whose image could not be checked, with why.
+    pub unchecked: Vec<String>,
+    /// The stream's tags whose last import failed.
+    pub failed_imports: Vec<StreamTagView>,
     /// Containers running any image of this repository (the repository delete names them).
     pub workloads: Vec<WorkloadRow>,
     /// Containers running them in projects the viewer may not see (counted, not named).
@@ -121,9 +157,9 @@ pub struct RepositoryOnCluster {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageOnCluster {
     /// Stream tags pointing at this digest now.
-    pub streams: Vec<String>,
+    pub streams: Vec<StreamTagRef>,
     /// Stream tags whose history holds it (not current).
-    pub history_of: Vec<String>,
+    pub history_of: Vec<StreamTagRef>,
     /// Stream tags (current or history) in repositories the viewer may not read.
     pub hidden_streams: usize,
     pub stream_tag: Option<StreamTagView>,
@@ -151,17 +187,33 @@ pub struct ClusterSummary {
     pub state: String,
     pub connected: bool,
     pub identity: Option<String>,
+    /// Why Regent does not know who it is, and which permission would show it.
+    pub identity_problem: Option<String>,
     /// How the registry was found, or why it was not.
     pub registry: Result<(String, String), String>,
-    /// kind, listed, objects, error
-    pub watches: Vec<(String, bool, usize, Option<String>)>,
+    pub watches: Vec<WatchRow>,
     /// Stream tags whose image is not in the registry.
     pub missing: Vec<StreamTagView>,
+    /// Stream tags whose image could not be checked, with why.
+    pub unchecked: Vec<String>,
+    /// Stream tags whose last import failed.
+    pub failed_imports: Vec<StreamTagView>,
     /// Images OpenShift has that are pushed here (`managed`) but not in the registry.
     pub missing_images: Vec<String>,
     /// Registry tags (`repository:tag`, digest) that no image stream refers to.
     pub unreferenced: Vec<(String, String)>,
     pub unreferenced_total: usize,
+}
+
+/// One watched kind on `/openshift`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchRow {
+    pub kind: String,
+    pub listed: bool,
+    pub objects: usize,
+    pub error: Option<String>,
+    /// Not readable by Regent's identity (or not served): why, and which permission shows it.
+    pub refused: Option<String>,
 }
 
 /// `/openshift/projects` and a project's page.

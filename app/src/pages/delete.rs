@@ -277,7 +277,8 @@ fn impact(row: &TagRow) -> Option<AnyView> {
         view! { <p class="impact" data-impact="workloads">{format!("Running now in {names}: their next pull fails once the image is gone.")}</p> }
     });
     let streams = (!row.streams.is_empty() || row.hidden_streams > 0).then(|| {
-        let names = crate::dto::stream_tags_with_unseen(&row.streams, row.hidden_streams);
+        let names =
+            crate::dto::stream_tags_with_unseen(&crate::dto::stream_tag_labels(&row.streams), row.hidden_streams);
         view! { <p class="impact" data-impact="streams">{format!("Image stream tags on it: {names}.")}</p> }
     });
     Some(view! { {running}{streams} }.into_any())

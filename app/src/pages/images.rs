@@ -34,8 +34,13 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
                 status,
                 body: ImagesBody::BadQuery(message),
                 anonymous,
+                failed_imports: 0,
             });
         }
+    };
+    let failed_imports = match state.openshift() {
+        Some(openshift) if access.admin => openshift.join().failed_imports().count(),
+        _ => 0,
     };
     let view = |body| {
         Ok(ImagesView {
@@ -44,6 +49,7 @@ pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, S
             status: status.clone(),
             body,
             anonymous,
+            failed_imports,
         })
     };
     let query = match SearchQuery::parse(&q) {
@@ -169,6 +175,7 @@ pub fn ImagesPage() -> impl IntoView {
                 status: IndexStatusView::default(),
                 body: ImagesBody::BadQuery(message),
                 anonymous: false,
+                failed_imports: 0,
             };
             match paging {
                 Ok(p) => images(q.clone(), p.page, p.per_page)
@@ -221,7 +228,7 @@ pub fn ImagesPage() -> impl IntoView {
                 let navigate = navigate.clone();
                 Suspend::new(async move {
                     let view = data.await;
-                    let ImagesView { query, paging, status, body, anonymous } = view;
+                    let ImagesView { query, paging, status, body, anonymous, failed_imports } = view;
                     // A plain string, computed with the data: a title closure over the page's
                     // signals could be read after the page was disposed.
                     let title = match query.trim() {
@@ -253,7 +260,19 @@ pub fn ImagesPage() -> impl IntoView {
                             view! { <TagResults query=query.clone() paging total rows ambiguous refresh=Callback::new(move |_| data.refetch()) /> }.into_any()
                         }
                     };
-                    view! { <Title text=title /> <IndexStatusNotice status /> {content} }
+                    let imports = (failed_imports > 0).then(|| {
+                        let text = format!(
+                            "{failed_imports} image stream tag{} failed {} last import.",
+                            if failed_imports == 1 { "" } else { "s" },
+                            if failed_imports == 1 { "its" } else { "their" }
+                        );
+                        view! {
+                            <p class="notice warning" role="status" data-failed-imports=failed_imports>
+                                {text}" "<a href="/openshift#failed-imports">"See which, and why"</a>
+                            </p>
+                        }
+                    });
+                    view! { <Title text=title /> <IndexStatusNotice status /> {imports} {content} }
                 })
             }}
         </Transition>

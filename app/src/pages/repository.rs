@@ -54,6 +54,15 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
                 you,
             });
         }
+        if let Some(cluster) = crate::convert::repository_on_cluster(&state, &access, &name).await
+            && cluster.stream.is_some()
+        {
+            return Ok(RepositoryView::StreamOnly {
+                name: name.to_string(),
+                cluster,
+                you,
+            });
+        }
         return Ok(RepositoryView::NotFound {
             name: name.to_string(),
             status,
@@ -71,7 +80,7 @@ pub async fn repository(name: String, sort: String, page: u32, per_page: u32) ->
         .collect();
     crate::convert::on_cluster(&state, &access, &mut rows);
     crate::pages::delete::plan_rows(&state, &access, &mut rows);
-    let cluster = crate::convert::repository_on_cluster(&state, &access, &name);
+    let cluster = crate::convert::repository_on_cluster(&state, &access, &name).await;
     Ok(RepositoryView::Found {
         summary,
         stale,
@@ -153,6 +162,16 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                         }
                         .into_any()
                     }
+                    RepositoryView::StreamOnly { name, cluster, you } => view! {
+                        <Title text=name.clone() />
+                        <h1 class="repository-name">{name.clone()}</h1>
+                        <p class="notice info" data-stream-only="true">
+                            {format!("The registry has nothing of {name} yet: it is an image stream on the cluster, and none of its tags has an image here.")}
+                        </p>
+                        <YourAccess you name=name.clone() />
+                        <crate::components::stream::StreamNotice cluster=*cluster />
+                    }
+                    .into_any(),
                     RepositoryView::NotFound { name, status } => {
                         #[cfg(feature = "ssr")]
                         if status.complete && let Some(r) = use_context::<leptos_axum::ResponseOptions>() {

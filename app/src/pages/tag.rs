@@ -473,10 +473,14 @@ fn OnCluster(
 ) -> impl IntoView {
     use crate::components::stream::{StreamTagFacts, Workloads};
     let delete = ServerAction::<crate::pages::delete::DeleteImage>::new();
-    let list = |names: &Vec<String>| {
-        names
-            .iter()
-            .map(|n| view! { <li><code>{n.clone()}</code></li> })
+    let list = |refs: &Vec<crate::dto::StreamTagRef>| {
+        refs.iter()
+            .map(|r| {
+                let tracks = (!r.tracks.is_empty()).then(|| {
+                    view! { <span class="muted" data-tracks=r.tracks.join(" → ")>{format!(" tracks {}", r.tracks.join(" → "))}</span> }
+                });
+                view! { <li data-stream-tag=r.name.clone()><code>{r.name.clone()}</code>{tracks}</li> }
+            })
             .collect_view()
     };
     let unseen = crate::dto::unseen_stream_tags(cluster.hidden_streams);
@@ -498,7 +502,7 @@ fn OnCluster(
         .into_any(),
     };
     let history = (!cluster.history_of.is_empty()).then(|| {
-        let names = cluster.history_of.join(", ");
+        let names = crate::dto::stream_tag_labels(&cluster.history_of).join(", ");
         view! { <p>{format!("Still in the history of {names} (kept by pruning while it is there).")}</p> }
     });
     let stream_tag = cluster.stream_tag.clone();
@@ -526,7 +530,7 @@ fn OnCluster(
             match (cluster.streams.is_empty() && cluster.history_of.is_empty(), cluster.hidden_streams) {
                 (true, 0) => "none refers to it".to_owned(),
                 _ => crate::dto::stream_tags_with_unseen(
-                    &[cluster.streams.clone(), cluster.history_of.clone()].concat(),
+                    &crate::dto::stream_tag_labels(&[cluster.streams.clone(), cluster.history_of.clone()].concat()),
                     cluster.hidden_streams,
                 ),
             }

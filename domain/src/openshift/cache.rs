@@ -5,6 +5,11 @@
 //! buffered and swapped in whole at its end, so a screen never sees a half-listed cluster, and
 //! objects that vanished while the watch was down are dropped then. Every change bumps a
 //! generation counter that derived views (the digest join) compare to know when to rebuild.
+//!
+//! A kind the identity may not list (403) or the server does not serve (404) is not an outage:
+//! it stays so until someone changes RBAC or the cluster. It is recorded once as refused (the
+//! cluster screen says which permission would show it), logged once, and asked again only
+//! after a long, doubling wait (`REFUSED_FIRST_WAIT` up to `REFUSED_MAX_WAIT`).
 
 use futures::StreamExt;
 use kube::runtime::WatchStreamExt;
@@ -13,7 +18,11 @@ use kube::{Api, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// The first wait before a refused kind is asked again; it doubles up to `REFUSED_MAX_WAIT`.
+pub const REFUSED_FIRST_WAIT: Duration = Duration::from_secs(30);
+pub const REFUSED_MAX_WAIT: Duration = Duration::from_secs(600);
 
 /// `namespace/name` (cluster-scoped objects: an empty namespace).
 pub type Key = (String, String);
@@ -25,6 +34,8 @@ struct Inner<K> {
     listed: bool,
     generation: u64,
     error: Option<String>,
+    /// Listing is refused (403) or not served (404): why, and what would show it.
+    refused: Option<String>,
     last_change: Option<SystemTime>,
 }
 
@@ -37,6 +48,9 @@ pub struct CacheStatus {
     pub objects: usize,
     /// The last watch or list error, cleared by the next success.
     pub error: Option<String>,
+    /// The identity may not list this kind, or the server does not serve it: why, and which
+    /// permission would show it.
+    pub refused: Option<String>,
 }
 
 #[derive(Debug)]
@@ -58,6 +72,7 @@ where
                 listed: false,
                 generation: 0,
                 error: None,
+                refused: None,
                 last_change: None,
             }),
         })
@@ -82,11 +97,14 @@ where
             listed: inner.listed,
             objects: inner.objects.len(),
             error: inner.error.clone(),
+            refused: inner.refused.clone(),
         }
     }
 
-    pub fn listed(&self) -> bool {
-        self.read().listed
+    /// Listed, or refused: nothing more will come of it until RBAC or the cluster change.
+    pub fn settled(&self) -> bool {
+        let inner = self.read();
+        inner.listed || inner.refused.is_some()
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
@@ -147,6 +165,9 @@ where
             }
         }
         inner.error = None;
+        if inner.refused.take().is_some() {
+            tracing::info!(kind = self.kind, "OpenShift: Regent may list this kind now");
+        }
         inner.generation += 1;
         inner.last_change = Some(SystemTime::now());
     }
@@ -159,17 +180,41 @@ where
         inner.error = Some(error);
     }
 
-    /// Runs the watcher until the process ends (errors back off and retry).
+    fn refuse(&self, why: String) {
+        let mut inner = self.write();
+        if inner.refused.is_none() {
+            tracing::info!(kind = self.kind, %why, "OpenShift: not watched (asked again now and then)");
+        }
+        inner.error = None;
+        inner.refused = Some(why);
+    }
+
+    /// Runs the watcher until the process ends: errors back off and retry (kube's backoff);
+    /// a refusal (403, 404) stops the watcher and starts it again after a long wait.
     pub fn spawn(self: &Arc<Self>, api: Api<K>, page_size: u32, prepare: fn(&mut K)) {
         let cache = self.clone();
         tokio::spawn(async move {
-            let config = watcher::Config::default().page_size(page_size);
-            let mut events = std::pin::pin!(watcher::watcher(api, config).default_backoff());
-            while let Some(event) = events.next().await {
-                match event {
-                    Ok(event) => cache.apply(event.modify(prepare)),
-                    Err(e) => cache.fail(super::error::watch_error(&e)),
+            let mut wait = REFUSED_FIRST_WAIT;
+            loop {
+                let config = watcher::Config::default().page_size(page_size);
+                let mut events = std::pin::pin!(watcher::watcher(api.clone(), config).default_backoff());
+                while let Some(event) = events.next().await {
+                    match event {
+                        Ok(event) => {
+                            wait = REFUSED_FIRST_WAIT;
+                            cache.apply(event.modify(prepare));
+                        }
+                        Err(e) => match super::error::refusal(&e, &K::plural(&()), &K::group(&())) {
+                            Some(why) => {
+                                cache.refuse(why);
+                                break;
+                            }
+                            None => cache.fail(super::error::watch_error(&e)),
+                        },
+                    }
                 }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(REFUSED_MAX_WAIT);
             }
         });
     }

@@ -101,6 +101,50 @@ pub fn watch_error(error: &kube::runtime::watcher::Error) -> String {
     }
 }
 
+/// A watch error that will not go away by retrying soon: the identity may not list the kind
+/// (403) or the server does not serve it (404). Says what Regent could not read and which
+/// permission would show it.
+pub fn refusal(error: &kube::runtime::watcher::Error, plural: &str, group: &str) -> Option<String> {
+    use kube::runtime::watcher::Error as W;
+    let status = match error {
+        W::InitialListFailed(kube::Error::Api(s))
+        | W::WatchStartFailed(kube::Error::Api(s))
+        | W::WatchFailed(kube::Error::Api(s))
+        | W::WatchError(s) => s,
+        _ => return None,
+    };
+    let group = if group.is_empty() { "core" } else { group };
+    match status.code {
+        403 => Some(format!(
+            "Regent's cluster identity may not list {plural} ({group} API group): {}. Grant it `list` and `watch` on \
+             {plural} (the `cluster-reader` cluster role has both) to show them",
+            if status.message.is_empty() {
+                "403 Forbidden"
+            } else {
+                status.message.as_str()
+            }
+        )),
+        404 => Some(format!(
+            "the API server does not serve {plural} ({group} API group, 404 Not Found) to Regent's cluster identity; \
+             they are not shown. On OpenShift this usually means the identity lacks `list` and `watch` on {plural}"
+        )),
+        _ => None,
+    }
+}
+
+/// What `/openshift` says when `users/~` cannot be read.
+pub fn identity_problem(error: &OpenShiftError) -> String {
+    let what = match error {
+        OpenShiftError::Forbidden { message } => format!("it was refused ({message})"),
+        OpenShiftError::NotFound { .. } => "the API server answered 404 Not Found".to_owned(),
+        other => other.to_string(),
+    };
+    format!(
+        "Regent could not read who it is on the cluster (`get users/~` in user.openshift.io): {what}. Grant its \
+         identity `get` on `users/~` (the `basic-user` cluster role has it) to show it here"
+    )
+}
+
 /// `kube::Error` is not `Clone`; keep what the messages need.
 fn clone_kube(e: &kube::Error) -> kube::Error {
     match e {

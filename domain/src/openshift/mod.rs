@@ -7,16 +7,19 @@
 //! keeps Images, ImageStreams, Projects, Groups, RoleBindings and Pods current with watches
 //! (`cache`). Without the API Regent runs in registry-only mode and shows nothing of this.
 //!
-//! The rest is one file per job: the digest join (`streams`), workloads using an image
+//! The rest is one file per job: the digest join (`streams`), pull specs (`pullspec`), what
+//! the streams say the registry holds and it lacks (`drift`), workloads using an image
 //! (`workloads`), finding and authenticating to the integrated registry (`integrated`),
 //! project membership, groups and projects in `oc adm policy` terms (`members`), and
 //! deleting in the order `oc adm prune` uses (`prune`).
 
 mod cache;
+pub mod drift;
 mod error;
 mod integrated;
 mod members;
 mod prune;
+pub mod pullspec;
 pub mod resources;
 pub mod streams;
 pub mod visible;
@@ -27,8 +30,9 @@ pub use error::OpenShiftError;
 pub use integrated::FoundRegistry;
 pub use members::{Member, MemberChange, RegistryRole, Subject, SubjectKind, check_principal, check_project, reserved};
 pub use prune::{PruneReport, StreamTagDeletion};
+pub use pullspec::ImageReference;
 pub use resources::{Group, Image, ImageStream, ImageStreamTag, Project};
-pub use streams::{HistoryItem, ImportStatus, StreamJoin, StreamTag, StreamTagName};
+pub use streams::{Expected, HistoryItem, ImportSchedule, ImportStatus, StreamJoin, StreamTag, StreamTagName};
 pub use workloads::{Workload, WorkloadIndex};
 
 use cache::Cache;
@@ -98,6 +102,8 @@ pub struct ClusterStatus {
     pub last_seen: Option<SystemTime>,
     /// Who Regent is on the cluster (`users/~`).
     pub identity: Option<String>,
+    /// Why `users/~` could not be read, and which permission would show it.
+    pub identity_problem: Option<String>,
     pub caches: Vec<CacheStatus>,
 }
 
@@ -149,6 +155,7 @@ struct State {
     seen: bool,
     last_seen: Option<SystemTime>,
     identity: Option<String>,
+    identity_problem: Option<String>,
     watching: bool,
 }
 
@@ -227,6 +234,7 @@ impl OpenShift {
                 seen: false,
                 last_seen: None,
                 identity: None,
+                identity_problem: None,
                 watching: false,
             }),
             join: Derived::new(),
@@ -258,7 +266,12 @@ impl OpenShift {
             Err(e) => Detection::Unreachable(self.err(e)),
         };
         let identity = if found == Detection::OpenShift {
-            Api::<resources::User>::all(self.client.clone()).get("~").await.ok()
+            Some(
+                Api::<resources::User>::all(self.client.clone())
+                    .get("~")
+                    .await
+                    .map_err(|e| error::identity_problem(&self.err(e))),
+            )
         } else {
             None
         };
@@ -266,8 +279,20 @@ impl OpenShift {
         if found == Detection::OpenShift {
             state.seen = true;
             state.last_seen = Some(SystemTime::now());
-            if let Some(user) = identity.and_then(|u| u.metadata.name) {
-                state.identity = Some(user);
+            match identity {
+                Some(Ok(user)) => {
+                    if let Some(name) = user.metadata.name {
+                        state.identity = Some(name);
+                    }
+                    state.identity_problem = None;
+                }
+                Some(Err(problem)) => {
+                    if state.identity_problem.as_ref() != Some(&problem) {
+                        tracing::info!(%problem, "OpenShift: Regent's identity is not known");
+                    }
+                    state.identity_problem = Some(problem);
+                }
+                None => {}
             }
         }
         if state.detection != found {
@@ -301,6 +326,7 @@ impl OpenShift {
             seen: state.seen,
             last_seen: state.last_seen,
             identity: state.identity.clone(),
+            identity_problem: state.identity_problem.clone(),
             caches: vec![
                 self.images.status(),
                 self.streams.status(),
@@ -312,14 +338,15 @@ impl OpenShift {
         }
     }
 
-    /// Every watched kind has finished its first list.
+    /// Every watched kind has finished its first list, or is refused to Regent (then it
+    /// stays empty and the cluster screen says so).
     pub fn synced(&self) -> bool {
-        self.images.listed()
-            && self.streams.listed()
-            && self.projects.listed()
-            && self.groups.listed()
-            && self.bindings.listed()
-            && self.pods.listed()
+        self.images.settled()
+            && self.streams.settled()
+            && self.projects.settled()
+            && self.groups.settled()
+            && self.bindings.settled()
+            && self.pods.settled()
     }
 
     /// Keeps looking for the API (every `recheck_every`) and starts the watches the first

@@ -5,7 +5,9 @@
 //! integrated registry, by the image stream tag it names. Shown before every delete, because
 //! a deleted manifest stops the next pull of each of these (a restart, a new node).
 
-use super::streams::{Reference, StreamJoin, split_reference};
+use super::pullspec::ImageReference;
+use super::streams::StreamJoin;
+use crate::reference::Reference;
 use k8s_openapi::api::core::v1::Pod;
 use std::collections::{BTreeSet, HashMap};
 
@@ -102,10 +104,11 @@ impl WorkloadIndex {
                     }
                 }
                 // A tag of the integrated registry: the stream tag's current image.
-                if let Some((host, path, Reference::Tag(tag))) = split_reference(image)
-                    && hosts.iter().any(|h| h == host)
-                    && let Some((ns, stream)) = path.split_once('/')
-                    && let Some(d) = streams.tag(ns, stream, tag).and_then(|t| t.current.clone())
+                if let Ok(pull) = ImageReference::parse(image)
+                    && let Reference::Tag(tag) = &pull.reference
+                    && hosts.contains(&pull.registry)
+                    && let Some((ns, stream)) = pull.repository.as_str().split_once('/')
+                    && let Some(d) = streams.tag(ns, stream, tag.as_str()).and_then(|t| t.current.clone())
                 {
                     digests.insert(d);
                 }

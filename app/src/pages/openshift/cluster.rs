@@ -26,18 +26,15 @@ pub async fn cluster_page() -> Result<ClusterView, ServerFnError> {
     };
     let status = openshift.status();
     let join = openshift.join();
+    let access = state.access().await?;
+    let drift = regent_domain::openshift::drift::missing_from_registry(&state.index, &join, join.all()).await;
+    let (missing, _) = crate::convert::missing_views(&access, &join, &drift);
+    let unchecked = crate::convert::unchecked_lines(&access, &drift);
+    let failed_imports = join
+        .failed_imports()
+        .map(|t| crate::convert::stream_tag_view(t, false))
+        .collect();
     let data = state.index.read();
-    let mut missing = Vec::new();
-    for t in join.all() {
-        let Some(current) = &t.current else { continue };
-        let here = regent_domain::reference::RepositoryName::parse(&t.name.repository())
-            .ok()
-            .and_then(|r| data.repository_tags(&r))
-            .unwrap_or_default();
-        if !here.iter().any(|(_, d)| d.as_ref() == current.as_str()) {
-            missing.push(crate::convert::stream_tag_view(t, true));
-        }
-    }
     let missing_images = openshift
         .images()
         .iter()
@@ -73,13 +70,22 @@ pub async fn cluster_page() -> Result<ClusterView, ServerFnError> {
         connected: status.detection == Detection::OpenShift,
         state: state_text,
         identity: status.identity,
+        identity_problem: status.identity_problem,
         registry,
         watches: status
             .caches
             .into_iter()
-            .map(|c| (c.kind.to_owned(), c.listed, c.objects, c.error))
+            .map(|c| crate::dto::WatchRow {
+                kind: c.kind.to_owned(),
+                listed: c.listed,
+                objects: c.objects,
+                error: c.error,
+                refused: c.refused,
+            })
             .collect(),
         missing,
+        unchecked,
+        failed_imports,
         missing_images,
         unreferenced,
         unreferenced_total,
@@ -116,17 +122,36 @@ fn Summary(c: crate::dto::ClusterSummary) -> impl IntoView {
     let watches = c
         .watches
         .iter()
-        .map(|(kind, listed, objects, error)| {
+        .map(|w| {
+            let state = match (&w.refused, w.listed) {
+                (Some(_), _) => "not readable",
+                (None, true) => "listed, watching",
+                (None, false) => "listing…",
+            };
             view! {
-                <tr data-watch=kind.clone()>
-                    <td>{kind.clone()}</td>
-                    <td>{if *listed { "listed, watching" } else { "listing…" }}</td>
-                    <td class="num">{*objects}</td>
-                    <td class="error">{error.clone().unwrap_or_default()}</td>
+                <tr data-watch=w.kind.clone() data-refused=w.refused.is_some().to_string()>
+                    <td>{w.kind.clone()}</td>
+                    <td>{state}</td>
+                    <td class="num">{w.objects}</td>
+                    <td class="error">{w.refused.clone().or(w.error.clone()).unwrap_or_default()}</td>
                 </tr>
             }
         })
         .collect_view();
+    let unchecked = (!c.unchecked.is_empty()).then(|| {
+        let items = c.unchecked.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view();
+        view! { <p class="notice warning">"Regent could not check these stream tags' images:"</p><ul data-list="unchecked">{items}</ul> }
+    });
+    let failed = if c.failed_imports.is_empty() {
+        view! { <p data-failed-imports="0">"Every stream tag's last import succeeded."</p> }.into_any()
+    } else {
+        view! { <crate::components::stream::FailedImports tags=c.failed_imports.clone() /> }.into_any()
+    };
+    let identity = match (&c.identity, &c.identity_problem) {
+        (Some(who), _) => view! { <dd data-identity="known">{who.clone()}</dd> }.into_any(),
+        (None, Some(problem)) => view! { <dd data-identity="unknown" class="error">{problem.clone()}</dd> }.into_any(),
+        (None, None) => view! { <dd data-identity="unknown">"not read yet"</dd> }.into_any(),
+    };
     let missing = if c.missing.is_empty() && c.missing_images.is_empty() {
         view! { <p data-missing="0">"Every image stream tag's image is in the registry."</p> }.into_any()
     } else {
@@ -135,13 +160,15 @@ fn Summary(c: crate::dto::ClusterSummary) -> impl IntoView {
             .iter()
             .map(|t| {
                 let current = t.current.clone().unwrap_or_default();
+                let looked_in = t.looked_in.clone().unwrap_or_default();
                 let why = match (&t.source, &t.import) {
                     (_, Some(i)) if !i.succeeded => format!("import failed: {}", i.message.clone().unwrap_or_default()),
-                    (Some(source), _) => format!("imported from {source}"),
-                    _ => "pushed, then deleted from the registry".to_owned(),
+                    _ => format!(
+                        "the registry answers 404 for it in {looked_in}: pushed, then deleted from the registry"
+                    ),
                 };
                 view! {
-                    <tr data-missing=t.name.clone()>
+                    <tr data-missing=t.name.clone() data-looked-in=looked_in.clone()>
                         <td><code>{t.name.clone()}</code></td>
                         <td><code title=current.clone()>{short_hex(&current).to_owned()}</code></td>
                         <td>{why}</td>
@@ -195,7 +222,7 @@ fn Summary(c: crate::dto::ClusterSummary) -> impl IntoView {
         <dl class="facts">
             <div><dt>"API server"</dt><dd><code>{c.api.clone()}</code></dd></div>
             <div><dt>"State"</dt><dd data-state=if c.connected { "connected" } else { "stale" }>{c.state.clone()}</dd></div>
-            <div><dt>"Regent is"</dt><dd>{c.identity.clone().unwrap_or_else(|| "unknown".into())}</dd></div>
+            <div><dt>"Regent is"</dt>{identity}</div>
             <div><dt>"Integrated registry"</dt>{registry}</div>
         </dl>
         <h2>"Watched objects"</h2>
@@ -205,6 +232,9 @@ fn Summary(c: crate::dto::ClusterSummary) -> impl IntoView {
         </table>
         <h2>"In OpenShift, not in the registry"</h2>
         {missing}
+        {unchecked}
+        <h2 id="failed-imports">"Imports that failed"</h2>
+        {failed}
         <h2>"In the registry, in no image stream"</h2>
         {unreferenced}
     }
