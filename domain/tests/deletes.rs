@@ -42,7 +42,9 @@ fn tag(s: &str) -> Tag {
     Tag::parse(s).unwrap()
 }
 
-/// The digest skopeo sees for `image`, or `None` when it cannot read it.
+/// The digest skopeo sees for `image`, or `None` when the registry says it is gone
+/// (`manifest unknown`). Any other failure (skopeo crashed, a wrong port, a refused read)
+/// fails the test: "gone" must be the registry's answer, not any error.
 fn skopeo_digest(host: &str, image: &str) -> Option<String> {
     let (ok, out) = skopeo(&[
         "inspect",
@@ -51,7 +53,11 @@ fn skopeo_digest(host: &str, image: &str) -> Option<String> {
         "{{.Digest}}",
         &format!("docker://{host}/{image}"),
     ]);
-    ok.then(|| out.trim().to_owned())
+    if ok {
+        return Some(out.trim().to_owned());
+    }
+    assert!(out.contains("manifest unknown"), "skopeo could not read {image} for another reason: {out}");
+    None
 }
 
 fn amy() -> Actor {
