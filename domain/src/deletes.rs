@@ -9,8 +9,10 @@
 //! apart from every other failure, because its fix is a setting.
 
 mod plan;
+mod request;
 
 pub use plan::{DeletePlan, GoingManifest, KeptPlatform, Loading};
+pub use request::{DeleteKind, DeleteRequest};
 
 use crate::index::CatalogIndex;
 use crate::index::events::Change;
@@ -38,9 +40,35 @@ pub enum DeleteError {
     /// The caller may not delete in a repository the delete would touch; nothing was deleted.
     #[error("You may not delete in {0}, which holds this image too")]
     Denied(RepositoryName),
+    /// The caller may not make this delete at all: why, and what to do (sign in, ask an
+    /// administrator); nothing was deleted.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The request names something that cannot exist (a malformed tag, digest or name).
+    #[error("{0}")]
+    BadInput(String),
+    /// The registry is not answering (down, unreachable, timing out); nothing more was deleted.
+    #[error("{0}")]
+    Unavailable(String),
     /// The registry failed; what it said and what to check.
     #[error("{0}")]
     Registry(String),
+}
+
+impl DeleteError {
+    /// The same kind of error, saying `message` instead (a report's summary).
+    pub fn saying(self, message: String) -> Self {
+        match self {
+            DeleteError::Disabled(_) => DeleteError::Disabled(message),
+            DeleteError::NotFound(_) => DeleteError::NotFound(message),
+            DeleteError::Refused(_) => DeleteError::Refused(message),
+            DeleteError::NotAllowed(_) => DeleteError::NotAllowed(message),
+            DeleteError::BadInput(_) => DeleteError::BadInput(message),
+            DeleteError::Unavailable(_) => DeleteError::Unavailable(message),
+            DeleteError::Registry(_) => DeleteError::Registry(message),
+            kept @ (DeleteError::Loading(_) | DeleteError::Denied(_)) => kept,
+        }
+    }
 }
 
 /// What deleting a layer everywhere did.
@@ -56,6 +84,9 @@ pub struct LayerDeletion {
     pub hidden_images: usize,
     /// What failed, in words.
     pub failures: Vec<String>,
+    /// The first failure as an error, which says what kind of failure the delete ended in
+    /// when nothing went.
+    pub first_failure: Option<DeleteError>,
     pub summary: String,
 }
 
@@ -144,7 +175,8 @@ impl Deleter {
                 Err(e) => Err(DeleteError::Registry(e.to_string())),
             },
         };
-        self.audit(actor, "delete.imagestreamtag", &target, &outcome).await;
+        self.audit(actor, DeleteKind::StreamTag.action(), &target, &outcome)
+            .await;
         outcome
     }
 
@@ -176,7 +208,7 @@ impl Deleter {
                 "Regent is not connected to an OpenShift cluster.".into(),
             )),
         };
-        self.audit(actor, "delete.image", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Image.action(), &target, &outcome).await;
         outcome
     }
 
@@ -323,7 +355,7 @@ impl Deleter {
             }
             Err(e) => Err(explain(e, &target)),
         };
-        self.audit(actor, "delete.tag", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Tag.action(), &target, &outcome).await;
         outcome
     }
 
@@ -341,7 +373,8 @@ impl Deleter {
             Ok(plan) => plan,
             Err(e) => {
                 let outcome = Err(e);
-                self.audit(actor, "delete.manifest", &target, &outcome).await;
+                self.audit(actor, DeleteKind::Manifest.action(), &target, &outcome)
+                    .await;
                 return outcome;
             }
         };
@@ -380,7 +413,8 @@ impl Deleter {
             }
             Err(e) => Err(explain(e, &target)),
         };
-        self.audit(actor, "delete.manifest", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Manifest.action(), &target, &outcome)
+            .await;
         outcome
     }
 
@@ -393,7 +427,8 @@ impl Deleter {
             let outcome = Err(DeleteError::NotFound(format!(
                 "{repository} has no tags in Regent's index; there is nothing to delete."
             )));
-            self.audit(actor, "delete.repository", &target, &outcome).await;
+            self.audit(actor, DeleteKind::Repository.action(), &target, &outcome)
+                .await;
             return outcome;
         }
         let mut digests: Vec<&Digest> = tags.iter().map(|(_, d)| d).collect();
@@ -414,8 +449,10 @@ impl Deleter {
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
                     let e = explain(e, &format!("{repository}@{digest}"));
-                    if let DeleteError::Disabled(_) = e {
-                        self.audit(actor, "delete.repository", &target, &Err(e.clone())).await;
+                    // Turned off, or not answering: the other manifests would fail the same way.
+                    if let DeleteError::Disabled(_) | DeleteError::Unavailable(_) = e {
+                        self.audit(actor, DeleteKind::Repository.action(), &target, &Err(e.clone()))
+                            .await;
                         return Err(e);
                     }
                     failures.push(e.to_string());
@@ -447,7 +484,8 @@ impl Deleter {
                 failures.join("; ")
             )))
         };
-        self.audit(actor, "delete.repository", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Repository.action(), &target, &outcome)
+            .await;
         outcome
     }
 
@@ -507,7 +545,10 @@ impl Deleter {
                         cleared.push(repository);
                     }
                 }
-                Err(e) => report.failures.push(e.to_string()),
+                Err(e) => {
+                    report.failures.push(e.to_string());
+                    report.first_failure.get_or_insert(e);
+                }
             }
         }
         for repository in &cleared {
@@ -551,7 +592,7 @@ impl Deleter {
         } else {
             Err(DeleteError::Registry(report.summary.clone()))
         };
-        self.audit(actor, "delete.layer", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Layer.action(), &target, &outcome).await;
         Ok(report)
     }
 
@@ -679,12 +720,22 @@ impl Deleter {
         }
     }
 
-    async fn audit(&self, actor: &Actor, action: &str, target: &str, outcome: &Result<Deleted, DeleteError>) {
+    pub(super) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: &Result<Deleted, DeleteError>,
+    ) {
         let (result, detail) = match outcome {
             Ok(d) => ("ok", d.summary.clone()),
-            Err(e @ (DeleteError::Refused(_) | DeleteError::Loading(_) | DeleteError::Denied(_))) => {
-                ("refused", e.to_string())
-            }
+            Err(
+                e @ (DeleteError::Refused(_)
+                | DeleteError::Loading(_)
+                | DeleteError::Denied(_)
+                | DeleteError::NotAllowed(_)
+                | DeleteError::BadInput(_)),
+            ) => ("refused", e.to_string()),
             Err(e) => ("failed", e.to_string()),
         };
         if let Err(e) = self.store.record_event(actor, action, target, result, &detail).await {
@@ -707,6 +758,18 @@ fn explain(e: RegistryError, target: &str) -> DeleteError {
     }
     if e.is_not_found() {
         return DeleteError::NotFound(format!("{target} is not in the registry (deleted already?)."));
+    }
+    let down = matches!(
+        &e,
+        RegistryError::Unreachable { .. }
+            | RegistryError::Timeout { .. }
+            | RegistryError::Api { status: 502..=504, .. }
+    );
+    if down {
+        return DeleteError::Unavailable(format!(
+            "The registry is not answering, so {target} was not deleted: {e}. {}",
+            e.hint()
+        ));
     }
     DeleteError::Registry(format!("Deleting {target} failed: {e}. {}", e.hint()))
 }
