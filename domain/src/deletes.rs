@@ -9,8 +9,10 @@
 //! apart from every other failure, because its fix is a setting.
 
 mod plan;
+mod request;
 
 pub use plan::{DeletePlan, GoingManifest, KeptPlatform, Loading};
+pub use request::{DeleteKind, DeleteRequest};
 
 use crate::index::CatalogIndex;
 use crate::index::events::Change;
@@ -39,6 +41,16 @@ pub enum DeleteError {
     /// Those the caller may see are named, the others only counted.
     #[error("{}", denied_message(named, *unseen))]
     Denied { named: Vec<RepositoryName>, unseen: usize },
+    /// The caller may not make this delete at all: why, and what to do (sign in, ask an
+    /// administrator); nothing was deleted.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The request names something that cannot exist (a malformed tag, digest or name).
+    #[error("{0}")]
+    BadInput(String),
+    /// The registry is not answering (down, unreachable, timing out); nothing more was deleted.
+    #[error("{0}")]
+    Unavailable(String),
     /// The registry failed; what it said and what to check.
     #[error("{0}")]
     Registry(String),
@@ -62,6 +74,22 @@ fn denied_message(named: &[RepositoryName], unseen: usize) -> String {
     }
 }
 
+impl DeleteError {
+    /// The same kind of error, saying `message` instead (a report's summary).
+    pub fn saying(self, message: String) -> Self {
+        match self {
+            DeleteError::Disabled(_) => DeleteError::Disabled(message),
+            DeleteError::NotFound(_) => DeleteError::NotFound(message),
+            DeleteError::Refused(_) => DeleteError::Refused(message),
+            DeleteError::NotAllowed(_) => DeleteError::NotAllowed(message),
+            DeleteError::BadInput(_) => DeleteError::BadInput(message),
+            DeleteError::Unavailable(_) => DeleteError::Unavailable(message),
+            DeleteError::Registry(_) => DeleteError::Registry(message),
+            kept @ (DeleteError::Loading(_) | DeleteError::Denied { .. }) => kept,
+        }
+    }
+}
+
 /// What deleting a layer everywhere did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LayerDeletion {
@@ -75,6 +103,9 @@ pub struct LayerDeletion {
     pub hidden_images: usize,
     /// What failed, in words.
     pub failures: Vec<String>,
+    /// The first failure as an error, which says what kind of failure the delete ended in
+    /// when nothing went.
+    pub first_failure: Option<DeleteError>,
     pub summary: String,
 }
 
@@ -163,7 +194,8 @@ impl Deleter {
                 Err(e) => Err(DeleteError::Registry(e.to_string())),
             },
         };
-        self.audit(actor, "delete.imagestreamtag", &target, &outcome).await;
+        self.audit(actor, DeleteKind::StreamTag.action(), &target, &outcome)
+            .await;
         outcome
     }
 
@@ -192,7 +224,7 @@ impl Deleter {
                 "Regent is not connected to an OpenShift cluster.".into(),
             )),
         };
-        self.audit(actor, "delete.image", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Image.action(), &target, &outcome).await;
         outcome
     }
 
@@ -339,7 +371,7 @@ impl Deleter {
             }
             Err(e) => Err(explain(e, &target)),
         };
-        self.audit(actor, "delete.tag", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Tag.action(), &target, &outcome).await;
         outcome
     }
 
@@ -357,7 +389,8 @@ impl Deleter {
             Ok(plan) => plan,
             Err(e) => {
                 let outcome = Err(e);
-                self.audit(actor, "delete.manifest", &target, &outcome).await;
+                self.audit(actor, DeleteKind::Manifest.action(), &target, &outcome)
+                    .await;
                 return outcome;
             }
         };
@@ -396,7 +429,8 @@ impl Deleter {
             }
             Err(e) => Err(explain(e, &target)),
         };
-        self.audit(actor, "delete.manifest", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Manifest.action(), &target, &outcome)
+            .await;
         outcome
     }
 
@@ -409,7 +443,8 @@ impl Deleter {
             let outcome = Err(DeleteError::NotFound(format!(
                 "{repository} has no tags in Regent's index; there is nothing to delete."
             )));
-            self.audit(actor, "delete.repository", &target, &outcome).await;
+            self.audit(actor, DeleteKind::Repository.action(), &target, &outcome)
+                .await;
             return outcome;
         }
         let mut digests: Vec<&Digest> = tags.iter().map(|(_, d)| d).collect();
@@ -430,8 +465,10 @@ impl Deleter {
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
                     let e = explain(e, &format!("{repository}@{digest}"));
-                    if let DeleteError::Disabled(_) = e {
-                        self.audit(actor, "delete.repository", &target, &Err(e.clone())).await;
+                    // Turned off, or not answering: the other manifests would fail the same way.
+                    if let DeleteError::Disabled(_) | DeleteError::Unavailable(_) = e {
+                        self.audit(actor, DeleteKind::Repository.action(), &target, &Err(e.clone()))
+                            .await;
                         return Err(e);
                     }
                     failures.push(e.to_string());
@@ -463,7 +500,8 @@ impl Deleter {
                 failures.join("; ")
             )))
         };
-        self.audit(actor, "delete.repository", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Repository.action(), &target, &outcome)
+            .await;
         outcome
     }
 
@@ -523,7 +561,10 @@ impl Deleter {
                         cleared.push(repository);
                     }
                 }
-                Err(e) => report.failures.push(e.to_string()),
+                Err(e) => {
+                    report.failures.push(e.to_string());
+                    report.first_failure.get_or_insert(e);
+                }
             }
         }
         for repository in &cleared {
@@ -567,7 +608,7 @@ impl Deleter {
         } else {
             Err(DeleteError::Registry(report.summary.clone()))
         };
-        self.audit(actor, "delete.layer", &target, &outcome).await;
+        self.audit(actor, DeleteKind::Layer.action(), &target, &outcome).await;
         Ok(report)
     }
 
@@ -695,12 +736,22 @@ impl Deleter {
         }
     }
 
-    async fn audit(&self, actor: &Actor, action: &str, target: &str, outcome: &Result<Deleted, DeleteError>) {
+    pub(super) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: &Result<Deleted, DeleteError>,
+    ) {
         let (result, detail) = match outcome {
             Ok(d) => ("ok", d.summary.clone()),
-            Err(e @ (DeleteError::Refused(_) | DeleteError::Loading(_) | DeleteError::Denied { .. })) => {
-                ("refused", e.to_string())
-            }
+            Err(
+                e @ (DeleteError::Refused(_)
+                | DeleteError::Loading(_)
+                | DeleteError::Denied { .. }
+                | DeleteError::NotAllowed(_)
+                | DeleteError::BadInput(_)),
+            ) => ("refused", e.to_string()),
             Err(e) => ("failed", e.to_string()),
         };
         if let Err(e) = self.store.record_event(actor, action, target, result, &detail).await {
@@ -723,6 +774,18 @@ fn explain(e: RegistryError, target: &str) -> DeleteError {
     }
     if e.is_not_found() {
         return DeleteError::NotFound(format!("{target} is not in the registry (deleted already?)."));
+    }
+    let down = matches!(
+        &e,
+        RegistryError::Unreachable { .. }
+            | RegistryError::Timeout { .. }
+            | RegistryError::Api { status: 502..=504, .. }
+    );
+    if down {
+        return DeleteError::Unavailable(format!(
+            "The registry is not answering, so {target} was not deleted: {e}. {}",
+            e.hint()
+        ));
     }
     DeleteError::Registry(format!("Deleting {target} failed: {e}. {}", e.hint()))
 }

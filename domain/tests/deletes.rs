@@ -1,9 +1,11 @@
 //! Deletes against the real registry: a tag goes alone though another tag shares its digest
 //! (checked with skopeo, the independent client), a manifest takes exactly its tags, a child of
 //! a multi-arch image is protected, a repository goes whole, a registry with deletes off is
-//! named as the cause, and every delete is in the audit log.
+//! named as the cause, a stopped registry is told apart from a refusal, and every delete is in
+//! the audit log under one action name per kind, refused or done.
 
-use regent_domain::deletes::{DeleteError, Deleter};
+use regent_domain::access::Access;
+use regent_domain::deletes::{DeleteError, DeleteKind, DeleteRequest, Deleter};
 use regent_domain::index::{CatalogIndex, IndexSettings};
 use regent_domain::reference::{Digest, RepositoryName, Tag};
 use regent_domain::registry::{RegistryClient, RegistryConfig};
@@ -56,7 +58,10 @@ fn skopeo_digest(host: &str, image: &str) -> Option<String> {
     if ok {
         return Some(out.trim().to_owned());
     }
-    assert!(out.contains("manifest unknown"), "skopeo could not read {image} for another reason: {out}");
+    assert!(
+        out.contains("manifest unknown"),
+        "skopeo could not read {image} for another reason: {out}"
+    );
     None
 }
 
@@ -512,4 +517,94 @@ async fn deleting_a_multi_arch_image_keeps_a_platform_another_multi_arch_image_l
     }
     let err = skopeo_raw(&host, &format!("team/app@{amd64_digest}")).unwrap_err();
     assert!(err.contains("manifest unknown"), "one's own amd64 went: {err}");
+}
+
+#[tokio::test]
+async fn a_refused_and_a_done_delete_of_one_kind_share_its_audit_action() {
+    let seeded = SeededRegistry::start(0).await.unwrap();
+    let s = setup(seeded.registry.url()).await;
+    let stranger = Actor::new("anonymous", "127.0.0.1");
+    let nobody = Access::default();
+    let tag_delete = DeleteRequest::parse(DeleteKind::Tag, "demo/base", Some("latest"), None).unwrap();
+    let refused = s.deleter.run(&nobody, &stranger, tag_delete.clone()).await.unwrap_err();
+    assert_eq!(
+        refused,
+        DeleteError::NotAllowed("You may not delete in demo/base. Sign in first.".into())
+    );
+    s.deleter.run(&Access::everything(), &amy(), tag_delete).await.unwrap();
+    // A stream tag: refused for the stranger, refused for Amy too (no cluster here); before,
+    // the first was `delete.stream_tag` and a done one `delete.imagestreamtag`.
+    let stream_tag = DeleteRequest::parse(DeleteKind::StreamTag, "demo/base", Some("1.0"), None).unwrap();
+    s.deleter.run(&nobody, &stranger, stream_tag.clone()).await.unwrap_err();
+    let no_cluster = s
+        .deleter
+        .run(&Access::everything(), &amy(), stream_tag)
+        .await
+        .unwrap_err();
+    assert!(matches!(no_cluster, DeleteError::Refused(_)), "{no_cluster:?}");
+
+    let events = s
+        .store
+        .audit_events(&AuditFilter {
+            action: Some("delete".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut seen: Vec<(String, String, String, String)> = events
+        .into_iter()
+        .map(|e| (e.action, e.target, e.actor, e.outcome))
+        .collect();
+    seen.sort();
+    let row = |action: &str, target: &str, actor: &str, outcome: &str| {
+        (
+            action.to_owned(),
+            target.to_owned(),
+            actor.to_owned(),
+            outcome.to_owned(),
+        )
+    };
+    assert_eq!(
+        seen,
+        [
+            row("delete.stream_tag", "demo/base:1.0", "amy", "refused"),
+            row("delete.stream_tag", "demo/base:1.0", "anonymous", "refused"),
+            row("delete.tag", "demo/base:latest", "amy", "ok"),
+            row("delete.tag", "demo/base:latest", "anonymous", "refused"),
+        ]
+    );
+    assert_eq!(DeleteKind::StreamTag.action(), "delete.stream_tag");
+}
+
+#[tokio::test]
+async fn bad_input_is_named_field_by_field_and_a_stopped_registry_is_unavailable() {
+    for (kind, repository, tag, digest, says) in [
+        (DeleteKind::Tag, "demo/base", Some(""), None, "Tag: "),
+        (DeleteKind::Manifest, "demo/base", None, Some("abc"), "Digest: "),
+        (DeleteKind::Tag, "Demo/Base", Some("1.0"), None, "Repository name: "),
+        (DeleteKind::Layer, "", None, Some("sha256:xyz"), "Layer digest: "),
+        (
+            DeleteKind::StreamTag,
+            "base",
+            Some("1.0"),
+            None,
+            "base is not an image stream",
+        ),
+    ] {
+        let Err(DeleteError::BadInput(message)) = DeleteRequest::parse(kind, repository, tag, digest) else {
+            panic!("{kind:?} {repository} {tag:?} {digest:?} is bad input")
+        };
+        assert!(message.starts_with(says) && message.ends_with('.'), "{message}");
+    }
+
+    let mut seeded = SeededRegistry::start(0).await.unwrap();
+    let s = setup(seeded.registry.url()).await;
+    seeded.registry.stop();
+    let request = DeleteRequest::parse(DeleteKind::Tag, "demo/base", Some("latest"), None).unwrap();
+    let down = s.deleter.run(&Access::everything(), &amy(), request).await.unwrap_err();
+    let DeleteError::Unavailable(message) = down else {
+        panic!("a stopped registry is unavailable, not {down:?}")
+    };
+    assert!(message.starts_with("The registry is not answering"), "{message}");
 }

@@ -502,3 +502,66 @@ async fn audit_events_past_the_retention_are_deleted_and_the_rest_kept() {
     assert_eq!(events.len() as i64, before + 3 + 1);
     assert_eq!(store.prune_audit(now, 400).await.unwrap(), 0, "nothing more to delete");
 }
+
+/// A database as Regent's own migration runner left it before `sqlx::migrate!`: the files up
+/// to `through` applied statement by statement, the versions in `schema_migrations`.
+async fn old_runner_database(path: &std::path::Path, through: i64) {
+    const FILES: [&str; 6] = [
+        include_str!("../src/store/migrations/0001_identity.sql"),
+        include_str!("../src/store/migrations/0002_signing_keys.sql"),
+        include_str!("../src/store/migrations/0003_service_accounts.sql"),
+        include_str!("../src/store/migrations/0004_key_rotation.sql"),
+        include_str!("../src/store/migrations/0005_gc_notes.sql"),
+        include_str!("../src/store/migrations/0006_credentials_and_audit_folding.sql"),
+    ];
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::query("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for (version, sql) in (1..=through).zip(FILES) {
+        let code: String = sql
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for statement in code.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)")
+            .bind(version)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO users (name, password_hash, admin, disabled, created_at) VALUES ('olduser', 'x', FALSE, FALSE, 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_database_made_by_the_old_migration_runner_opens_and_gets_only_the_newer_migrations() {
+    for through in [6, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regent.db");
+        old_runner_database(&path, through).await;
+        let store = Store::open(&path)
+            .await
+            .unwrap_or_else(|e| panic!("through {through}: {e}"));
+        assert_eq!(store.schema_version().await.unwrap(), 6, "through {through}");
+        assert!(store.user(&n("olduser")).await.unwrap().is_some(), "its data stays");
+        // From 4 on, 0005 (garbage-collection notes) and 0006 (credentials) ran.
+        store.gc_notes().await.unwrap();
+        store.ensure_admin(Some("the admin password")).await.unwrap();
+        drop(store);
+        let again = Store::open(&path).await.unwrap();
+        assert_eq!(again.schema_version().await.unwrap(), 6, "and opens again");
+    }
+}

@@ -1076,6 +1076,40 @@ mod tests {
         dir.display().to_string()
     }
 
+    /// README's settings table, row by row: (environment variable, flag).
+    fn readme_settings() -> std::collections::BTreeSet<(String, String)> {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("\n## Configuration\n")
+            .nth(1)
+            .expect("README has ## Configuration");
+        let section = section.split("\n## ").next().unwrap_or_default();
+        section
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| file key"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(|c| c.trim().trim_matches('`')).collect();
+                (cells[2].to_owned(), cells[3].to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_settings_table_lists_exactly_the_settings_regent_defines() {
+        use clap::CommandFactory;
+        let defined: std::collections::BTreeSet<(String, String)> = Cli::command()
+            .get_arguments()
+            .filter_map(|a| Some((a.get_env()?.to_str()?.to_owned(), format!("--{}", a.get_long()?))))
+            .collect();
+        let documented = readme_settings();
+        let undocumented: Vec<_> = defined.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&defined).collect();
+        assert!(
+            undocumented.is_empty() && unknown.is_empty(),
+            "README lacks {undocumented:?}; README lists settings Regent does not have: {unknown:?}"
+        );
+    }
+
     #[test]
     fn flags_override_the_file() {
         let d = data_dir();

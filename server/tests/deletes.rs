@@ -1,6 +1,8 @@
 //! Deleting from the repository page over HTTP, against the `regent` binary and the real
 //! registry: Scruffy (delete on `demo/*`) sees the controls and deletes a tag, a digest and a
-//! repository; Greg (read) sees none and his direct call is refused and audited.
+//! repository; Greg (read) sees none and his direct call is refused (403) and audited under
+//! the same action name as Scruffy's delete; bad input answers 400, something gone 404, and a
+//! delete while the registry is stopped 503, each saying why.
 
 use regent_domain::access::{Grant, Level, Scope, Subject};
 use regent_domain::store::{Actor, Store};
@@ -84,13 +86,14 @@ async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
         "{page}"
     );
 
-    // Greg's direct call is refused, and audited.
-    let refused = greg
-        .call(
+    // Greg's direct call is refused (403, saying why), and audited.
+    let (status, refused) = greg
+        .answer(
             "/api/delete",
             &[("op", "tag"), ("repository", "demo/base"), ("tag", "latest")],
         )
         .await;
+    assert_eq!(status, 403, "{refused}");
     let (kind, message) = answer(&refused);
     assert_eq!(kind, "refused");
     assert!(
@@ -98,10 +101,10 @@ async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
         "{message}"
     );
     // Scruffy may not delete outside demo/*.
-    let refused = scruffy
-        .call("/api/delete", &[("op", "repository"), ("repository", "multi/arch")])
+    let (status, refused) = scruffy
+        .answer("/api/delete", &[("op", "repository"), ("repository", "multi/arch")])
         .await;
-    assert_eq!(answer(&refused).0, "refused");
+    assert_eq!((status.as_u16(), answer(&refused).0), (403, "refused"), "{refused}");
 
     // One tag: 1.0 keeps the digest latest shared.
     let done = scruffy
@@ -145,39 +148,88 @@ async fn scruffy_deletes_exactly_what_he_picks_and_greg_cannot_delete_at_all() {
     let (_, page) = scruffy.get("/images").await;
     assert!(!page.contains("demo/app"), "{page}");
 
-    // Bad input is refused in words.
-    for (form, says) in [
+    // Bad input is refused in words (400); what is not there, 404.
+    for (form, status, says) in [
         (
             vec![("op", "everything"), ("repository", "demo/base")],
+            400,
             "not something Regent deletes",
         ),
-        (vec![("op", "tag"), ("repository", "demo/base"), ("tag", "")], "Tag:"),
+        (
+            vec![("op", "tag"), ("repository", "demo/base"), ("tag", "")],
+            400,
+            "Tag:",
+        ),
         (
             vec![("op", "manifest"), ("repository", "demo/base"), ("digest", "abc")],
+            400,
             "Digest:",
         ),
         (
             vec![("op", "tag"), ("repository", "Demo/Base"), ("tag", "1.0")],
+            400,
             "Repository name:",
         ),
         (
             vec![("op", "tag"), ("repository", "demo/base"), ("tag", "nope")],
+            404,
             "not in the registry",
         ),
     ] {
-        let reply = scruffy.call("/api/delete", &form).await;
+        let (answered, reply) = scruffy.answer("/api/delete", &form).await;
         let (kind, message) = answer(&reply);
-        assert_eq!(kind, "refused", "{form:?}: {message}");
+        assert_eq!((answered.as_u16(), kind), (status, "refused"), "{form:?}: {message}");
         assert!(message.contains(says), "{form:?}: {message}");
     }
 
-    // The audit log has each delete and the refusal.
+    // The audit log has each delete and the refusal, under one action name, and `delete`
+    // finds the whole family.
     let mut admin = regent.visitor();
     assert!(admin.sign_in("admin", "the admin password").await);
     let (_, log) = admin.get("/admin/audit?action=delete.tag").await;
     assert!(
         log.contains("demo/base:latest") && log.contains("scruffy") && log.contains("greg"),
         "{log}"
+    );
+    let greg_refused = r#"data-action="delete.tag" data-outcome="refused""#;
+    let scruffy_done = r#"data-action="delete.tag" data-outcome="ok""#;
+    assert!(log.contains(greg_refused) && log.contains(scruffy_done), "{log}");
+    let (_, family) = admin.get("/admin/audit?action=delete").await;
+    for action in ["delete.tag", "delete.manifest", "delete.repository"] {
+        assert!(
+            family.contains(&format!("data-action=\"{action}\"")),
+            "{action}: {family}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_delete_while_the_registry_is_stopped_answers_503_saying_so() {
+    let (mut seeded, regent, _data) = start(&[("user:scruffy", "demo/*", Level::Delete)]).await;
+    let mut scruffy = regent.visitor();
+    assert!(scruffy.sign_in("scruffy", PASSWORD).await);
+    seeded.registry.stop();
+    let (status, reply) = scruffy
+        .answer(
+            "/api/delete",
+            &[("op", "tag"), ("repository", "demo/base"), ("tag", "latest")],
+        )
+        .await;
+    let (kind, message) = answer(&reply);
+    assert_eq!((status.as_u16(), kind), (503, "refused"), "{message}");
+    assert!(
+        message.contains("The registry is not answering, so demo/base:latest was not deleted")
+            && message.contains("Is the registry running"),
+        "{message}"
+    );
+    let (status, reply) = scruffy
+        .answer("/api/delete", &[("op", "repository"), ("repository", "demo/app")])
+        .await;
+    assert_eq!(status, 503, "{reply}");
+    let message = answer(&reply).1;
+    assert!(
+        message.contains("The registry is not answering, so demo/app@sha256:"),
+        "the first manifest stops the rest: {message}"
     );
 }
 
@@ -196,14 +248,14 @@ async fn a_leaked_layer_is_deleted_where_the_reviewer_may_and_greg_cannot_start_
     assert!(greg.sign_in("greg", PASSWORD).await);
     let (_, html) = greg.get(&page).await;
     assert!(!html.contains("delete-layer"), "no control for greg");
-    let reply = greg
-        .call(
+    let (status, reply) = greg
+        .answer(
             "/api/delete",
             &[("op", "layer"), ("repository", ""), ("digest", &layer)],
         )
         .await;
     let (kind, message) = answer(&reply);
-    assert_eq!(kind, "refused");
+    assert_eq!((status.as_u16(), kind), (403, "refused"));
     assert!(
         message.contains("You may not delete in any repository that has this layer"),
         "{message}"

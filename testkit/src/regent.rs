@@ -211,6 +211,13 @@ impl Visitor<'_> {
 
     /// Calls the server function at `path` as the hydrated page does, returning its JSON answer.
     pub async fn call(&self, path: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        let (status, body) = self.answer(path, form).await;
+        assert!(status.is_success(), "POST {path} {form:?}: {status}\n{body}");
+        body
+    }
+
+    /// As `call`, for an answer that may be an error: its status and its JSON body.
+    pub async fn answer(&self, path: &str, form: &[(&str, &str)]) -> (reqwest::StatusCode, serde_json::Value) {
         let r = self
             .with_cookie(self.client.post(format!("{}{path}", self.regent.base)))
             .header("origin", &self.regent.base)
@@ -221,8 +228,9 @@ impl Visitor<'_> {
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let status = r.status();
         let body = r.text().await.unwrap_or_default();
-        assert!(status.is_success(), "POST {path} {form:?}: {status}\n{body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("POST {path}: not JSON ({e}): {body}"))
+        let value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("POST {path} ({status}): not JSON ({e}): {body}"));
+        (status, value)
     }
 
     fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

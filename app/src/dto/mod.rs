@@ -7,9 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 mod admin;
+mod delete;
 mod detail;
 mod openshift;
 pub use admin::*;
+pub use delete::*;
 pub use detail::*;
 pub use openshift::*;
 

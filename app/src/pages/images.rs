@@ -373,7 +373,7 @@ fn TagResults(
     view! {
         {ambiguous}
         <p class="summary" data-total=total>{summary}</p>
-        {(!rows.is_empty()).then(|| view! { <crate::pages::delete::QuickDeleteTable rows show_repository=true finished=refresh /> })}
+        {(!rows.is_empty()).then(|| view! { <crate::components::quick_delete::QuickDeleteTable rows show_repository=true finished=refresh /> })}
         <Pagination paging pages href=move |n| images_href(&query, &paging, n) />
     }
 }

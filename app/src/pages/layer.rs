@@ -139,8 +139,8 @@ pub fn LayerPage() -> impl IntoView {
                                 <div><dt>"Media type"</dt><dd><code>{media_type}</code></dd></div>
                             </dl>
                             <p class="summary" data-total=total>{spread}</p>
-                            <crate::pages::admin::OutcomeNotice value=delete.value() />
-                            {(!deletable.is_empty()).then(|| view! { <crate::pages::delete::LayerDelete action=delete digest=digest.clone() deletable workloads /> })}
+                            <crate::components::notice::OutcomeNotice value=delete.value() />
+                            {(!deletable.is_empty()).then(|| view! { <crate::components::delete_controls::LayerDelete action=delete digest=digest.clone() deletable workloads /> })}
                             <h2>"Repositories"</h2>
                             <ul class="layer-repositories">{repository_links}</ul>
                             <h2>"Tags"</h2>

@@ -129,7 +129,7 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                         let sorting = SortLinks { repository: summary.name.clone(), current: sort, paging };
                         let may_delete = you.delete;
                         let row_end = may_delete
-                            .then(|| Callback::new(move |row: crate::dto::TagRow| crate::pages::delete::tag_controls(delete, &row)));
+                            .then(|| Callback::new(move |row: crate::dto::TagRow| crate::components::delete_controls::tag_controls(delete, &row)));
                         let (repository, tags) = (summary.name.clone(), summary.tags);
                         let workloads: Vec<String> = cluster
                             .as_ref()
@@ -141,11 +141,11 @@ pub fn RepositoryPage(#[prop(into)] name: Signal<String>) -> impl IntoView {
                             <Header summary=summary.clone() stale pull_host />
                             <YourAccess you name=summary.name.clone() />
                             {cluster.map(|cluster| view! { <crate::components::stream::StreamNotice cluster=*cluster /> })}
-                            <crate::pages::admin::OutcomeNotice value=delete.value() />
+                            <crate::components::notice::OutcomeNotice value=delete.value() />
                             <h2>"Tags"</h2>
-                            <crate::pages::delete::QuickDeleteTable rows sorting=Some(sorting) row_end finished=Callback::new(move |_| data.refetch()) />
+                            <crate::components::quick_delete::QuickDeleteTable rows sorting=Some(sorting) row_end finished=Callback::new(move |_| data.refetch()) />
                             <Pagination paging pages href />
-                            {may_delete.then(|| view! { <crate::pages::delete::RepositoryDelete action=delete name=repository tags workloads /> })}
+                            {may_delete.then(|| view! { <crate::components::delete_controls::RepositoryDelete action=delete name=repository tags workloads /> })}
                         }
                         .into_any()
                     }

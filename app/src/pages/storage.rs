@@ -179,7 +179,7 @@ fn GcPlan(plan: crate::dto::GcPlanView, reset: ServerAction<GcDone>) -> impl Int
     view! {
         <section class="gc-plan" data-gc-blobs=plan.blobs data-gc-bytes=plan.bytes>
             <h2>"Garbage collection"</h2>
-            <crate::pages::admin::OutcomeNotice value=reset.value() />
+            <crate::components::notice::OutcomeNotice value=reset.value() />
             <p>{freed}</p>
             {(plan.blobs > 0).then(|| view! {
                 <p>"With the registry stopped (or read-only), on its host:"</p>

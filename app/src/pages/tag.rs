@@ -471,7 +471,9 @@ fn OnCluster(
     digest: String,
     deletable: bool,
 ) -> impl IntoView {
+    use crate::components::delete_controls::DeleteForm;
     use crate::components::stream::{StreamTagFacts, Workloads};
+    use crate::dto::DeleteOp;
     let delete = ServerAction::<crate::pages::delete::DeleteImage>::new();
     let list = |refs: &Vec<crate::dto::StreamTagRef>| {
         refs.iter()
@@ -516,12 +518,9 @@ fn OnCluster(
         let tag_form = stream_tag.clone().filter(|t| t.current.is_some()).map(|t| {
             let (name, repository, tag) = (t.name.clone(), repository.clone(), t.tag.clone());
             view! {
-                <ActionForm action=delete attr:class="inline" attr:data-form="delete-stream-tag">
-                    <input type="hidden" name="op" value="stream_tag" />
-                    <input type="hidden" name="repository" value=repository />
-                    <input type="hidden" name="tag" value=tag />
-                    <button type="submit">{format!("Delete the image stream tag {name} (with its history)")}</button>
-                </ActionForm>
+                <DeleteForm action=delete op=DeleteOp::StreamTag form="delete-stream-tag" repository tag>
+                    {format!("Delete the image stream tag {name} (with its history)")}
+                </DeleteForm>
             }
         });
         let everywhere = format!(
@@ -542,13 +541,10 @@ fn OnCluster(
                 <p data-impact="workloads">{impact}</p>
                 {tag_form}
                 <p>{everywhere}</p>
-                <ActionForm action=delete attr:class="inline" attr:data-form="delete-image-everywhere">
-                    <input type="hidden" name="op" value="image" />
-                    <input type="hidden" name="repository" value=repository />
-                    <input type="hidden" name="digest" value=digest />
-                    <button type="submit">"Delete the image everywhere"</button>
-                </ActionForm>
-                <crate::pages::admin::OutcomeNotice value=delete.value() />
+                <DeleteForm action=delete op=DeleteOp::Image form="delete-image-everywhere" repository digest>
+                    "Delete the image everywhere"
+                </DeleteForm>
+                <crate::components::notice::OutcomeNotice value=delete.value() />
             </details>
         }
     });

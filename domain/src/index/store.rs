@@ -67,16 +67,16 @@ struct RepoEntry {
 #[derive(Debug)]
 enum Entry {
     Image {
-        media_type: u8,
+        media_type: StringId,
         config: DigestId,
         layers: Box<[DigestId]>,
         /// Config plus layers.
         size: u64,
         created: Option<Box<str>>,
-        platform: u16,
+        platform: StringId,
     },
     Index {
-        media_type: u8,
+        media_type: StringId,
         children: Box<[DigestId]>,
     },
 }
@@ -84,25 +84,41 @@ enum Entry {
 #[derive(Debug, Clone, Copy)]
 struct LayerEntry {
     size: u64,
-    media_type: u8,
+    media_type: StringId,
 }
 
-/// Small interned strings (media types, platforms): a handful of distinct values.
+/// An interned media type or platform: an index into `Strings`, as wide as the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct StringId(u16);
+
+/// Small interned strings (media types, platforms): usually a handful of distinct values, but
+/// they come from registry content, so any number of them must neither wrap nor mix up ids.
 #[derive(Debug, Default)]
-struct Strings(Vec<String>);
+struct Strings {
+    list: Vec<Box<str>>,
+    ids: HashMap<Box<str>, StringId>,
+}
 
 impl Strings {
-    fn intern(&mut self, s: &str) -> u16 {
-        match self.0.iter().position(|x| x == s) {
-            Some(i) => i as u16,
-            None => {
-                self.0.push(s.to_owned());
-                (self.0.len() - 1) as u16
-            }
+    /// The id of `s`; once the table is full, every new string shares the last id, which
+    /// reads as "" (unknown) rather than as another string.
+    fn intern(&mut self, s: &str) -> StringId {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
         }
+        let Ok(id) = u16::try_from(self.list.len()) else {
+            return StringId(u16::MAX);
+        };
+        if id == u16::MAX {
+            return StringId(u16::MAX);
+        }
+        self.list.push(s.into());
+        self.ids.insert(s.into(), StringId(id));
+        StringId(id)
     }
-    fn get(&self, i: u16) -> &str {
-        self.0.get(i as usize).map(String::as_str).unwrap_or_default()
+
+    fn get(&self, id: StringId) -> &str {
+        self.list.get(usize::from(id.0)).map_or("", |s| s)
     }
 }
 
@@ -290,7 +306,7 @@ impl IndexData {
                     let Some(lid) = self.digests.intern(&layer.digest) else {
                         continue;
                     };
-                    let media_type = self.strings.intern(&layer.media_type) as u8;
+                    let media_type = self.strings.intern(&layer.media_type);
                     self.layers.insert(
                         lid,
                         LayerEntry {
@@ -305,7 +321,7 @@ impl IndexData {
                 self.config_manifests.insert(config_id, id);
                 let platform = platform.as_ref().map(|p| p.to_string()).unwrap_or_default();
                 Entry::Image {
-                    media_type: self.strings.intern(media_type.as_str()) as u8,
+                    media_type: self.strings.intern(media_type.as_str()),
                     config: config_id,
                     layers: layer_ids.into_boxed_slice(),
                     size,
@@ -322,7 +338,7 @@ impl IndexData {
                     }
                 }
                 Entry::Index {
-                    media_type: self.strings.intern(media_type.as_str()) as u8,
+                    media_type: self.strings.intern(media_type.as_str()),
                     children: ids.into_boxed_slice(),
                 }
             }
@@ -625,7 +641,7 @@ impl IndexData {
                 created,
                 platform,
             }) => {
-                info.media_type = self.strings.get(*media_type as u16).to_owned();
+                info.media_type = self.strings.get(*media_type).to_owned();
                 info.image_id = Some(self.digests.digest(*config));
                 info.size = *size;
                 info.created = created.as_deref().map(str::to_owned);
@@ -636,7 +652,7 @@ impl IndexData {
                 info.top_layer = layers.last().map(|l| self.digests.digest(*l));
             }
             Some(Entry::Index { media_type, children }) => {
-                info.media_type = self.strings.get(*media_type as u16).to_owned();
+                info.media_type = self.strings.get(*media_type).to_owned();
                 for c in children.iter() {
                     if let Some(Entry::Image {
                         size, platform, config, ..
@@ -697,7 +713,7 @@ impl IndexData {
     pub fn layer(&self, digest: &Digest) -> Option<(u64, &str)> {
         let id = self.digests.get(digest)?;
         let l = self.layers.get(&id)?;
-        Some((l.size, self.strings.get(l.media_type as u16)))
+        Some((l.size, self.strings.get(l.media_type)))
     }
 }
 
@@ -734,6 +750,53 @@ pub(super) mod tests {
                 variant: None,
             }),
         }
+    }
+
+    #[test]
+    fn three_hundred_media_types_each_keep_their_own_id() {
+        // Media types and platforms share one table; more than 255 of them must not wrap.
+        let mut x = IndexData::default();
+        let names: Vec<String> = (0..300).map(|i| format!("application/x.layer.{i}")).collect();
+        let layers: Vec<IndexedLayer> = names
+            .iter()
+            .map(|m| IndexedLayer {
+                digest: d(m),
+                size: 10,
+                media_type: m.clone(),
+            })
+            .collect();
+        let IndexedManifest::Image {
+            media_type,
+            config,
+            config_size,
+            created,
+            platform,
+            ..
+        } = image("c", &[])
+        else {
+            unreachable!("image() builds an image")
+        };
+        let manifest = IndexedManifest::Image {
+            media_type,
+            config,
+            config_size,
+            layers,
+            created,
+            platform,
+        };
+        x.insert_manifest(&d("m"), &manifest);
+        for name in &names {
+            assert_eq!(x.layer(&d(name)).map(|(_, m)| m), Some(name.as_str()));
+        }
+        let mut strings = Strings::default();
+        let ids: Vec<StringId> = names.iter().map(|n| strings.intern(n)).collect();
+        assert_eq!(ids[299], StringId(299));
+        assert_eq!(
+            strings.intern(&names[256]),
+            ids[256],
+            "interning again finds the same id"
+        );
+        assert!(names.iter().zip(&ids).all(|(n, id)| strings.get(*id) == n));
     }
 
     #[test]

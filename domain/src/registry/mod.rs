@@ -1,7 +1,7 @@
 //! A typed client for the Distribution / OCI v2 HTTP API.
 //!
 //! One `RegistryClient` per configured registry, shared by every request Regent serves. It
-//! knows the registry's quirks recorded in `shared/reference/registry.md`: catalog paging by
+//! knows the registry's quirks recorded in `docs/registry.md`: catalog paging by
 //! `Link` header with a page size the registry accepts, `tags: null`, the four manifest media
 //! types that must always be sent, and digests taken from `Docker-Content-Digest`. Each
 //! operation lives in its own file; authentication (basic, static bearer, and the bearer

@@ -177,21 +177,25 @@ impl Store {
         Ok(gone)
     }
 
-    /// Events matching `filter`, newest first (at most 500).
+    /// Events matching `filter`, newest first (at most 500). An action filter takes its family
+    /// too: `delete` (or `delete.*`) is every `delete.…` action as well as `delete` itself.
     pub async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
         let limit = i64::from(filter.limit.clamp(1, 500));
+        let action = filter.action.as_deref().map(|a| a.strip_suffix(".*").unwrap_or(a));
+        let family = action.map(|a| format!("{}.%", a.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         let rows = sqlx::query(
             "SELECT id, at, actor, address, action, target, outcome, detail, count FROM audit_events \
-             WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2) \
+             WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2 OR action LIKE $7 ESCAPE '\\') \
              AND ($3 IS NULL OR target LIKE '%' || $3 || '%') AND ($4 IS NULL OR id < $4) \
              AND ($6 IS NULL OR outcome = $6) ORDER BY id DESC LIMIT $5",
         )
         .bind(&filter.actor)
-        .bind(&filter.action)
+        .bind(action)
         .bind(&filter.target)
         .bind(filter.before)
         .bind(limit)
         .bind(&filter.outcome)
+        .bind(family)
         .fetch_all(self.pool())
         .await?;
         Ok(rows
@@ -292,5 +296,48 @@ mod tests {
             .map(|e| e.count)
             .collect();
         assert_eq!(counts, [3, 1, 1, 1, 1, 1, 1, 1]);
+    }
+
+    #[tokio::test]
+    async fn an_action_filter_matches_its_family() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("regent.db")).await.unwrap();
+        let amy = Actor::new("amy", "192.0.2.7");
+        for action in [
+            "delete",
+            "delete.tag",
+            "delete.stream_tag",
+            "deletex",
+            "deleted.tag",
+            "user.delete",
+        ] {
+            store.record_event(&amy, action, "t", "ok", "").await.unwrap();
+        }
+        let actions = |filter: &'static str| {
+            let store = store.clone();
+            async move {
+                let filter = AuditFilter {
+                    action: Some(filter.to_owned()),
+                    limit: 500,
+                    ..AuditFilter::default()
+                };
+                let mut found: Vec<String> = store
+                    .audit_events(&filter)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.action)
+                    .collect();
+                found.sort();
+                found
+            }
+        };
+        let family = ["delete", "delete.stream_tag", "delete.tag"];
+        assert_eq!(actions("delete").await, family);
+        assert_eq!(actions("delete.*").await, family);
+        assert_eq!(actions("delete.tag").await, ["delete.tag"]);
+        // `_` in a name is a letter, not LIKE's wildcard.
+        assert_eq!(actions("delete.stream_tag").await, ["delete.stream_tag"]);
+        assert!(actions("delete.stream.tag").await.is_empty());
     }
 }

@@ -5,7 +5,7 @@
 //! that was acknowledged survives the process being killed). The file is created mode 0600:
 //! it holds the token signing key, password hashes and session ids. Queries stay portable so a
 //! PostgreSQL backend can follow for several replicas. The schema is a list of numbered
-//! migrations applied at start-up, each in its own transaction. Every change writes its audit
+//! migrations applied at start-up by `sqlx::migrate!`, each in its own transaction. Every change writes its audit
 //! event in the same transaction, so there is never a change without its record, or the
 //! reverse. The SQLite behaviour this relies on is in `docs/sqlite.md`.
 
@@ -28,16 +28,9 @@ use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The schema, in order. Applied ones are recorded in `schema_migrations`; never edit one
-/// that was released, add the next.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("migrations/0001_identity.sql")),
-    (2, include_str!("migrations/0002_signing_keys.sql")),
-    (3, include_str!("migrations/0003_service_accounts.sql")),
-    (4, include_str!("migrations/0004_key_rotation.sql")),
-    (5, include_str!("migrations/0005_gc_notes.sql")),
-    (6, include_str!("migrations/0006_credentials_and_audit_folding.sql")),
-];
+/// The schema: `migrations/NNNN_name.sql`, applied in order by sqlx's migrator, which records
+/// each in `_sqlx_migrations` with its checksum. Never edit one that was released; add the next.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -100,44 +93,59 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        for (version, sql) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
-            let applied = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-            if applied {
-                continue;
-            }
-            // Statements end with `;`; comment lines (`--`) may hold anything.
-            let code: String = sql
-                .lines()
-                .filter(|l| !l.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n");
-            for statement in code.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                sqlx::query(statement).execute(&mut *tx).await?;
-            }
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(version)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(version, "applied a database migration");
+        self.adopt_old_migrations().await?;
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot bring the schema up to date: {e}")))
+    }
+
+    /// A database made before sqlx's migrator recorded its applied versions in
+    /// `schema_migrations`, having run the same files. Their versions are written into
+    /// `_sqlx_migrations` with the files' checksums (once, in one transaction), so the migrator
+    /// sees them as applied and runs only the newer ones.
+    async fn adopt_old_migrations(&self) -> Result<()> {
+        let table = |name: &'static str| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1")
+                .bind(name)
+        };
+        let old = table("schema_migrations").fetch_one(&self.pool).await? > 0;
+        if !old || table("_sqlx_migrations").fetch_one(&self.pool).await? > 0 {
+            return Ok(());
         }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, \
+             checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
+        for migration in MIGRATOR.iter().filter(|m| applied.contains(&m.version)) {
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                 VALUES ($1, $2, TRUE, $3, 0)",
+            )
+            .bind(migration.version)
+            .bind(&*migration.description)
+            .bind(&*migration.checksum)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(
+            versions = applied.len(),
+            "adopted the migrations Regent applied before sqlx's migrator"
+        );
         Ok(())
     }
 
     /// The schema version in use.
     pub async fn schema_version(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM _sqlx_migrations WHERE success")
             .fetch_one(&self.pool)
             .await?;
         Ok(row.get("v"))

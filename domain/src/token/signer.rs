@@ -2,7 +2,7 @@
 //!
 //! distribution 2.8 finds the key by `x5c` (a certificate chain ending in its
 //! `rootcertbundle`) or by `kid` in libtrust form; the header carries both, so 2.8 and 3.x
-//! accept it. Claims follow what 2.8 was seen to require (reference/registry.md §6): `aud` a
+//! accept it. Claims follow what 2.8 was seen to require (docs/registry.md, "Token authentication"): `aud` a
 //! string, `exp` an integer, `iss` exactly the configured issuer. The key and a self-signed
 //! certificate are made on first start and kept in the store.
 
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn the_key_id_matches_the_worked_libtrust_example() {
-        // reference/registry.md §6: for this SHA-256 of an RSA key's SPKI, the registry
+        // docs/registry.md, "Token authentication": for this SHA-256 of an RSA key's SPKI, the registry
         // accepted this kid. Check the base32 and grouping on the digest's first 30 bytes.
         let digest = hex::decode("45f5e71ea8481f4a2855bca0730c21aa8a313175f14d756d3d8741ee4dcbe6fa").unwrap();
         let kid = kid_from_digest(&digest);

@@ -10,38 +10,8 @@ pub mod audit;
 pub mod groups;
 pub mod users;
 
-use crate::dto::{Denied, Outcome};
+pub use crate::components::notice::{DeniedNotice, OutcomeNotice};
 use leptos::prelude::*;
-
-/// The result of a change, under the form that made it.
-#[component]
-pub fn OutcomeNotice(value: MappedSignal<Option<Result<Outcome, ServerFnError>>>) -> impl IntoView {
-    move || {
-        value.get().map(|result| match result {
-            Ok(Outcome::Done(message)) => view! { <p class="notice info" role="status">{message}</p> }.into_any(),
-            Ok(Outcome::Refused(message)) => view! { <p class="notice error" role="alert">{message}</p> }.into_any(),
-            Err(e) => view! { <p class="notice error" role="alert">{format!("The change failed: {e}")}</p> }.into_any(),
-        })
-    }
-}
-
-/// A management screen the viewer may not use: sign in, or ask an administrator.
-#[component]
-pub fn DeniedNotice(denied: Denied, next: &'static str) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-        r.set_status(if denied.signed_in {
-            http::StatusCode::FORBIDDEN
-        } else {
-            http::StatusCode::UNAUTHORIZED
-        });
-    }
-    view! {
-        <h1>"Not available"</h1>
-        <p class="notice error" role="alert">{denied.message}</p>
-        {(!denied.signed_in).then(|| view! { <p><a href=format!("/login?next={next}")>"Sign in"</a></p> })}
-    }
-}
 
 /// Links between the management screens, for those who may use them.
 #[component]

@@ -144,7 +144,7 @@ impl IndexData {
         repositories.sort();
         Some(LayerUsage {
             size: layer.size,
-            media_type: self.strings.get(layer.media_type as u16).to_owned(),
+            media_type: self.strings.get(layer.media_type).to_owned(),
             images,
             repositories,
         })
