@@ -1363,4 +1363,35 @@ mod tests {
         .unwrap();
         assert!(!s.describe().contains("hunter2"));
     }
+
+    // Production (issue 19).
+    #[test]
+    fn metrics_listen_and_shutdown_grace_come_from_file_or_flags() {
+        let d = data_dir();
+        let base = ["--registry-url", "http://127.0.0.1:5000", "--data-dir", &d];
+        let defaults = Settings::merge(&cli(&base), FileSettings::default()).unwrap();
+        assert_eq!(defaults.metrics_listen, None);
+        assert_eq!(defaults.shutdown_grace, Duration::from_secs(20));
+        let text = "shutdown_grace_seconds = 5\n[metrics]\nlisten = \"0.0.0.0:9090\"\n";
+        let from_file = Settings::merge(&cli(&base), file(text)).unwrap();
+        assert_eq!(from_file.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
+        assert_eq!(from_file.shutdown_grace, Duration::from_secs(5));
+        assert!(from_file.describe().contains("[metrics]\nlisten = \"0.0.0.0:9090\"\n"));
+        let mut flags = base.to_vec();
+        flags.extend(["--shutdown-grace-seconds", "7", "--metrics-listen", "127.0.0.1:9191"]);
+        let overridden = Settings::merge(&cli(&flags), file(text)).unwrap();
+        assert_eq!(overridden.shutdown_grace, Duration::from_secs(7));
+        assert_eq!(overridden.metrics_listen.unwrap().port(), 9191);
+        for (flag, value, says) in [
+            ("--shutdown-grace-seconds", "0", "use 1 to 3600 seconds"),
+            ("--metrics-listen", "9090", "metrics.listen"),
+        ] {
+            let mut args = base.to_vec();
+            args.extend([flag, value]);
+            let e = Settings::merge(&cli(&args), FileSettings::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{value}: {e}");
+        }
+    }
 }
