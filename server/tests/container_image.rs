@@ -57,7 +57,7 @@ async fn the_image_runs_as_non_root_against_a_registry_and_shows_itself() {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), PathBuf::from);
     let binary = target.join("x86_64-unknown-linux-musl/release/regent");
-    if !binary.exists() || !target.join("site/pkg/regent_bg.wasm").exists() {
+    if !binary.exists() || !target.join("site/pkg/regent.wasm").exists() {
         return skip(&format!(
             "{} or the site is not built; run scripts/image first",
             binary.display()
