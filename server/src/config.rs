@@ -162,6 +162,18 @@ pub struct Cli {
     #[arg(long, env = "REGENT_TRUSTED_PROXIES", value_name = "ADDRESSES")]
     pub trusted_proxies: Option<String>,
 
+    // Production (issue 19): metrics address and shutdown grace.
+    /// Address and port for /metrics on its own, open to whoever reaches it, e.g. 0.0.0.0:9090
+    /// [default: none; /metrics is on the main address, for administrators and this machine].
+    #[arg(long, env = "REGENT_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
+
+    /// Seconds Regent waits after SIGTERM for running requests and queued notifications
+    /// before it exits (1 to 3600; keep it below the pod's terminationGracePeriodSeconds)
+    /// [default: 20].
+    #[arg(long, env = "REGENT_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
+    pub shutdown_grace_seconds: Option<String>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -257,6 +269,16 @@ struct FileSettings {
     openshift: FileOpenShift,
     #[serde(default)]
     audit: FileAudit,
+    // Production (issue 19).
+    shutdown_grace_seconds: Option<u64>,
+    #[serde(default)]
+    metrics: FileMetrics,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -346,6 +368,11 @@ pub struct Settings {
     pub trusted_proxies: regent_domain::access::TrustedProxies,
     /// Where users reach Regent, when configured.
     pub public_url: Option<Url>,
+    // Production (issue 19).
+    /// `/metrics` on an address of its own; `None`: on the main one, restricted.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long a SIGTERM waits for running requests and queued notifications.
+    pub shutdown_grace: Duration,
 }
 
 /// A setting with a bad value: which one, and what is wrong.
@@ -494,6 +521,19 @@ setting!(
     "openshift.recheck_seconds",
     "REGENT_OPENSHIFT_RECHECK_SECONDS",
     "--openshift-recheck-seconds"
+);
+// Production (issue 19).
+setting!(
+    METRICS_LISTEN,
+    "metrics.listen",
+    "REGENT_METRICS_LISTEN",
+    "--metrics-listen"
+);
+setting!(
+    SHUTDOWN_GRACE,
+    "shutdown_grace_seconds",
+    "REGENT_SHUTDOWN_GRACE_SECONDS",
+    "--shutdown-grace-seconds"
 );
 setting!(
     NOTIFICATIONS_SECRET,
@@ -777,6 +817,25 @@ impl Settings {
             }
         };
 
+        // Production (issue 19).
+        let metrics_listen = match cli.metrics_listen.clone().or(file.metrics.listen) {
+            None => None,
+            Some(text) => Some(text.trim().parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    &METRICS_LISTEN,
+                    format!("\"{text}\" is not an address and port; write it like 0.0.0.0:9090"),
+                )
+            })?),
+        };
+        let shutdown_grace = number(
+            &SHUTDOWN_GRACE,
+            cli.shutdown_grace_seconds.as_deref(),
+            file.shutdown_grace_seconds,
+            20,
+            1..=3600,
+            "seconds",
+        )?;
+
         prepare_data_dir(&data_dir)?;
         let admin_password = match cli.admin_password.clone() {
             Some(p) if p.chars().count() < 10 => {
@@ -817,56 +876,67 @@ impl Settings {
             token,
             trusted_proxies,
             public_url,
+            metrics_listen,
+            shutdown_grace: Duration::from_secs(shutdown_grace),
         })
     }
 
     /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
     pub fn describe(&self) -> String {
-        format!(
-            "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\npublic_url = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
+        // Production (issue 19): a top-level key first, its [metrics] table last.
+        format!("shutdown_grace_seconds = {}\n", self.shutdown_grace.as_secs())
+            + &format!(
+                "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\npublic_url = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
              [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
              [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n[audit]\nretention_days = {}\n\
              [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n\
              [openshift]\nmode = \"{}\"\nkubeconfig = \"{}\"\ncontext = \"{}\"\nrecheck_seconds = {}\n",
-            self.listen,
-            self.data_dir.display(),
-            self.site_root.display(),
-            self.trusted_proxies.to_strings(),
-            self.public_url
-                .as_ref()
-                .map_or_else(|| "(not set)".to_owned(), Url::to_string),
-            self.registry_url
-                .as_ref()
-                .map_or_else(|| "(found on the OpenShift cluster)".to_owned(), Url::to_string),
-            self.pull_host.as_deref().unwrap_or("(the registry's host)"),
-            self.registry_credentials.describe(),
-            self.registry_timeout.as_secs(),
-            self.index.concurrency,
-            self.index.reconcile_every.as_secs(),
-            if self.notifications_secret.is_some() {
-                "(set)"
-            } else {
-                "(not set: endpoint off)"
-            },
-            self.session_idle.as_secs() / 60,
-            self.session_max_age.as_secs() / 3600,
-            self.session_secure_cookie,
-            self.audit_retention_days,
-            self.token.service,
-            self.token.issuer,
-            self.token.lifetime.as_secs() / 60,
-            match self.openshift.mode {
-                OpenShiftMode::Auto => "auto",
-                OpenShiftMode::Off => "off",
-                OpenShiftMode::Required => "required",
-            },
-            self.openshift.kubeconfig.as_ref().map_or_else(
-                || "(KUBECONFIG, ~/.kube/config or in-cluster)".to_owned(),
-                |p| p.display().to_string()
-            ),
-            self.openshift.context.as_deref().unwrap_or("(current)"),
-            self.openshift.recheck_every.as_secs(),
-        )
+                self.listen,
+                self.data_dir.display(),
+                self.site_root.display(),
+                self.trusted_proxies.to_strings(),
+                self.public_url
+                    .as_ref()
+                    .map_or_else(|| "(not set)".to_owned(), Url::to_string),
+                self.registry_url
+                    .as_ref()
+                    .map_or_else(|| "(found on the OpenShift cluster)".to_owned(), Url::to_string),
+                self.pull_host.as_deref().unwrap_or("(the registry's host)"),
+                self.registry_credentials.describe(),
+                self.registry_timeout.as_secs(),
+                self.index.concurrency,
+                self.index.reconcile_every.as_secs(),
+                if self.notifications_secret.is_some() {
+                    "(set)"
+                } else {
+                    "(not set: endpoint off)"
+                },
+                self.session_idle.as_secs() / 60,
+                self.session_max_age.as_secs() / 3600,
+                self.session_secure_cookie,
+                self.audit_retention_days,
+                self.token.service,
+                self.token.issuer,
+                self.token.lifetime.as_secs() / 60,
+                match self.openshift.mode {
+                    OpenShiftMode::Auto => "auto",
+                    OpenShiftMode::Off => "off",
+                    OpenShiftMode::Required => "required",
+                },
+                self.openshift.kubeconfig.as_ref().map_or_else(
+                    || "(KUBECONFIG, ~/.kube/config or in-cluster)".to_owned(),
+                    |p| p.display().to_string()
+                ),
+                self.openshift.context.as_deref().unwrap_or("(current)"),
+                self.openshift.recheck_every.as_secs(),
+            )
+            + &format!(
+                "[metrics]\nlisten = \"{}\"\n",
+                self.metrics_listen.map_or_else(
+                    || "(not set: /metrics on the main address)".to_owned(),
+                    |a| a.to_string()
+                ),
+            )
     }
 
     /// Whether every session cookie is `Secure`: set so, or Regent is reached over HTTPS.
@@ -1326,5 +1396,36 @@ mod tests {
         )
         .unwrap();
         assert!(!s.describe().contains("hunter2"));
+    }
+
+    // Production (issue 19).
+    #[test]
+    fn metrics_listen_and_shutdown_grace_come_from_file_or_flags() {
+        let d = data_dir();
+        let base = ["--registry-url", "http://127.0.0.1:5000", "--data-dir", &d];
+        let defaults = Settings::merge(&cli(&base), FileSettings::default()).unwrap();
+        assert_eq!(defaults.metrics_listen, None);
+        assert_eq!(defaults.shutdown_grace, Duration::from_secs(20));
+        let text = "shutdown_grace_seconds = 5\n[metrics]\nlisten = \"0.0.0.0:9090\"\n";
+        let from_file = Settings::merge(&cli(&base), file(text)).unwrap();
+        assert_eq!(from_file.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
+        assert_eq!(from_file.shutdown_grace, Duration::from_secs(5));
+        assert!(from_file.describe().contains("[metrics]\nlisten = \"0.0.0.0:9090\"\n"));
+        let mut flags = base.to_vec();
+        flags.extend(["--shutdown-grace-seconds", "7", "--metrics-listen", "127.0.0.1:9191"]);
+        let overridden = Settings::merge(&cli(&flags), file(text)).unwrap();
+        assert_eq!(overridden.shutdown_grace, Duration::from_secs(7));
+        assert_eq!(overridden.metrics_listen.unwrap().port(), 9191);
+        for (flag, value, says) in [
+            ("--shutdown-grace-seconds", "0", "use 1 to 3600 seconds"),
+            ("--metrics-listen", "9090", "metrics.listen"),
+        ] {
+            let mut args = base.to_vec();
+            args.extend([flag, value]);
+            let e = Settings::merge(&cli(&args), FileSettings::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{value}: {e}");
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Machine endpoints: `/healthz` (the process is up) and `/readyz` (the registry answers).
+//! Machine endpoints: `/healthz` (the process is up) and `/readyz` (the registry answers, and
+//! Regent is not shutting down: after SIGTERM it answers 503 at once, see `shutdown`).
 //!
 //! `readyz` asks the registry's `/v2/` on every call, so a load balancer or an operator sees
 //! the same thing the Images page would, with the same words. Anyone gets the status; the
@@ -24,9 +25,17 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(
     state: AppState,
     cluster: Option<Cluster>,
+    lifecycle: crate::shutdown::Lifecycle,
     client: Client,
     session: tower_sessions::Session,
 ) -> (StatusCode, Json<Value>) {
+    if lifecycle.stopping() {
+        // SIGTERM: out of the Service at once, while running requests finish.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "shutting down", "in_flight": lifecycle.in_flight()})),
+        );
+    }
     let index = state.index.clone();
     let detailed = client.local
         || regent_app::session::viewer_of(&state, &session)

@@ -9,7 +9,9 @@ mod config;
 mod csrf;
 mod events;
 mod health;
+mod metrics;
 mod secure_cookie;
+mod shutdown;
 mod token;
 
 use axum::Extension;
@@ -68,12 +70,27 @@ async fn main() -> ExitCode {
         print!("{}", settings.describe());
         return ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("REGENT_LOG")
-                .unwrap_or_else(|_| "info,regent=info,tower_http=warn".into()),
-        )
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REGENT_LOG")
+        .unwrap_or_else(|_| "info,regent=info,tower_http=warn".into());
+    // REGENT_LOG_FORMAT=json: one JSON object per line, for a log collector.
+    match std::env::var("REGENT_LOG_FORMAT").as_deref() {
+        Ok("json") => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(false)
+            .with_env_filter(filter)
+            .init(),
+        Ok("text") | Ok("") | Err(std::env::VarError::NotPresent) => {
+            tracing_subscriber::fmt().with_env_filter(filter).init()
+        }
+        Ok(other) => {
+            eprintln!("regent: REGENT_LOG_FORMAT=\"{other}\" is not a log format; use json, or text (the default)");
+            return ExitCode::from(2);
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            eprintln!("regent: REGENT_LOG_FORMAT is not UTF-8; use json, or text (the default)");
+            return ExitCode::from(2);
+        }
+    }
     match serve(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -85,6 +102,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
+    let prometheus = metrics::install()?;
+    let lifecycle = shutdown::Lifecycle::default();
     let store_path = settings.data_dir.join(commands::STORE_FILE);
     let store = Store::open(&store_path).await.map_err(|e| e.to_string())?;
     for (path, mode) in config::exposed_files(&settings.data_dir, commands::STORE_FILE) {
@@ -200,8 +219,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
             get({
                 let state = state.clone();
                 let cluster = cluster.clone();
+                let lifecycle = lifecycle.clone();
                 move |Extension(client): Extension<Client>, session: tower_sessions::Session| {
-                    health::readyz(state.clone(), cluster.clone(), client, session)
+                    health::readyz(state.clone(), cluster.clone(), lifecycle.clone(), client, session)
                 }
             }),
         )
@@ -220,7 +240,23 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 }
             }),
         )
-        .route("/auth/certs.pem", get(move || token::certs(tokens.clone())))
+        .route("/auth/certs.pem", get(move || token::certs(tokens.clone())));
+    // On the main address only when it has no address of its own (then restricted).
+    let app = if settings.metrics_listen.is_none() {
+        let state = state.clone();
+        let prometheus = prometheus.clone();
+        app.route(
+            "/metrics",
+            get(
+                move |Extension(client): Extension<Client>, session: tower_sessions::Session| {
+                    metrics::on_main_address(prometheus.clone(), state.clone(), client, session)
+                },
+            ),
+        )
+    } else {
+        app
+    };
+    let app = app
         .leptos_routes_with_context(
             &options,
             routes,
@@ -245,7 +281,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
             Router::new()
                 .route(
                     "/api/registry/events",
-                    post(move |headers, body| events::receive(index.clone(), secret.clone(), headers, body)),
+                    post({
+                        let index = index.clone();
+                        move |headers, body| events::receive(index.clone(), secret.clone(), headers, body)
+                    }),
                 )
                 .layer(axum::middleware::from_fn(body_limit::read_whole))
                 .layer(body_limit::layer(body_limit::NOTIFICATIONS))
@@ -259,6 +298,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
             client::identify,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn({
+            let lifecycle = lifecycle.clone();
+            move |request, next| lifecycle.clone().track(request, next)
+        }))
         .with_state(options);
 
     let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|e| {
@@ -273,14 +317,52 @@ async fn serve(settings: Settings) -> Result<(), String> {
             config::TESTING_SESSION_MINUTE
         );
     }
+    if let Some(address) = settings.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+            format!("cannot listen on {address} (metrics.listen / REGENT_METRICS_LISTEN / --metrics-listen): {e}")
+        })?;
+        let state = state.clone();
+        let metrics_app = Router::new().route(
+            "/metrics",
+            get(move || std::future::ready(metrics::render(&prometheus, &state))),
+        );
+        tracing::info!(metrics = %address, "metrics are served on http://{address}/metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, metrics_app).await {
+                tracing::error!("the metrics server stopped: {e}");
+            }
+        });
+    }
     tracing::info!(listen = %settings.listen, registry = %registry_url, "Regent is serving on http://{}", settings.listen);
-    axum::serve(
+    let grace = settings.shutdown_grace;
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| format!("server stopped: {e}"))
+    .with_graceful_shutdown(lifecycle.clone().drained(grace))
+    .into_future();
+    tokio::select! {
+        done = server => done.map_err(|e| format!("server stopped: {e}"))?,
+        () = lifecycle.clone().deadline(grace) => {
+            tracing::warn!("connections still open after shutdown_grace_seconds; closing them");
+        }
+    }
+    // Notifications the registry was told were taken: apply them before going.
+    let left = grace
+        .saturating_sub(lifecycle.since_stopping())
+        .max(std::time::Duration::from_secs(1));
+    let queued = index.pending_events();
+    let not_applied = index.drain_events(left).await;
+    if not_applied > 0 {
+        tracing::warn!(
+            not_applied,
+            "queued registry notifications were not applied in time; the next crawl will pick them up"
+        );
+    } else if queued > 0 {
+        tracing::info!(queued, "applied the queued registry notifications");
+    }
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Sign-in sessions, kept in Regent's database next to the users; the cookie holds only a
@@ -333,6 +415,9 @@ fn prune_audit_daily(store: Store, keep_days: u32) {
 /// blocking thread that ever hashed (hundreds of MiB after a burst), although at most a few
 /// checks run at once. A fixed threshold makes blocks of 4 MiB and more come straight from the
 /// system and go straight back.
+/// musl's allocator (the static binary in the container image) already maps big blocks
+/// directly and has no such knob.
+#[cfg(target_env = "gnu")]
 fn return_big_blocks_to_the_system() {
     // SAFETY: mallopt takes the allocator's own lock and only changes a tuning parameter (one
     // for every thread's heap); nothing else touches it.
@@ -341,18 +426,5 @@ fn return_big_blocks_to_the_system() {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
-}
+#[cfg(not(target_env = "gnu"))]
+fn return_big_blocks_to_the_system() {}

@@ -34,6 +34,24 @@ pub async fn token_form(service: Arc<TokenService>, address: IpAddr, body: Bytes
 
 /// The response to a parsed request, or the 400 for one that did not parse.
 async fn answer(service: &TokenService, address: IpAddr, parsed: Result<TokenRequest, String>) -> Response {
+    // Metrics (issue 19): tokens by outcome, with how long each answer took.
+    let started = std::time::Instant::now();
+    let response = answer_untimed(service, address, parsed).await;
+    let outcome = match response.status() {
+        StatusCode::OK => "issued",
+        StatusCode::UNAUTHORIZED => "refused",
+        StatusCode::TOO_MANY_REQUESTS => "throttled",
+        StatusCode::SERVICE_UNAVAILABLE => "busy",
+        StatusCode::BAD_REQUEST => "bad_request",
+        _ => "error",
+    };
+    metrics::counter!("regent_tokens_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("regent_token_request_duration_seconds", "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn answer_untimed(service: &TokenService, address: IpAddr, parsed: Result<TokenRequest, String>) -> Response {
     let request = match parsed {
         Ok(r) => TokenRequest {
             address: address.to_string(),

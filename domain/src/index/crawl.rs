@@ -63,6 +63,13 @@ impl CatalogIndex {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .map(|t| t.elapsed());
+        // Metrics (issue 19): how long full passes take and how they end.
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::counter!("regent_index_crawls_total", "outcome" => outcome).increment(1);
+        if let Some(elapsed) = elapsed {
+            metrics::histogram!("regent_index_crawl_duration_seconds", "outcome" => outcome)
+                .record(elapsed.as_secs_f64());
+        }
         self.update_status(|s| {
             s.crawling = false;
             s.crawl_elapsed = elapsed.unwrap_or_default();

@@ -10,6 +10,7 @@ use super::CatalogIndex;
 use crate::reference::{Digest, Reference, RepositoryName, Tag};
 use crate::registry::MediaType;
 use serde::Deserialize;
+use std::sync::atomic::Ordering;
 use tokio::sync::{Mutex, mpsc};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,6 +93,8 @@ impl Event {
 pub(super) struct EventQueue {
     sender: mpsc::UnboundedSender<Vec<Change>>,
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Vec<Change>>>>,
+    /// Changes queued and not applied yet (metrics, and the wait at shutdown).
+    pending: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for EventQueue {
@@ -100,6 +103,7 @@ impl Default for EventQueue {
         Self {
             sender,
             receiver: Mutex::new(Some(receiver)),
+            pending: Default::default(),
         }
     }
 }
@@ -109,10 +113,27 @@ impl CatalogIndex {
     pub fn submit(&self, envelope: &Envelope) -> usize {
         let changes: Vec<Change> = envelope.events.iter().filter_map(Event::change).collect();
         let n = changes.len();
+        self.events.pending.fetch_add(n, Ordering::SeqCst);
         if n > 0 && self.events.sender.send(changes).is_err() {
+            self.events.pending.fetch_sub(n, Ordering::SeqCst);
             tracing::warn!("the index event worker has stopped; a reconcile will pick the change up");
         }
         n
+    }
+
+    /// Notified changes queued and not applied yet.
+    pub fn pending_events(&self) -> usize {
+        self.events.pending.load(Ordering::SeqCst)
+    }
+
+    /// Waits (`limit` at most) until every queued change has been applied; returns how many
+    /// are still waiting (0 when all were). For a clean shutdown.
+    pub async fn drain_events(&self, limit: std::time::Duration) -> usize {
+        let started = std::time::Instant::now();
+        while self.pending_events() > 0 && started.elapsed() < limit {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.pending_events()
     }
 
     pub(super) async fn process_events(&self) {
@@ -124,6 +145,7 @@ impl CatalogIndex {
                 if let Err(error) = self.apply(&change).await {
                     tracing::warn!(?change, %error, "could not apply a registry event; the next reconcile will");
                 }
+                self.events.pending.fetch_sub(1, Ordering::SeqCst);
             }
             self.write().collect_garbage();
         }

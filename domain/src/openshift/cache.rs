@@ -138,7 +138,13 @@ where
     pub fn apply(&self, event: Event<K>) {
         let mut inner = self.write();
         match event {
-            Event::Init => inner.relist = Some(BTreeMap::new()),
+            Event::Init => {
+                // Metrics (issue 19): a list after a complete one is a watch restart.
+                if inner.listed {
+                    metrics::counter!("regent_openshift_watch_restarts_total", "kind" => self.kind).increment(1);
+                }
+                inner.relist = Some(BTreeMap::new());
+            }
             Event::InitApply(o) => {
                 let key = Self::key(&o);
                 match inner.relist.as_mut() {

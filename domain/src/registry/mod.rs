@@ -249,7 +249,43 @@ impl RegistryClient {
             (None, Credentials::Basic { username, password }) => request.basic_auth(username, Some(password)),
             (None, Credentials::None) => request,
         };
-        request.send().await.map_err(|e| RegistryError::from_transport(url, e))
+        let started = std::time::Instant::now();
+        let result = request.send().await;
+        // Metrics (issue 19): per operation kind and status, never the repository.
+        let status = match &result {
+            Ok(response) => response.status().as_u16().to_string(),
+            Err(_) => "error".to_owned(),
+        };
+        let labels = [
+            ("operation", operation(url.path())),
+            ("method", method_label(method)),
+            ("status", status),
+        ];
+        metrics::counter!("regent_registry_requests_total", &labels).increment(1);
+        metrics::histogram!("regent_registry_request_duration_seconds", &labels[..2])
+            .record(started.elapsed().as_secs_f64());
+        result.map_err(|e| RegistryError::from_transport(url, e))
+    }
+}
+
+/// The kind of registry API call a path is, for metrics: never the repository or digest.
+fn operation(path: &str) -> String {
+    let kind = match path.strip_prefix("/v2/").unwrap_or(path) {
+        "" => "ping",
+        "_catalog" => "catalog",
+        p if p.ends_with("/tags/list") => "tags",
+        p if p.contains("/manifests/") => "manifest",
+        p if p.contains("/blobs/uploads") => "blob_upload",
+        p if p.contains("/blobs/") => "blob",
+        _ => "other",
+    };
+    kind.to_owned()
+}
+
+fn method_label(method: &Method) -> String {
+    match method.as_str() {
+        m @ ("GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE") => m.to_owned(),
+        _ => "other".to_owned(),
     }
 }
 

@@ -94,6 +94,7 @@ pub(super) async fn record(
     .bind(detail)
     .execute(&mut **tx)
     .await?;
+    metrics::counter!("regent_audit_writes_total", "kind" => "row").increment(1);
     Ok(())
 }
 
@@ -152,6 +153,7 @@ impl Store {
         .bind(key)
         .execute(self.pool())
         .await?;
+        metrics::counter!("regent_audit_writes_total", "kind" => "folded_refusal").increment(1);
         Ok(())
     }
 

@@ -1,0 +1,224 @@
+//! The container image an operator deploys: `scripts/image --no-build` packs the musl release
+//! binary and the built site into an image FROM scratch with podman; skopeo pushes it into a
+//! real registry; the image runs (`podman run --network host`, read-only, a data volume)
+//! against that registry, answers `/healthz` and `/readyz`, finds itself by search, shows its
+//! own image, and runs as UID 10001, not root.
+//!
+//! Skipped, saying why, when podman is not installed or when the static binary has not been
+//! built (`scripts/image` builds it); `REGENT_IMAGE_TEST=required` (set by scripts/test) turns
+//! a skip into a failure.
+
+use regent_testkit::skopeo::skopeo;
+use regent_testkit::{TestRegistry, free_port};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+fn skip(why: &str) {
+    if std::env::var("REGENT_IMAGE_TEST").as_deref() == Ok("required") {
+        panic!("REGENT_IMAGE_TEST=required, but {why}");
+    }
+    eprintln!("container image test skipped: {why}");
+}
+
+fn podman(args: &[&str]) -> String {
+    let out = Command::new("podman").args(args).output().expect("run podman");
+    assert!(
+        out.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Removes the container and the image however the test ends.
+struct Cleanup {
+    container: String,
+    image: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", &self.container])
+            .output();
+        let _ = Command::new("podman").args(["rmi", "-f", &self.image]).output();
+    }
+}
+
+#[tokio::test]
+async fn the_image_runs_as_non_root_against_a_registry_and_shows_itself() {
+    if !Path::new("/usr/bin/podman").exists() {
+        return skip("podman is not installed (apt-get install podman; scripts/setup does)");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), PathBuf::from);
+    let binary = target.join("x86_64-unknown-linux-musl/release/regent");
+    if !binary.exists() || !target.join("site/pkg/regent.wasm").exists() {
+        return skip(&format!(
+            "{} or the site is not built; run scripts/image first",
+            binary.display()
+        ));
+    }
+    let name = format!("regent-image-test-{}", std::process::id());
+    let image = format!("localhost/{name}:test");
+    let cleanup = Cleanup {
+        container: name.clone(),
+        image: image.clone(),
+    };
+    let built = Command::new(repo().join("scripts/image"))
+        .args(["--no-build", &image])
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&built.stdout).into_owned();
+    assert!(
+        built.status.success(),
+        "scripts/image: {said}{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    eprintln!("{said}");
+
+    let config: serde_json::Value = serde_json::from_str(&podman(&["image", "inspect", &image])).unwrap();
+    let config = &config[0]["Config"];
+    assert_eq!(config["User"], "10001:0");
+    assert_eq!(
+        config["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| *e == "REGENT_SITE_ROOT=/site")
+            .count(),
+        1
+    );
+    assert!(config["Healthcheck"].is_null(), "no HEALTHCHECK: {config}");
+    assert_eq!(config["Labels"]["org.opencontainers.image.title"], "Regent");
+    assert!(
+        config["Labels"]["org.opencontainers.image.revision"]
+            .as_str()
+            .is_some_and(|r| r.len() == 40),
+        "{config}"
+    );
+
+    let registry = TestRegistry::start().await.unwrap();
+    let (copied, log) = skopeo(&[
+        "copy",
+        "--quiet",
+        &format!("containers-storage:{image}"),
+        &format!("docker://{}/regent:test", registry.host()),
+        "--dest-tls-verify=false",
+    ]);
+    assert!(copied, "skopeo copy: {log}");
+
+    let data = tempfile::tempdir().unwrap();
+    // The image's user owns its data volume, as fsGroup arranges in Kubernetes.
+    std::os::unix::fs::chown(data.path(), Some(10001), Some(0)).unwrap();
+    std::fs::set_permissions(data.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let volume = format!("{}:/data", data.path().display());
+    // The same image runs Regent's commands: let everyone read, for the search below.
+    podman(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &volume,
+        &image,
+        "grant",
+        "add",
+        "anonymous",
+        "*",
+        "read",
+    ]);
+
+    let port = free_port();
+    podman(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "host",
+        "--read-only",
+        "-v",
+        &volume,
+        "-e",
+        &format!("REGENT_LISTEN=127.0.0.1:{port}"),
+        "-e",
+        &format!("REGENT_REGISTRY_URL={}", registry.url()),
+        "-e",
+        "REGENT_LOG_FORMAT=json",
+        &image,
+    ]);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut healthy = None;
+    for _ in 0..150 {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
+            healthy = Some(r.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let logs = || podman(&["logs", &name]);
+    assert_eq!(healthy, Some(200), "{}", logs());
+
+    let mut ready = String::new();
+    for _ in 0..100 {
+        ready = reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if ready.contains("\"complete\":true") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready.contains("\"status\":\"ready\""), "{ready}\n{}", logs());
+    assert!(ready.contains("\"tags\":1"), "{ready}");
+
+    let search = reqwest::get(format!("{base}/images?q=regent")).await.unwrap();
+    assert_eq!(search.status(), 200);
+    let page = search.text().await.unwrap();
+    assert!(page.contains("href=\"/images/regent\""), "{page}");
+    let digest = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        &format!("docker://{}/regent:test", registry.host()),
+    ]);
+    assert!(digest.0, "{}", digest.1);
+    let tag = reqwest::get(format!("{base}/images/regent/tags/test"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        tag.contains(digest.1.trim()),
+        "Regent shows its own image's digest:\n{tag}"
+    );
+    let js = reqwest::get(format!("{base}/pkg/regent.js")).await.unwrap();
+    assert_eq!(js.status(), 200, "the site's assets are in the image");
+
+    // Not root, inside or outside: the process's user in the container and on the host.
+    assert_eq!(
+        podman(&["top", &name, "user"]).lines().nth(1).map(str::trim),
+        Some("10001")
+    );
+    let pid = podman(&["inspect", "--format", "{{.State.Pid}}", &name]);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(uid.split_whitespace().skip(1).all(|u| u == "10001"), "{uid}");
+
+    let size: u64 = podman(&["image", "inspect", "--format", "{{.Size}}", &image])
+        .parse()
+        .unwrap();
+    eprintln!("image size: {:.1} MiB uncompressed", size as f64 / 1048576.0);
+    drop(cleanup);
+}
