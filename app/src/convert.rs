@@ -1,7 +1,10 @@
 //! Domain values → DTOs, on the server. Kept apart so server functions stay a few lines.
 
-use crate::dto::{ChildRow, IndexStatusView, RegistryProblem, RepositorySummary, TagRow, TagSort};
+use crate::dto::{
+    ChildRow, ImagesBody, IndexStatusView, RegistryProblem, RepositoryRow, RepositorySummary, TagRow, TagSort,
+};
 use regent_domain::access::Access;
+use regent_domain::index::browse::Found;
 use regent_domain::index::{CatalogIndex, DigestMatch, RepositoryUsage, TagHit, TagInfo, TagOrder};
 use regent_domain::openshift::visible;
 
@@ -61,6 +64,38 @@ pub fn tag_row(info: TagInfo) -> TagRow {
     }
 }
 
+/// What the Images screen found, as its view shows it.
+pub fn found(found: Found, index: &CatalogIndex) -> ImagesBody {
+    match found {
+        Found::Unavailable(e) => {
+            ImagesBody::Unavailable(RegistryProblem::from_error(index.registry().url().as_str(), &e))
+        }
+        Found::Repository(name) => ImagesBody::Redirect(crate::dto::repository_href(name.as_str())),
+        Found::Repositories { total, rows } => ImagesBody::Repositories {
+            total,
+            rows: rows
+                .into_iter()
+                .map(|r| RepositoryRow {
+                    name: r.name.to_string(),
+                    tags: r.tags,
+                    stale: r.stale,
+                })
+                .collect(),
+        },
+        Found::Tags { total, rows, ambiguous } => ImagesBody::Tags {
+            total,
+            rows: rows
+                .into_iter()
+                .map(|t| TagRow {
+                    deletable: t.deletable,
+                    ..tag_hit(t.hit)
+                })
+                .collect(),
+            ambiguous: ambiguous.iter().map(ToString::to_string).collect(),
+        },
+    }
+}
+
 pub fn tag_hit(hit: TagHit) -> TagRow {
     let matched = hit.matched.map(|(how, digest)| {
         let how = match how {
@@ -114,6 +149,45 @@ pub fn capabilities(
         delete: access.may(Action::Delete, repository),
         manage: access.may(Action::ManageGrants, repository),
     })
+}
+
+/// The Access screen's answer for `scope` as asked (`problem`: why it did not parse).
+pub fn access_detail(
+    found: regent_domain::access::Overview,
+    scope: String,
+    problem: Option<String>,
+) -> crate::dto::AccessDetail {
+    use crate::dto::{CreatedRow, EffectiveRow};
+    let effective_hidden = found.who.as_ref().map_or(0, |w| w.hidden);
+    let effective = found.who.map(|w| {
+        w.shown
+            .into_iter()
+            .map(|e| EffectiveRow {
+                who: e.who,
+                level: e.level.to_string(),
+                why: e.why,
+            })
+            .collect()
+    });
+    crate::dto::AccessDetail {
+        scope,
+        problem,
+        administered: found.administered.iter().map(ToString::to_string).collect(),
+        grants: found.grants.iter().map(grant_row).collect(),
+        effective,
+        effective_hidden,
+        created: found
+            .created
+            .into_iter()
+            .map(|(c, tags)| CreatedRow {
+                tags,
+                name: c.name.to_string(),
+                created_by: c.created_by,
+                created: crate::pages::admin::guard::date(c.created_at),
+            })
+            .collect(),
+        subjects: found.subjects,
+    }
 }
 
 pub fn grant_row(grant: &regent_domain::access::Grant) -> crate::dto::GrantRow {

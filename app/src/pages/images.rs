@@ -19,139 +19,40 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 /// A page of repositories or search results.
 #[server]
 pub async fn images(q: String, page: u32, per_page: u32) -> Result<ImagesView, ServerFnError> {
-    use regent_domain::index::{SearchQuery, SearchResults};
+    use regent_domain::index::{SearchQuery, browse::Window};
     let state = crate::state::AppState::get()?;
-    let index = &state.index;
-    let status = crate::convert::status(index);
     let access = state.access().await?;
-    let anonymous = !access.signed_in;
-    let paging = match Paging::new(page, per_page) {
-        Ok(p) => p,
-        Err(message) => {
-            return Ok(ImagesView {
-                query: q,
-                paging: Paging::default(),
-                status,
-                body: ImagesBody::BadQuery(message),
-                anonymous,
-                failed_imports: 0,
-            });
-        }
-    };
+    let status = crate::convert::status(&state.index);
     let failed_imports = match state.openshift() {
         Some(openshift) if access.admin => openshift.join().failed_imports().count(),
         _ => 0,
     };
-    let view = |body| {
-        Ok(ImagesView {
-            query: q.clone(),
-            paging,
-            status: status.clone(),
-            body,
-            anonymous,
-            failed_imports,
-        })
-    };
-    let query = match SearchQuery::parse(&q) {
-        Ok(query) => query,
-        Err(message) => return view(ImagesBody::BadQuery(message)),
-    };
-    let visible =
-        |name: &regent_domain::reference::RepositoryName| access.may(regent_domain::access::Action::View, name);
-    // Repositories created in Regent and not pushed to yet: listed as empty.
-    let created: Vec<_> = if query.is_none() {
-        state
-            .store
-            .created_repositories()
-            .await
-            .map_err(ServerFnError::new)?
-            .into_iter()
-            .map(|c| c.name)
-            .filter(|n| visible(n))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let data = index.read();
-    if data.repository_count() == 0
-        && !status.complete
-        && !status.crawling
-        && let Some(problem) = status.crawl_problem.clone().or(status.registry_problem.clone())
-    {
-        return view(ImagesBody::Unavailable(problem));
-    }
-    let body = match query {
-        None => {
-            let mut total = 0;
-            let mut rows = Vec::new();
-            let empty = created
-                .iter()
-                .filter(|n| !data.has_repository(n))
-                .map(|n| (n, 0, false));
-            let listed = data.repositories().filter(|(n, _, _)| visible(n));
-            for (name, tags, stale) in merge_by_name(listed, empty) {
-                if total >= paging.offset() && rows.len() < paging.per_page as usize {
-                    rows.push(RepositoryRow {
-                        name: name.to_string(),
-                        tags,
-                        stale,
-                    });
-                }
-                total += 1;
+    let parsed = Paging::new(page, per_page).and_then(|paging| Ok((paging, SearchQuery::parse(&q)?)));
+    let (paging, body) = match parsed {
+        Err(message) => (
+            Paging::new(page, per_page).unwrap_or_default(),
+            ImagesBody::BadQuery(message),
+        ),
+        Ok((paging, query)) => {
+            let window = Window {
+                offset: paging.offset(),
+                limit: paging.per_page as usize,
+            };
+            let found = state.index.browse(&state.store, &access, query.as_ref(), window).await;
+            let mut body = crate::convert::found(found.map_err(ServerFnError::new)?, &state.index);
+            if let ImagesBody::Tags { rows, .. } = &mut body {
+                crate::convert::on_cluster(&state, &access, rows);
             }
-            ImagesBody::Repositories { total, rows }
+            (paging, body)
         }
-        Some(query) => match data.search(&query, &visible, paging.offset(), paging.per_page as usize) {
-            SearchResults::Repositories { exact: Some(name), .. } => {
-                ImagesBody::Redirect(repository_href(name.as_str()))
-            }
-            SearchResults::Repositories { total, hits, .. } => ImagesBody::Repositories {
-                total,
-                rows: hits
-                    .into_iter()
-                    .map(|h| RepositoryRow {
-                        stale: data.is_stale(&h.name),
-                        name: h.name.to_string(),
-                        tags: h.tags,
-                    })
-                    .collect(),
-            },
-            SearchResults::Tags { total, hits, ambiguous } => ImagesBody::Tags {
-                total,
-                rows: hits
-                    .into_iter()
-                    .map(|h| {
-                        let deletable = access.may(regent_domain::access::Action::Delete, &h.info.repository);
-                        crate::dto::TagRow {
-                            deletable,
-                            ..crate::convert::tag_hit(h)
-                        }
-                    })
-                    .collect(),
-                ambiguous: ambiguous.iter().map(ToString::to_string).collect(),
-            },
-        },
     };
-    drop(data);
-    let mut body = body;
-    if let ImagesBody::Tags { rows, .. } = &mut body {
-        crate::convert::on_cluster(&state, &access, rows);
-    }
-    view(body)
-}
-
-/// Two name-ordered listings as one, in name order.
-#[cfg(feature = "ssr")]
-fn merge_by_name<'a, T: 'a>(
-    a: impl Iterator<Item = (&'a regent_domain::reference::RepositoryName, T, bool)>,
-    b: impl Iterator<Item = (&'a regent_domain::reference::RepositoryName, T, bool)>,
-) -> impl Iterator<Item = (&'a regent_domain::reference::RepositoryName, T, bool)> {
-    let mut a = a.peekable();
-    let mut b = b.peekable();
-    std::iter::from_fn(move || match (a.peek(), b.peek()) {
-        (Some(x), Some(y)) if y.0 < x.0 => b.next(),
-        (Some(_), _) => a.next(),
-        (None, _) => b.next(),
+    Ok(ImagesView {
+        query: q,
+        paging,
+        status,
+        body,
+        anonymous: !access.signed_in,
+        failed_imports,
     })
 }
 

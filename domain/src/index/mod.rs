@@ -6,6 +6,7 @@
 //! re-crawls periodically because notifications are best effort. A registry error never
 //! deletes anything: the last good data stays, marked stale with the time of the last success.
 
+pub mod browse;
 mod crawl;
 mod digests;
 mod edges;

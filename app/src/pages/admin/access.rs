@@ -16,21 +16,9 @@ use leptos_router::hooks::use_query_map;
 
 #[server]
 pub async fn access_page(scope: String) -> Result<AccessView, ServerFnError> {
-    use crate::dto::{CreatedRow, EffectiveRow};
-    use regent_domain::access::{Scope, Viewer};
+    use regent_domain::access::{OverviewError, Scope, overview};
     let state = crate::state::AppState::get()?;
     let caller = super::guard::Caller::get(&state).await?;
-    let access = &caller.access;
-    let administered: Vec<String> = if access.admin {
-        vec!["*".into()]
-    } else {
-        access.administered().iter().map(ToString::to_string).collect()
-    };
-    if administered.is_empty() {
-        return Ok(AccessView::Denied(
-            caller.denied("Only administrators and scope administrators can manage access"),
-        ));
-    }
     let (asked, problem) = match scope.trim() {
         "" => (None, None),
         text => match Scope::parse(text) {
@@ -38,84 +26,16 @@ pub async fn access_page(scope: String) -> Result<AccessView, ServerFnError> {
             Err(e) => (None, Some(super::guard::sentence(&format!("Scope: {e}")))),
         },
     };
-    let related = |grant_scope: &Scope| match &asked {
-        None | Some(Scope::All) => true,
-        Some(Scope::Repository(r)) => grant_scope.covers(r),
-        Some(asked @ Scope::Namespace(_)) => grant_scope.within(asked) || asked.within(grant_scope),
-    };
-    let grants: Vec<GrantRow> = caller
-        .policy
-        .grants
-        .iter()
-        .filter(|g| access.administers(&g.scope) && related(&g.scope))
-        .map(crate::convert::grant_row)
-        .collect();
-    let users = state.store.users().await.map_err(ServerFnError::new)?;
-    let who = match &asked {
-        Some(Scope::Repository(r)) if access.administers(&Scope::Repository(r.clone())) => {
-            let viewers: Vec<Viewer> = users
-                .iter()
-                .filter(|u| !u.disabled)
-                .map(|u| Viewer {
-                    user: Some(u.name.clone()),
-                    admin: u.admin,
-                    groups: u.groups.clone(),
-                })
-                .collect();
-            Some(regent_domain::access::who_may(&caller.policy, &viewers, r, access))
-        }
-        _ => None,
-    };
-    let effective_hidden = who.as_ref().map_or(0, |w| w.hidden);
-    let effective = who.map(|w| {
-        w.shown
-            .into_iter()
-            .map(|e| EffectiveRow {
-                who: e.who,
-                level: e.level.to_string(),
-                why: e.why,
-            })
-            .collect()
-    });
-    let created = state.store.created_repositories().await.map_err(ServerFnError::new)?;
-    let created = {
-        let data = state.index.read();
-        created
-            .into_iter()
-            .filter(|c| access.administers(&Scope::Repository(c.name.clone())))
-            .map(|c| CreatedRow {
-                tags: data.repository_tag_count(&c.name),
-                name: c.name.to_string(),
-                created_by: c.created_by,
-                created: super::guard::date(c.created_at),
-            })
-            .collect()
-    };
-    // Suggestions for the subject field: everyone for an administrator; for a scope
-    // administrator only the names they already know (their own, their groups', and those in
-    // the grants they see), so the page is no directory of the company's users.
-    let mut subjects = vec!["anonymous".to_owned(), "authenticated".to_owned()];
-    if access.admin {
-        subjects.extend(users.iter().map(|u| format!("user:{}", u.name)));
-        let groups = state.store.groups().await.map_err(ServerFnError::new)?;
-        subjects.extend(groups.iter().map(|g| format!("group:{}", g.name)));
-    } else {
-        subjects.extend(caller.viewer.user.iter().map(|u| format!("user:{u}")));
-        subjects.extend(caller.viewer.groups.iter().map(|(g, _)| format!("group:{g}")));
-        subjects.extend(grants.iter().map(|g| g.subject.clone()));
-        subjects.sort();
-        subjects.dedup();
+    let (policy, viewer, access) = (&caller.policy, &caller.viewer, &caller.access);
+    match overview(&state.store, &state.index, policy, viewer, access, asked.as_ref()).await {
+        Ok(found) => Ok(AccessView::Found(Box::new(crate::convert::access_detail(
+            found,
+            scope.trim().chars().take(300).collect(),
+            problem,
+        )))),
+        Err(e @ OverviewError::NotAdministrator) => Ok(AccessView::Denied(caller.denied(&e.to_string()))),
+        Err(OverviewError::Store(e)) => Err(ServerFnError::new(e)),
     }
-    Ok(AccessView::Found(Box::new(AccessDetail {
-        scope: scope.trim().chars().take(300).collect(),
-        problem,
-        administered,
-        grants,
-        effective,
-        effective_hidden,
-        created,
-        subjects,
-    })))
 }
 
 /// Adds or changes (`op=put`) or removes (`op=remove`) the grant of `subject` on `scope`.
