@@ -1,21 +1,23 @@
 //! OpenShift's computed and create-only resources: ImageStreamTags, ProjectRequests,
-//! LocalResourceAccessReviews, `users/~` and service-account TokenRequests.
+//! LocalResourceAccessReviews, SubjectAccessReviews, `users/~` and service-account TokenRequests.
 //!
 //! None of these is stored: each answer is built from stored objects (image streams and images;
 //! role bindings) as the real openshift-apiserver builds it. The access review's role table
-//! ([`role_allows`]) is also the referee of Regent's "who can pull" answers.
+//! ([`role_allows`]) is also the referee of Regent's "who can pull" answers, and
+//! `testkit/tests/openshift_referee.rs` checks these answers against fixtures of the real API
+//! (`testkit/fixtures/openshift/referee/`, described in docs/openshift-api.md).
 
 use super::errors::{ApiError, ApiResult, created, ok};
-use super::helpers::{now_secs, rfc3339, str_at};
+use super::helpers::{list_item, now_secs, rfc3339, str_at};
 use super::recording::ApiRequest;
-use super::resources::{AUTHORIZATION, CORE, IMAGE, PROJECT, RBAC, USER, resource_by_plural};
+use super::resources::{AUTHORIZATION, CORE, IMAGE, NAMESPACE_NAME_LABEL, PROJECT, RBAC, USER, resource_by_plural};
 use super::store::{Shared, State};
 use super::writes::{Part, commit_update, parse_body};
 use serde_json::Value;
 use serde_json::json;
 use std::collections::BTreeSet;
 
-/// The ImageStreamTag the real server builds from a stream (reference §2); `full` for GET (the
+/// The ImageStreamTag the real server builds from a stream (docs/openshift-api.md); `full` for GET (the
 /// Image's fields), not for LIST (the image's name only).
 pub(super) fn istag_object(s: &State, stream: &Value, tag: &str, full: bool) -> Option<Value> {
     let status_tag = stream["status"]["tags"].as_array()?.iter().find(|t| t["tag"] == tag)?;
@@ -102,7 +104,7 @@ pub(super) fn imagestreamtag(
         return match req.method.as_str() {
             "GET" => {
                 let s = shared.lock();
-                let items = istag_list(&s, ns);
+                let items: Vec<Value> = istag_list(&s, ns).into_iter().map(list_item).collect();
                 ok(
                     json!({"kind": "ImageStreamTagList", "apiVersion": istags.api_version(), "metadata": {"resourceVersion": s.rv.to_string()}, "items": items}),
                 )
@@ -197,7 +199,7 @@ pub(super) fn project_request(shared: &Shared, body: &[u8]) -> ApiResult {
         let object = |api_version: &str, kind: &str| {
             json!({
                 "apiVersion": api_version, "kind": kind,
-                "metadata": {"name": name, "annotations": annotations},
+                "metadata": {"name": name, "annotations": annotations, "labels": {NAMESPACE_NAME_LABEL: name}},
                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"},
             })
         };
@@ -219,7 +221,7 @@ pub(super) fn project_request(shared: &Shared, body: &[u8]) -> ApiResult {
     created(project)
 }
 
-/// Whether a bootstrap cluster role grants `verb` on `resource` (reference §3's role table).
+/// Whether a bootstrap cluster role grants `verb` on `resource` (docs/openshift-api.md, "The roles a project starts with"; docs/openshift-rbac.md).
 fn role_allows(role: &str, verb: &str, resource: &str) -> bool {
     let read = matches!(verb, "get" | "list" | "watch");
     let image_resource = matches!(
@@ -248,12 +250,50 @@ fn role_allows(role: &str, verb: &str, resource: &str) -> bool {
         "view" | "registry-viewer" => (image_resource && read) || (layers && verb == "get"),
         "system:image-puller" => layers && verb == "get",
         "system:image-pusher" => layers && matches!(verb, "get" | "update"),
+        // What each project's `system:image-builders` binding grants its `builder` service account.
+        "system:image-builder" => layers && matches!(verb, "get" | "update"),
         "system:image-pruner" => {
             (matches!(resource, "images" | "imagestreams") && read)
                 || (resource == "images" && verb == "delete")
                 || (resource == "imagestreams/status" && verb == "update")
         }
         _ => false,
+    }
+}
+
+/// The bindings that count in `ns` (every ClusterRoleBinding, then the namespace's RoleBindings,
+/// the order RBAC visits them in), with the name RBAC's reasons describe each by.
+fn bindings_in<'a>(s: &'a State, ns: &'a str) -> impl Iterator<Item = (String, &'a Value)> + 'a {
+    let role_bindings = resource_by_plural(RBAC, "rolebindings").expect("rolebindings");
+    let cluster_bindings = resource_by_plural(RBAC, "clusterrolebindings").expect("clusterrolebindings");
+    let cluster = s
+        .collection(cluster_bindings)
+        .map(|((_, name), b)| (format!("ClusterRoleBinding \"{name}\""), b));
+    let local = s
+        .collection(role_bindings)
+        .filter(move |((bns, _), _)| !ns.is_empty() && bns == ns)
+        .map(|((bns, name), b)| (format!("RoleBinding \"{name}/{bns}\""), b));
+    cluster.chain(local)
+}
+
+/// The cluster role a binding grants, when it is one whose rules `role_allows` knows.
+fn granted_role(binding: &Value) -> Option<&str> {
+    let role = &binding["roleRef"];
+    (role["kind"] == "ClusterRole").then(|| role["name"].as_str().unwrap_or_default())
+}
+
+/// A binding's subject as the user or group name requests carry: service accounts authenticate
+/// as `system:serviceaccount:<ns>:<name>`; a subject without a namespace takes the binding's.
+fn subject_name(subject: &Value, binding_ns: &str) -> Option<(&'static str, String)> {
+    let name = subject["name"].as_str().unwrap_or_default();
+    match subject["kind"].as_str()? {
+        "User" => Some(("User", name.to_owned())),
+        "Group" => Some(("Group", name.to_owned())),
+        "ServiceAccount" => {
+            let ns = subject["namespace"].as_str().unwrap_or(binding_ns);
+            Some(("ServiceAccount", format!("system:serviceaccount:{ns}:{name}")))
+        }
+        _ => None,
     }
 }
 
@@ -265,41 +305,86 @@ pub(super) fn local_resource_access_review(shared: &Shared, ns: &str, body: &[u8
     let s = shared.lock();
     let mut users = BTreeSet::new();
     let mut groups = BTreeSet::new();
-    let role_bindings = resource_by_plural(RBAC, "rolebindings").expect("rolebindings");
-    let cluster_bindings = resource_by_plural(RBAC, "clusterrolebindings").expect("clusterrolebindings");
-    let bindings = s
-        .collection(role_bindings)
-        .filter(|((bns, _), _)| bns == ns)
-        .chain(s.collection(cluster_bindings))
-        .map(|(_, b)| b);
-    for binding in bindings {
-        let role = &binding["roleRef"];
-        if role["kind"] != "ClusterRole" || !role_allows(role["name"].as_str().unwrap_or_default(), verb, resource) {
+    for (_, binding) in bindings_in(&s, ns) {
+        if !granted_role(binding).is_some_and(|role| role_allows(role, verb, resource)) {
             continue;
         }
         for subject in binding["subjects"].as_array().into_iter().flatten() {
-            let name = subject["name"].as_str().unwrap_or_default().to_owned();
-            match subject["kind"].as_str() {
-                Some("User") => {
-                    users.insert(name);
-                }
-                Some("Group") => {
-                    groups.insert(name);
-                }
-                Some("ServiceAccount") => {
-                    let sa_ns = subject["namespace"].as_str().unwrap_or(ns);
-                    users.insert(format!("system:serviceaccount:{sa_ns}:{name}"));
-                }
-                _ => {}
-            }
+            match subject_name(subject, ns) {
+                Some(("Group", name)) => groups.insert(name),
+                Some((_, name)) => users.insert(name),
+                None => false,
+            };
         }
     }
     created(json!({
         "kind": "ResourceAccessReviewResponse", "apiVersion": "authorization.openshift.io/v1",
         "namespace": ns, "users": users, "groups": groups,
-        // The misspelling is the real field name ([api] authorization/v1/types.go).
+        // The misspelling is the real field name (openshift/api authorization/v1/types.go).
         "evalutionError": "",
     }))
+}
+
+/// `POST /apis/authorization.openshift.io/v1/subjectaccessreviews`: may this user (or these
+/// groups) do `verb` on `resource` in the review's namespace? Answered as Kubernetes RBAC
+/// answers: the first binding that allows it is named in `reason`; a refusal has no reason.
+pub(super) fn subject_access_review(shared: &Shared, body: &[u8]) -> ApiResult {
+    let reviews = resource_by_plural(AUTHORIZATION, "subjectaccessreviews").expect("reviews");
+    let review = parse_body(reviews, body)?;
+    let verb = review["verb"].as_str().unwrap_or_default();
+    let resource = review["resource"].as_str().unwrap_or_default();
+    let ns = review["namespace"].as_str().unwrap_or_default();
+    let s = shared.lock();
+    let given_groups: Vec<&str> = review["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    // Neither user nor groups: the review is about the caller.
+    let user = match review["user"].as_str().unwrap_or_default() {
+        "" if given_groups.is_empty() => s.current_user.clone(),
+        user => user.to_owned(),
+    };
+    let mut reason = None;
+    'bindings: for (described, binding) in bindings_in(&s, ns) {
+        let Some(role) = granted_role(binding).filter(|role| role_allows(role, verb, resource)) else {
+            continue;
+        };
+        let binding_ns = str_at(binding, "/metadata/namespace");
+        for subject in binding["subjects"].as_array().into_iter().flatten() {
+            let matches = match subject_name(subject, binding_ns) {
+                Some(("Group", name)) => given_groups.contains(&name.as_str()),
+                Some((_, name)) => name == user,
+                None => false,
+            };
+            if matches {
+                let name = subject["name"].as_str().unwrap_or_default();
+                let who = match subject["kind"].as_str() {
+                    Some("ServiceAccount") => {
+                        let sa_ns = subject["namespace"].as_str().unwrap_or(binding_ns);
+                        format!("ServiceAccount \"{name}/{sa_ns}\"")
+                    }
+                    kind => format!("{} \"{name}\"", kind.unwrap_or_default()),
+                };
+                reason = Some(format!(
+                    "RBAC: allowed by {described} of ClusterRole \"{role}\" to {who}"
+                ));
+                break 'bindings;
+            }
+        }
+    }
+    let mut answer = json!({
+        "kind": "SubjectAccessReviewResponse", "apiVersion": "authorization.openshift.io/v1",
+        "allowed": reason.is_some(),
+    });
+    if !ns.is_empty() {
+        answer["namespace"] = json!(ns);
+    }
+    if let Some(reason) = reason {
+        answer["reason"] = json!(reason);
+    }
+    created(answer)
 }
 
 pub(super) fn current_user(s: &State) -> Value {

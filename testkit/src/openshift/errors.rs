@@ -18,6 +18,8 @@ pub(super) struct ApiError {
     reason: &'static str,
     pub(super) message: String,
     pub(super) details: Option<Value>,
+    /// The Status's ListMeta, when it carries one (an expired continue token's replacement).
+    pub(super) metadata: Option<Value>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            metadata: None,
         }
     }
 
@@ -98,6 +101,11 @@ impl ApiError {
         }))
     }
 
+    pub(super) fn metadata(mut self, metadata: Value) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
     pub(super) fn expired(message: String) -> Self {
         Self::new(410, "Expired", message)
     }
@@ -116,7 +124,10 @@ pub(super) fn status_value(code: u16, reason: &str, message: &str, details: Opti
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = status_value(self.code, self.reason, &self.message, self.details.as_ref());
+        let mut body = status_value(self.code, self.reason, &self.message, self.details.as_ref());
+        if let Some(metadata) = self.metadata {
+            body["metadata"] = metadata;
+        }
         json_response(self.code, &body)
     }
 }

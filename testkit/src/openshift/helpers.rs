@@ -5,6 +5,16 @@ use serde_json::Value;
 use std::time::SystemTime;
 use std::time::UNIX_EPOCH;
 
+/// An object as list answers carry it: the real API leaves each item's `kind` and `apiVersion`
+/// out (the list's own say what the items are); watch events keep them.
+pub(super) fn list_item(mut object: Value) -> Value {
+    if let Some(fields) = object.as_object_mut() {
+        fields.remove("kind");
+        fields.remove("apiVersion");
+    }
+    object
+}
+
 /// The string at a JSON pointer, "" when absent.
 pub(super) fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or_default()

@@ -5,7 +5,8 @@
 //! for the API server only, never for the container registry: registry traffic that goes through
 //! the API server's service proxy is forwarded to a real upstream (usually a `TestRegistry`).
 //!
-//! What it serves follows the OpenShift and Kubernetes API references: the OpenShift groups
+//! What it serves follows the OpenShift and Kubernetes API references (docs/openshift-api.md,
+//! which also says how `testkit/tests/openshift_referee.rs` checks it against them): the OpenShift groups
 //! `image.openshift.io`, `project.openshift.io`, `user.openshift.io` and
 //! `authorization.openshift.io` (absent with [`OpenShiftApi::start_kubernetes_only`]), plus the
 //! core, `apps` and `rbac.authorization.k8s.io` kinds an admin console touches. Objects are kept

@@ -4,6 +4,7 @@
 //! by namespace and name, `remainingItemCount`, continue tokens that expire with compaction).
 
 use super::errors::{ApiError, ApiResult, ok};
+use super::helpers::list_item;
 use super::recording::ApiRequest;
 use super::resources::{PROJECT, Resource};
 use super::selectors::Filter;
@@ -24,7 +25,7 @@ pub(super) fn list(shared: &Shared, res: &'static Resource, ns: Option<&str>, re
     }
     .filter(|&l| l > 0);
     let s = shared.lock();
-    // The real project list is computed per user and ignores paging (reference §4).
+    // The real project list is computed per user and ignores paging (openshift-apiserver's project proxy storage).
     let paged = !res.is(PROJECT, "projects");
     let start = match req.param("continue").filter(|c| !c.is_empty() && paged) {
         None => None,
@@ -38,7 +39,11 @@ pub(super) fn list(shared: &Shared, res: &'static Resource, ns: Option<&str>, re
         .collect();
     let take = if paged { limit.unwrap_or(usize::MAX) } else { usize::MAX };
     let remaining = matching.len().saturating_sub(take);
-    let items: Vec<Value> = matching.iter().take(take).map(|(_, v)| (*v).clone()).collect();
+    let items: Vec<Value> = matching
+        .iter()
+        .take(take)
+        .map(|(_, v)| list_item((*v).clone()))
+        .collect();
     let mut metadata = json!({"resourceVersion": s.rv.to_string()});
     if remaining > 0 {
         let last = matching[take - 1].0;
@@ -65,7 +70,11 @@ fn decode_continue(token: &str, compacted: u64) -> std::result::Result<ObjKey, A
         .as_str()
         .ok_or_else(|| invalid("no start key".into()))?;
     if rv < compacted {
-        // etcd compaction invalidates continue tokens as well as watches.
+        // etcd compaction invalidates continue tokens as well as watches. As the real server
+        // does, the 410 carries a token that continues from the same key at the current state,
+        // for clients that accept an inconsistent list.
+        let inconsistent = json!({"rv": compacted, "start": [ns, name]}).to_string();
+        let metadata = json!({"continue": URL_SAFE_NO_PAD.encode(inconsistent)});
         return Err(ApiError::expired(
             "The provided continue parameter is too old to display a consistent list result. You can start a new \
              list without the continue parameter, or use the continue token in this response to retrieve the \
@@ -73,7 +82,8 @@ fn decode_continue(token: &str, compacted: u64) -> std::result::Result<ObjKey, A
              objects that were created, modified, or deleted between the time the first chunk was returned and now \
              may show up in the list."
                 .into(),
-        ));
+        )
+        .metadata(metadata));
     }
     Ok((ns.to_owned(), name.to_owned()))
 }

@@ -19,7 +19,9 @@ pub(super) const AUTHORIZATION: &str = "authorization.openshift.io";
 const OPENSHIFT_GROUPS: [&str; 4] = [IMAGE, PROJECT, USER, AUTHORIZATION];
 /// Every group served here has exactly one version.
 pub(super) const VERSION: &str = "v1";
-/// What the integrated registry's `status.dockerImageRepository` starts with (reference §2).
+/// The label the API server puts on every namespace (Kubernetes 1.21+), which projects show too.
+pub(super) const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+/// What the integrated registry's `status.dockerImageRepository` starts with.
 pub(super) const INTERNAL_REGISTRY: &str = "image-registry.openshift-image-registry.svc:5000";
 
 const READ_WRITE: &[&str] = &[
@@ -114,6 +116,16 @@ pub(super) static RESOURCES: &[Resource] = &[
     },
     stored(USER, "User", "users", "user", false, false),
     stored(USER, "Group", "groups", "group", false, false),
+    Resource {
+        group: AUTHORIZATION,
+        kind: "SubjectAccessReview",
+        plural: "subjectaccessreviews",
+        singular: "subjectaccessreview",
+        namespaced: false,
+        stored: false,
+        status: false,
+        verbs: &["create"],
+    },
     Resource {
         group: AUTHORIZATION,
         kind: "LocalResourceAccessReview",

@@ -7,6 +7,7 @@
 
 use super::computed::{
     current_user, imagestreamtag, local_resource_access_review, project_request, service_account_token,
+    subject_access_review,
 };
 use super::discovery::{api_group, api_group_list, api_resource_list, version_info};
 use super::errors::{ApiError, ApiResult, ok};
@@ -266,6 +267,12 @@ fn dispatch(shared: &Shared, route: Route, req: &ApiRequest, body: &[u8]) -> Api
     if res.is(PROJECT, "projectrequests") {
         return match (method, &name) {
             ("POST", None) => project_request(shared, body),
+            _ => Err(ApiError::method_not_allowed()),
+        };
+    }
+    if res.is(AUTHORIZATION, "subjectaccessreviews") {
+        return match (method, &name) {
+            ("POST", None) => subject_access_review(shared, body),
             _ => Err(ApiError::method_not_allowed()),
         };
     }

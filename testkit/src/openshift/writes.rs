@@ -6,10 +6,10 @@
 //! (`computed`) reuse [`commit_update`] so their changes are recorded like any other write.
 
 use super::errors::{ApiError, ApiResult, created, ok, success};
-use super::helpers::{name_suffix, str_at};
+use super::helpers::{list_item, name_suffix, str_at};
 use super::patches::{json_patch, merge_patch};
 use super::recording::ApiRequest;
-use super::resources::{CORE, IMAGE, INTERNAL_REGISTRY, PROJECT, RBAC, Resource};
+use super::resources::{CORE, IMAGE, INTERNAL_REGISTRY, NAMESPACE_NAME_LABEL, PROJECT, RBAC, Resource};
 use super::selectors::Filter;
 use super::store::{ObjKey, Shared, State};
 use serde_json::Value;
@@ -116,6 +116,8 @@ fn prepare_create(res: &Resource, object: &mut Value) {
             object["spec"] = json!({"finalizers": ["kubernetes"]});
         }
         object["status"] = json!({"phase": "Active"});
+        let name = str_at(object, "/metadata/name").to_owned();
+        object["metadata"]["labels"][NAMESPACE_NAME_LABEL] = json!(name);
     }
     if res.is(IMAGE, "imagestreams") {
         let repository = format!(
@@ -385,7 +387,7 @@ pub(super) fn delete_collection(
             .collect();
         names
             .into_iter()
-            .filter_map(|(ns, name)| s.delete(res, Some(&ns), &name))
+            .filter_map(|(ns, name)| s.delete(res, Some(&ns), &name).map(list_item))
             .collect()
     });
     let s = shared.lock();
