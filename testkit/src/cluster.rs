@@ -1,5 +1,5 @@
 //! The sample OpenShift cluster: a fake API server holding the objects of
-//! reference/openshift.md §7, joined by digest to images pushed into the real registry.
+//! docs/openshift-image-streams.md, joined by digest to images pushed into the real registry.
 //!
 //! `team-a/webapp` has `1.0` (two pushes: `old`, then `current`), `latest` tracking `1.0`,
 //! `2.0` imported from quay.io whose last scheduled import failed (its image is not in the
