@@ -1,4 +1,5 @@
-//! Typed OpenShift objects, as the API server sends them (reference/openshift.md §1, §2, §4).
+//! Typed OpenShift objects, as the API server sends them (docs/openshift-api.md: the shapes the
+//! fixtures of real answers show; docs/openshift-image-streams.md: what the fields mean).
 //!
 //! `openshift-openapi` is unmaintained and tied to an old k8s-openapi, and `derive(CustomResource)`
 //! wants a `spec` that Image does not have, so each kind is a plain serde struct that

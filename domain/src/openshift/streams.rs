@@ -374,7 +374,7 @@ fn import_status(conditions: &[TagEventCondition]) -> Option<ImportStatus> {
 mod tests {
     use super::*;
 
-    /// The scenario of reference/openshift.md §7.
+    /// A stream with tracking tags, history and import status (docs/openshift-image-streams.md).
     pub fn sample_stream() -> ImageStream {
         serde_json::from_str(include_str!("../../tests/fixtures/openshift/webapp-stream.json")).unwrap()
     }
