@@ -86,34 +86,7 @@ pub fn TagTable(
                     </span>
                 }
             });
-            let platforms = if row.children.is_empty() {
-                view! { <td class="platforms">{row.platforms.join(", ")}</td> }.into_any()
-            } else {
-                let repository = row.repository.clone();
-                let children = row
-                    .children
-                    .iter()
-                    .map(|c| {
-                        let href = manifest_href(&repository, &c.digest);
-                        view! {
-                            <li>
-                                <a href=href>{c.platform.clone()}</a>" "
-                                <code title=c.digest.clone()>{short_hex(&c.digest).to_owned()}</code>" "
-                                <span class="muted">{human_bytes(c.size)}</span>
-                            </li>
-                        }
-                    })
-                    .collect_view();
-                view! {
-                    <td class="platforms">
-                        <details>
-                            <summary>{row.platforms.join(", ")}</summary>
-                            <ul class="children">{children}</ul>
-                        </details>
-                    </td>
-                }
-                .into_any()
-            };
+            let platforms = platforms_cell(&row);
             let stream = show_stream.then(|| crate::components::stream::stream_cell(&row));
             let tag_link = tag_href(&row.repository, &row.tag);
             let end = row_end.map(|f| f.run(row.clone()));
@@ -164,5 +137,35 @@ pub fn TagTable(
         </div>
     }
     // Erased: the table is nested in several pages and its full type would be in all of them.
+    .into_any()
+}
+
+/// The platforms of a tag; for an index, each platform image links to its own page.
+fn platforms_cell(row: &TagRow) -> AnyView {
+    if row.children.is_empty() {
+        return view! { <td class="platforms">{row.platforms.join(", ")}</td> }.into_any();
+    }
+    let children = row
+        .children
+        .iter()
+        .map(|c| {
+            let href = manifest_href(&row.repository, &c.digest);
+            view! {
+                <li>
+                    <a href=href>{c.platform.clone()}</a>" "
+                    <code title=c.digest.clone()>{short_hex(&c.digest).to_owned()}</code>" "
+                    <span class="muted">{human_bytes(c.size)}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <td class="platforms">
+            <details>
+                <summary>{row.platforms.join(", ")}</summary>
+                <ul class="children">{children}</ul>
+            </details>
+        </td>
+    }
     .into_any()
 }

@@ -93,22 +93,7 @@ pub fn ImagesPage() -> impl IntoView {
         }
     });
     let search_box = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-            let typing = ev
-                .target()
-                .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
-                .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-            if ev.key() == "/"
-                && !typing
-                && let Some(input) = search_box.get()
-            {
-                ev.prevent_default();
-                let _ = input.focus();
-            }
-        });
-        on_cleanup(move || handle.remove());
-    });
+    focus_on_slash(search_box);
     let navigate = use_navigate();
     view! {
         <h1>"Images"</h1>
@@ -161,23 +146,48 @@ pub fn ImagesPage() -> impl IntoView {
                             view! { <TagResults query=query.clone() paging total rows ambiguous refresh=Callback::new(move |_| data.refetch()) /> }.into_any()
                         }
                     };
-                    let imports = (failed_imports > 0).then(|| {
-                        let text = format!(
-                            "{failed_imports} image stream tag{} failed {} last import.",
-                            if failed_imports == 1 { "" } else { "s" },
-                            if failed_imports == 1 { "its" } else { "their" }
-                        );
-                        view! {
-                            <p class="notice warning" role="status" data-failed-imports=failed_imports>
-                                {text}" "<a href="/openshift#failed-imports">"See which, and why"</a>
-                            </p>
-                        }
-                    });
-                    view! { <Title text=title /> <IndexStatusNotice status /> {imports} {content} }
+                    view! { <Title text=title /> <IndexStatusNotice status /> <FailedImportsNotice count=failed_imports /> {content} }
                 })
             }}
         </Transition>
     }
+}
+
+/// Pressing `/` outside a text field puts the cursor in the search box, as on GitHub.
+fn focus_on_slash(search_box: NodeRef<leptos::html::Input>) {
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            let typing = ev
+                .target()
+                .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
+                .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            if ev.key() == "/"
+                && !typing
+                && let Some(input) = search_box.get()
+            {
+                ev.prevent_default();
+                let _ = input.focus();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+}
+
+/// On OpenShift: how many stream tags' last import failed, with the way to the list.
+#[component]
+fn FailedImportsNotice(count: usize) -> impl IntoView {
+    (count > 0).then(|| {
+        let text = format!(
+            "{count} image stream tag{} failed {} last import.",
+            if count == 1 { "" } else { "s" },
+            if count == 1 { "its" } else { "their" }
+        );
+        view! {
+            <p class="notice warning" role="status" data-failed-imports=count>
+                {text}" "<a href="/openshift#failed-imports">"See which, and why"</a>
+            </p>
+        }
+    })
 }
 
 fn range_summary(paging: &Paging, total: usize, shown: usize, noun: &str) -> String {

@@ -11,7 +11,8 @@ use crate::components::bad_address::BadAddress;
 use crate::components::copy::CopyText;
 use crate::components::registry_problem::RegistryProblemNotice;
 use crate::dto::{
-    ImageDetails, TagDetails, TagView, human_bytes, layer_href, manifest_href, repository_href, short_hex, tag_href,
+    EnvVar, HistoryRow, ImageDetails, LayerRow, TagDetails, TagView, human_bytes, layer_href, manifest_href,
+    repository_href, short_hex, tag_href,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -575,89 +576,6 @@ fn Image(
         value.map(|v| view! { <div><dt>{label}</dt><dd><code>{v}</code></dd></div> }.into_any())
     };
     let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.join(", "));
-    let env = (!image.env.is_empty()).then(|| {
-        let rows = image
-            .env
-            .iter()
-            .map(|e| {
-                let value = if e.secret {
-                    view! {
-                        <details class="secret">
-                            <summary title="looks like a secret: click to show">"•••••• (show)"</summary>
-                            <code>{e.value.clone()}</code>
-                        </details>
-                    }
-                    .into_any()
-                } else {
-                    view! { <code>{e.value.clone()}</code> }.into_any()
-                };
-                view! { <tr><th scope="row"><code>{e.name.clone()}</code></th><td>{value}</td></tr> }
-            })
-            .collect_view();
-        view! {
-            <h3>"Environment"</h3>
-            <div class="table-scroll"><table class="env"><tbody>{rows}</tbody></table></div>
-        }
-        .into_any()
-    });
-    let pairs = |title: &'static str, class: &'static str, items: &Vec<(String, String)>| {
-        (!items.is_empty()).then(|| {
-            let rows = items
-                .iter()
-                .map(|(k, v)| view! { <tr><th scope="row"><code>{k.clone()}</code></th><td>{v.clone()}</td></tr> })
-                .collect_view();
-            view! {
-                <h3>{title}</h3>
-                <div class="table-scroll"><table class=class><tbody>{rows}</tbody></table></div>
-            }
-            .into_any()
-        })
-    };
-    let history = (!image.history.is_empty()).then(|| {
-        let rows = image
-            .history
-            .iter()
-            .map(|h| {
-                let layer = h.layer.map_or_else(|| "empty".to_owned(), |n| format!("layer {n}"));
-                view! {
-                    <tr class:empty=h.empty_layer>
-                        <td class="muted">{layer}</td>
-                        <td><code class="created-by">{h.created_by.clone()}</code></td>
-                        <td class="created">{h.created.clone().unwrap_or_default()}</td>
-                    </tr>
-                }
-            })
-            .collect_view();
-        view! {
-            <h3>"Build history"</h3>
-            <div class="table-scroll"><table class="history"><tbody>{rows}</tbody></table></div>
-        }
-        .into_any()
-    });
-    let layers = image
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let width = format!("width: {:.1}%", l.share.max(0.5));
-            let used = match l.repositories {
-                0 | 1 => "this repository only".to_owned(),
-                n => format!("{n} repositories"),
-            };
-            view! {
-                <tr data-layer=l.digest.clone()>
-                    <td class="num">{i + 1}</td>
-                    <td><a href=layer_href(&l.digest)><code title=l.digest.clone()>{short_hex(&l.digest).to_owned()}</code></a></td>
-                    <td class="media-type"><code>{l.media_type.clone()}</code></td>
-                    <td class="num">{human_bytes(l.size)}</td>
-                    <td class="share">
-                        <span class="bar" title=format!("{:.1}% of the image's layer bytes", l.share)><span style=width></span></span>
-                    </td>
-                    <td class="muted">{used}</td>
-                </tr>
-            }
-        })
-        .collect_view();
     view! {
         <section class="image">
             <h2>"Image"</h2>
@@ -675,27 +593,125 @@ fn Image(
                 {fact("Volumes", list(&image.volumes))}
                 {fact("Image manifest", (image.digest != manifest).then(|| image.digest.clone()))}
             </dl>
-            {env}
-            {pairs("Labels", "labels", &image.labels)}
-            {pairs("Annotations", "annotations", &image.annotations)}
-            {history}
-            <h3>"Layers"</h3>
-            <div class="table-scroll">
-                <table class="layers">
-                    <thead>
-                        <tr>
-                            <th scope="col" class="num">"#"</th>
-                            <th scope="col">"Digest"</th>
-                            <th scope="col">"Media type"</th>
-                            <th scope="col" class="num">"Size"</th>
-                            <th scope="col">"Share of image"</th>
-                            <th scope="col">"Used by"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{layers}</tbody>
-                </table>
-            </div>
+            <Environment env=image.env />
+            <Pairs title="Labels" class="labels" items=image.labels />
+            <Pairs title="Annotations" class="annotations" items=image.annotations />
+            <BuildHistory history=image.history />
+            <LayerTable layers=image.layers />
         </section>
     }
     .into_any()
+}
+
+/// The image's environment; values that look like secrets are hidden until clicked.
+#[component]
+fn Environment(env: Vec<EnvVar>) -> impl IntoView {
+    (!env.is_empty()).then(|| {
+        let rows = env
+            .into_iter()
+            .map(|e| {
+                let value = if e.secret {
+                    view! {
+                        <details class="secret">
+                            <summary title="looks like a secret: click to show">"•••••• (show)"</summary>
+                            <code>{e.value}</code>
+                        </details>
+                    }
+                    .into_any()
+                } else {
+                    view! { <code>{e.value}</code> }.into_any()
+                };
+                view! { <tr><th scope="row"><code>{e.name}</code></th><td>{value}</td></tr> }
+            })
+            .collect_view();
+        view! {
+            <h3>"Environment"</h3>
+            <div class="table-scroll"><table class="env"><tbody>{rows}</tbody></table></div>
+        }
+    })
+}
+
+/// Labels or annotations: a titled key/value table, absent when there are none.
+#[component]
+fn Pairs(title: &'static str, class: &'static str, items: Vec<(String, String)>) -> impl IntoView {
+    (!items.is_empty()).then(|| {
+        let rows = items
+            .into_iter()
+            .map(|(k, v)| view! { <tr><th scope="row"><code>{k}</code></th><td>{v}</td></tr> })
+            .collect_view();
+        view! {
+            <h3>{title}</h3>
+            <div class="table-scroll"><table class=class><tbody>{rows}</tbody></table></div>
+        }
+    })
+}
+
+/// The config's build history, with the layer each step made.
+#[component]
+fn BuildHistory(history: Vec<HistoryRow>) -> impl IntoView {
+    (!history.is_empty()).then(|| {
+        let rows = history
+            .into_iter()
+            .map(|h| {
+                let layer = h.layer.map_or_else(|| "empty".to_owned(), |n| format!("layer {n}"));
+                view! {
+                    <tr class:empty=h.empty_layer>
+                        <td class="muted">{layer}</td>
+                        <td><code class="created-by">{h.created_by}</code></td>
+                        <td class="created">{h.created.unwrap_or_default()}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <h3>"Build history"</h3>
+            <div class="table-scroll"><table class="history"><tbody>{rows}</tbody></table></div>
+        }
+    })
+}
+
+/// The image's layers, each with its share of the image and how many repositories use it.
+#[component]
+fn LayerTable(layers: Vec<LayerRow>) -> impl IntoView {
+    let rows = layers
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let width = format!("width: {:.1}%", l.share.max(0.5));
+            let used = match l.repositories {
+                0 | 1 => "this repository only".to_owned(),
+                n => format!("{n} repositories"),
+            };
+            view! {
+                <tr data-layer=l.digest.clone()>
+                    <td class="num">{i + 1}</td>
+                    <td><a href=layer_href(&l.digest)><code title=l.digest.clone()>{short_hex(&l.digest).to_owned()}</code></a></td>
+                    <td class="media-type"><code>{l.media_type}</code></td>
+                    <td class="num">{human_bytes(l.size)}</td>
+                    <td class="share">
+                        <span class="bar" title=format!("{:.1}% of the image's layer bytes", l.share)><span style=width></span></span>
+                    </td>
+                    <td class="muted">{used}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <h3>"Layers"</h3>
+        <div class="table-scroll">
+            <table class="layers">
+                <thead>
+                    <tr>
+                        <th scope="col" class="num">"#"</th>
+                        <th scope="col">"Digest"</th>
+                        <th scope="col">"Media type"</th>
+                        <th scope="col" class="num">"Size"</th>
+                        <th scope="col">"Share of image"</th>
+                        <th scope="col">"Used by"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
 }

@@ -119,9 +119,47 @@ fn Summary(c: crate::dto::ClusterSummary) -> impl IntoView {
         }
         Err(why) => view! { <dd data-registry="problem" class="error">{why}</dd> }.into_any(),
     };
-    let watches = c
-        .watches
-        .iter()
+    let unchecked = (!c.unchecked.is_empty()).then(|| {
+        let items = c.unchecked.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view();
+        view! { <p class="notice warning">"Regent could not check these stream tags' images:"</p><ul data-list="unchecked">{items}</ul> }
+    });
+    let failed = if c.failed_imports.is_empty() {
+        view! { <p data-failed-imports="0">"Every stream tag's last import succeeded."</p> }.into_any()
+    } else {
+        view! { <crate::components::stream::FailedImports tags=c.failed_imports.clone() /> }.into_any()
+    };
+    let identity = match (&c.identity, &c.identity_problem) {
+        (Some(who), _) => view! { <dd data-identity="known">{who.clone()}</dd> }.into_any(),
+        (None, Some(problem)) => view! { <dd data-identity="unknown" class="error">{problem.clone()}</dd> }.into_any(),
+        (None, None) => view! { <dd data-identity="unknown">"not read yet"</dd> }.into_any(),
+    };
+    view! {
+        <ClusterTabs />
+        <h1>"OpenShift"</h1>
+        <dl class="facts">
+            <div><dt>"API server"</dt><dd><code>{c.api.clone()}</code></dd></div>
+            <div><dt>"State"</dt><dd data-state=if c.connected { "connected" } else { "stale" }>{c.state.clone()}</dd></div>
+            <div><dt>"Regent is"</dt>{identity}</div>
+            <div><dt>"Integrated registry"</dt>{registry}</div>
+        </dl>
+        <h2>"Watched objects"</h2>
+        <Watches watches=c.watches />
+        <h2>"In OpenShift, not in the registry"</h2>
+        <MissingFromRegistry missing=c.missing images=c.missing_images />
+        {unchecked}
+        <h2 id="failed-imports">"Imports that failed"</h2>
+        {failed}
+        <h2>"In the registry, in no image stream"</h2>
+        <Unreferenced tags=c.unreferenced total=c.unreferenced_total />
+    }
+    .into_any()
+}
+
+/// Each watch Regent keeps on the cluster: listed yet, how many objects, why it is refused.
+#[component]
+fn Watches(watches: Vec<crate::dto::WatchRow>) -> impl IntoView {
+    let rows = watches
+        .into_iter()
         .map(|w| {
             let state = match (&w.refused, w.listed) {
                 (Some(_), _) => "not readable",
@@ -138,105 +176,81 @@ fn Summary(c: crate::dto::ClusterSummary) -> impl IntoView {
             }
         })
         .collect_view();
-    let unchecked = (!c.unchecked.is_empty()).then(|| {
-        let items = c.unchecked.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view();
-        view! { <p class="notice warning">"Regent could not check these stream tags' images:"</p><ul data-list="unchecked">{items}</ul> }
-    });
-    let failed = if c.failed_imports.is_empty() {
-        view! { <p data-failed-imports="0">"Every stream tag's last import succeeded."</p> }.into_any()
-    } else {
-        view! { <crate::components::stream::FailedImports tags=c.failed_imports.clone() /> }.into_any()
-    };
-    let identity = match (&c.identity, &c.identity_problem) {
-        (Some(who), _) => view! { <dd data-identity="known">{who.clone()}</dd> }.into_any(),
-        (None, Some(problem)) => view! { <dd data-identity="unknown" class="error">{problem.clone()}</dd> }.into_any(),
-        (None, None) => view! { <dd data-identity="unknown">"not read yet"</dd> }.into_any(),
-    };
-    let missing = if c.missing.is_empty() && c.missing_images.is_empty() {
-        view! { <p data-missing="0">"Every image stream tag's image is in the registry."</p> }.into_any()
-    } else {
-        let rows = c
-            .missing
-            .iter()
-            .map(|t| {
-                let current = t.current.clone().unwrap_or_default();
-                let looked_in = t.looked_in.clone().unwrap_or_default();
-                let why = match (&t.source, &t.import) {
-                    (_, Some(i)) if !i.succeeded => format!("import failed: {}", i.message.clone().unwrap_or_default()),
-                    _ => format!(
-                        "the registry answers 404 for it in {looked_in}: pushed, then deleted from the registry"
-                    ),
-                };
-                view! {
-                    <tr data-missing=t.name.clone() data-looked-in=looked_in.clone()>
-                        <td><code>{t.name.clone()}</code></td>
-                        <td><code title=current.clone()>{short_hex(&current).to_owned()}</code></td>
-                        <td>{why}</td>
-                        <td><StreamHistory tag=t.clone() /></td>
-                    </tr>
-                }
-            })
-            .collect_view();
-        let images = c
-            .missing_images
-            .iter()
-            .map(|d| view! { <li><code>{d.clone()}</code></li> })
-            .collect_view();
-        view! {
-            <table class="admin-table" data-table="missing-from-registry">
-                <thead><tr><th>"Stream tag"</th><th>"Digest"</th><th>"Why"</th><th></th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-            {(!c.missing_images.is_empty()).then(|| view! {
-                <p>"Image objects pushed here (managed) whose manifest the registry does not have:"</p>
-                <ul data-list="missing-images">{images}</ul>
-            })}
-        }
-        .into_any()
-    };
-    let unreferenced = if c.unreferenced.is_empty() {
-        view! { <p data-unreferenced="0">"Every registry tag is in an image stream."</p> }.into_any()
-    } else {
-        let rows = c
-            .unreferenced
-            .iter()
-            .map(|(name, digest)| {
-                let (repository, tag) = name.rsplit_once(':').unwrap_or((name.as_str(), ""));
-                view! {
-                    <li data-unreferenced=name.clone()>
-                        <a href=tag_href(repository, tag)>{name.clone()}</a>" "
-                        <code title=digest.clone()>{short_hex(digest).to_owned()}</code>
-                    </li>
-                }
-            })
-            .collect_view();
-        view! {
-            <p>{format!("{} registry tag(s) point at manifests no image stream refers to; `oc adm prune images` would delete them.", c.unreferenced_total)}</p>
-            <ul class="unreferenced">{rows}</ul>
-        }
-        .into_any()
-    };
     view! {
-        <ClusterTabs />
-        <h1>"OpenShift"</h1>
-        <dl class="facts">
-            <div><dt>"API server"</dt><dd><code>{c.api.clone()}</code></dd></div>
-            <div><dt>"State"</dt><dd data-state=if c.connected { "connected" } else { "stale" }>{c.state.clone()}</dd></div>
-            <div><dt>"Regent is"</dt>{identity}</div>
-            <div><dt>"Integrated registry"</dt>{registry}</div>
-        </dl>
-        <h2>"Watched objects"</h2>
         <table class="admin-table" data-table="watches">
             <thead><tr><th>"Kind"</th><th>"State"</th><th class="num">"Objects"</th><th>"Last error"</th></tr></thead>
-            <tbody>{watches}</tbody>
+            <tbody>{rows}</tbody>
         </table>
-        <h2>"In OpenShift, not in the registry"</h2>
-        {missing}
-        {unchecked}
-        <h2 id="failed-imports">"Imports that failed"</h2>
-        {failed}
-        <h2>"In the registry, in no image stream"</h2>
-        {unreferenced}
+    }
+}
+
+/// Stream tags whose image the registry does not have, and why; and managed image objects
+/// whose manifest is gone.
+#[component]
+fn MissingFromRegistry(missing: Vec<crate::dto::StreamTagView>, images: Vec<String>) -> impl IntoView {
+    if missing.is_empty() && images.is_empty() {
+        return view! { <p data-missing="0">"Every image stream tag's image is in the registry."</p> }.into_any();
+    }
+    let rows = missing
+        .into_iter()
+        .map(|t| {
+            let current = t.current.clone().unwrap_or_default();
+            let looked_in = t.looked_in.clone().unwrap_or_default();
+            let why = match (&t.source, &t.import) {
+                (_, Some(i)) if !i.succeeded => format!("import failed: {}", i.message.clone().unwrap_or_default()),
+                _ => format!("the registry answers 404 for it in {looked_in}: pushed, then deleted from the registry"),
+            };
+            view! {
+                <tr data-missing=t.name.clone() data-looked-in=looked_in.clone()>
+                    <td><code>{t.name.clone()}</code></td>
+                    <td><code title=current.clone()>{short_hex(&current).to_owned()}</code></td>
+                    <td>{why}</td>
+                    <td><StreamHistory tag=t.clone() /></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let listed = (!images.is_empty()).then(|| {
+        let items = images
+            .into_iter()
+            .map(|d| view! { <li><code>{d}</code></li> })
+            .collect_view();
+        view! {
+            <p>"Image objects pushed here (managed) whose manifest the registry does not have:"</p>
+            <ul data-list="missing-images">{items}</ul>
+        }
+    });
+    view! {
+        <table class="admin-table" data-table="missing-from-registry">
+            <thead><tr><th>"Stream tag"</th><th>"Digest"</th><th>"Why"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        {listed}
+    }
+    .into_any()
+}
+
+/// Registry tags no image stream refers to: what `oc adm prune images` would delete.
+#[component]
+fn Unreferenced(tags: Vec<(String, String)>, total: usize) -> impl IntoView {
+    if tags.is_empty() {
+        return view! { <p data-unreferenced="0">"Every registry tag is in an image stream."</p> }.into_any();
+    }
+    let rows = tags
+        .into_iter()
+        .map(|(name, digest)| {
+            let (repository, tag) = name.rsplit_once(':').unwrap_or((name.as_str(), ""));
+            view! {
+                <li data-unreferenced=name.clone()>
+                    <a href=tag_href(repository, tag)>{name.clone()}</a>" "
+                    <code title=digest.clone()>{short_hex(&digest).to_owned()}</code>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <p>{format!("{total} registry tag(s) point at manifests no image stream refers to; `oc adm prune images` would delete them.")}</p>
+        <ul class="unreferenced">{rows}</ul>
     }
     .into_any()
 }
