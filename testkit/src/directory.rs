@@ -168,6 +168,27 @@ impl TestDirectory {
         Ok(())
     }
 
+    /// Adds `count` users `<prefix>1` … `<prefix><count>` (passwords from [`password_of`]) to
+    /// `group`, for load tests.
+    pub fn add_users(&self, prefix: &str, count: usize, group: &str) -> Result<Vec<String>> {
+        let names: Vec<String> = (1..=count).map(|i| format!("{prefix}{i}")).collect();
+        let mut ldif = String::new();
+        for name in &names {
+            ldif.push_str(&format!(
+                "dn: uid={name},{USER_BASE}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: {name}\ncn: {name}\nsn: {name}\nuserPassword: {}\n\n",
+                password_of(name)
+            ));
+        }
+        ldif.push_str(&format!(
+            "dn: cn={group},{GROUP_BASE}\nchangetype: modify\nadd: member\n"
+        ));
+        for name in &names {
+            ldif.push_str(&format!("member: uid={name},{USER_BASE}\n"));
+        }
+        self.modify(&ldif)?;
+        Ok(names)
+    }
+
     /// Takes `user` out of `group` in the directory.
     pub fn remove_member(&self, group: &str, user: &str) -> Result<()> {
         self.modify(&format!(
