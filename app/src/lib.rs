@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/groups") view=pages::admin::groups::GroupsPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/access") view=pages::admin::access::AccessPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/directory") view=pages::admin::directory::DirectoryPage ssr=SsrMode::Async />
                         <Route path=path!("/openshift") view=pages::openshift::cluster::ClusterPage ssr=SsrMode::Async />
                         <Route path=path!("/openshift/projects") view=pages::openshift::projects::ProjectsPage ssr=SsrMode::Async />
                         <Route path=path!("/openshift/projects/:name") view=pages::openshift::project::ProjectPage ssr=SsrMode::Async />

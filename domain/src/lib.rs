@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod deletes;
+pub mod directory;
 pub mod index;
 pub mod openshift;
 pub mod reference;

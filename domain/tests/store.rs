@@ -130,7 +130,7 @@ async fn everything_survives_a_restart() {
     );
     drop(store);
     let reopened = Store::open(&path).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 6);
+    assert_eq!(reopened.schema_version().await.unwrap(), 7);
     assert_eq!(
         reopened.generation().await.unwrap(),
         generation,
@@ -555,13 +555,13 @@ async fn a_database_made_by_the_old_migration_runner_opens_and_gets_only_the_new
         let store = Store::open(&path)
             .await
             .unwrap_or_else(|e| panic!("through {through}: {e}"));
-        assert_eq!(store.schema_version().await.unwrap(), 6, "through {through}");
+        assert_eq!(store.schema_version().await.unwrap(), 7, "through {through}");
         assert!(store.user(&n("olduser")).await.unwrap().is_some(), "its data stays");
         // From 4 on, 0005 (garbage-collection notes) and 0006 (credentials) ran.
         store.gc_notes().await.unwrap();
         store.ensure_admin(Some("the admin password")).await.unwrap();
         drop(store);
         let again = Store::open(&path).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 6, "and opens again");
+        assert_eq!(again.schema_version().await.unwrap(), 7, "and opens again");
     }
 }

@@ -174,6 +174,65 @@ pub struct Cli {
     #[arg(long, env = "REGENT_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
     pub shutdown_grace_seconds: Option<String>,
 
+    // The company directory (issue 18).
+    /// The company directory: ldap://host[:port] (add --directory-starttls for StartTLS) or
+    /// ldaps://host[:port] [default: none; local users only].
+    #[arg(long, env = "REGENT_DIRECTORY_URL", value_name = "URL")]
+    pub directory_url: Option<String>,
+
+    /// Upgrade an ldap:// connection to the directory with StartTLS [default: false].
+    #[arg(long, env = "REGENT_DIRECTORY_STARTTLS", value_name = "BOOL")]
+    pub directory_starttls: Option<bool>,
+
+    /// PEM file of the CA certificates that sign the directory's certificate [default: the
+    /// system's trusted CAs].
+    #[arg(long, env = "REGENT_DIRECTORY_CA_FILE", value_name = "FILE")]
+    pub directory_ca_file: Option<PathBuf>,
+
+    /// DN of the service account Regent searches the directory as, e.g.
+    /// cn=regent,ou=services,dc=example,dc=com.
+    #[arg(long, env = "REGENT_DIRECTORY_BIND_DN", value_name = "DN")]
+    pub directory_bind_dn: Option<String>,
+
+    /// File holding the service account's password (trailing newline ignored).
+    #[arg(long, env = "REGENT_DIRECTORY_BIND_PASSWORD_FILE", value_name = "FILE")]
+    pub directory_bind_password_file: Option<PathBuf>,
+
+    /// Where users are searched, e.g. ou=people,dc=example,dc=com.
+    #[arg(long, env = "REGENT_DIRECTORY_USER_BASE", value_name = "DN")]
+    pub directory_user_base: Option<String>,
+
+    /// Filter finding a user; {username} is replaced, escaped per RFC 4515 [default:
+    /// (uid={username}); active-directory: (sAMAccountName={username})].
+    #[arg(long, env = "REGENT_DIRECTORY_USER_FILTER", value_name = "FILTER")]
+    pub directory_user_filter: Option<String>,
+
+    /// Where groups are searched [default: the user base].
+    #[arg(long, env = "REGENT_DIRECTORY_GROUP_BASE", value_name = "DN")]
+    pub directory_group_base: Option<String>,
+
+    /// Filter finding a user's groups; {dn} is the user's DN [default: (member={dn});
+    /// active-directory: (member:1.2.840.113556.1.4.1941:={dn}), nested groups included].
+    #[arg(long, env = "REGENT_DIRECTORY_GROUP_FILTER", value_name = "FILTER")]
+    pub directory_group_filter: Option<String>,
+
+    /// The group attribute that names the Regent group [default: cn].
+    #[arg(long, env = "REGENT_DIRECTORY_GROUP_NAME_ATTRIBUTE", value_name = "ATTRIBUTE")]
+    pub directory_group_name_attribute: Option<String>,
+
+    /// Seconds a sign-in waits for the directory before saying it did not answer (1 to 60)
+    /// [default: 5].
+    #[arg(long, env = "REGENT_DIRECTORY_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    pub directory_timeout_seconds: Option<String>,
+
+    /// Presets for the filters: ldap or active-directory [default: ldap].
+    #[arg(long, env = "REGENT_DIRECTORY_KIND", value_name = "ldap|active-directory")]
+    pub directory_kind: Option<String>,
+
+    /// Connections to the directory Regent keeps at most (1 to 64) [default: 4].
+    #[arg(long, env = "REGENT_DIRECTORY_POOL_SIZE", value_name = "N")]
+    pub directory_pool_size: Option<String>,
+
     /// Print the effective settings (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -273,6 +332,26 @@ struct FileSettings {
     shutdown_grace_seconds: Option<u64>,
     #[serde(default)]
     metrics: FileMetrics,
+    #[serde(default)]
+    directory: FileDirectory,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDirectory {
+    url: Option<String>,
+    starttls: Option<bool>,
+    ca_file: Option<PathBuf>,
+    bind_dn: Option<String>,
+    bind_password_file: Option<PathBuf>,
+    user_base: Option<String>,
+    user_filter: Option<String>,
+    group_base: Option<String>,
+    group_filter: Option<String>,
+    group_name_attribute: Option<String>,
+    timeout_seconds: Option<u64>,
+    kind: Option<String>,
+    pool_size: Option<u64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -373,6 +452,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// How long a SIGTERM waits for running requests and queued notifications.
     pub shutdown_grace: Duration,
+    /// The company directory; `None`: local users only.
+    pub directory: Option<regent_domain::directory::DirectorySettings>,
 }
 
 /// A setting with a bad value: which one, and what is wrong.
@@ -534,6 +615,84 @@ setting!(
     "shutdown_grace_seconds",
     "REGENT_SHUTDOWN_GRACE_SECONDS",
     "--shutdown-grace-seconds"
+);
+setting!(
+    DIRECTORY_URL,
+    "directory.url",
+    "REGENT_DIRECTORY_URL",
+    "--directory-url"
+);
+setting!(
+    DIRECTORY_STARTTLS,
+    "directory.starttls",
+    "REGENT_DIRECTORY_STARTTLS",
+    "--directory-starttls"
+);
+setting!(
+    DIRECTORY_CA_FILE,
+    "directory.ca_file",
+    "REGENT_DIRECTORY_CA_FILE",
+    "--directory-ca-file"
+);
+setting!(
+    DIRECTORY_BIND_DN,
+    "directory.bind_dn",
+    "REGENT_DIRECTORY_BIND_DN",
+    "--directory-bind-dn"
+);
+setting!(
+    DIRECTORY_USER_BASE,
+    "directory.user_base",
+    "REGENT_DIRECTORY_USER_BASE",
+    "--directory-user-base"
+);
+setting!(
+    DIRECTORY_USER_FILTER,
+    "directory.user_filter",
+    "REGENT_DIRECTORY_USER_FILTER",
+    "--directory-user-filter"
+);
+setting!(
+    DIRECTORY_GROUP_BASE,
+    "directory.group_base",
+    "REGENT_DIRECTORY_GROUP_BASE",
+    "--directory-group-base"
+);
+setting!(
+    DIRECTORY_GROUP_FILTER,
+    "directory.group_filter",
+    "REGENT_DIRECTORY_GROUP_FILTER",
+    "--directory-group-filter"
+);
+setting!(
+    DIRECTORY_GROUP_NAME_ATTRIBUTE,
+    "directory.group_name_attribute",
+    "REGENT_DIRECTORY_GROUP_NAME_ATTRIBUTE",
+    "--directory-group-name-attribute"
+);
+setting!(
+    DIRECTORY_KIND,
+    "directory.kind",
+    "REGENT_DIRECTORY_KIND",
+    "--directory-kind"
+);
+setting!(
+    DIRECTORY_BIND_PASSWORD_FILE,
+    "directory.bind_password_file",
+    "REGENT_DIRECTORY_BIND_PASSWORD_FILE",
+    "--directory-bind-password-file"
+);
+setting!(
+    DIRECTORY_TIMEOUT,
+    "directory.timeout_seconds",
+    "REGENT_DIRECTORY_TIMEOUT_SECONDS",
+    "--directory-timeout-seconds"
+);
+setting!(
+    DIRECTORY_POOL_SIZE,
+    "directory.pool_size",
+    "REGENT_DIRECTORY_POOL_SIZE",
+    "--directory-pool-size"
 );
 setting!(
     NOTIFICATIONS_SECRET,
@@ -836,6 +995,8 @@ impl Settings {
             "seconds",
         )?;
 
+        let directory = directory_settings(cli, file.directory)?;
+
         prepare_data_dir(&data_dir)?;
         let admin_password = match cli.admin_password.clone() {
             Some(p) if p.chars().count() < 10 => {
@@ -878,6 +1039,7 @@ impl Settings {
             public_url,
             metrics_listen,
             shutdown_grace: Duration::from_secs(shutdown_grace),
+            directory,
         })
     }
 
@@ -930,6 +1092,7 @@ impl Settings {
                 self.openshift.context.as_deref().unwrap_or("(current)"),
                 self.openshift.recheck_every.as_secs(),
             )
+            + &self.describe_directory()
             + &format!(
                 "[metrics]\nlisten = \"{}\"\n",
                 self.metrics_listen.map_or_else(
@@ -937,6 +1100,18 @@ impl Settings {
                     |a| a.to_string()
                 ),
             )
+    }
+
+    /// The `[directory]` table of [`Settings::describe`], the password hidden.
+    fn describe_directory(&self) -> String {
+        let Some(directory) = &self.directory else {
+            return "[directory]\nurl = \"(not set: local users only)\"\n".to_owned();
+        };
+        let mut out = "[directory]\n".to_owned();
+        for (key, value) in directory.describe() {
+            out.push_str(&format!("{} = \"{value}\"\n", key.trim_start_matches("directory.")));
+        }
+        out
     }
 
     /// Whether every session cookie is `Secure`: set so, or Regent is reached over HTTPS.
@@ -966,6 +1141,97 @@ impl Settings {
 }
 
 /// The error for a registry URL that is neither configured nor found on a cluster.
+/// The `directory.*` settings, checked by the domain (which names the setting at fault).
+fn directory_settings(
+    cli: &Cli,
+    file: FileDirectory,
+) -> Result<Option<regent_domain::directory::DirectorySettings>, ConfigError> {
+    use regent_domain::directory::{DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT_SECONDS, DirectoryInput, DirectorySettings};
+    let url = cli.directory_url.clone().or(file.url);
+    if url.is_none() {
+        return Ok(None);
+    }
+    let bind_password = match cli.directory_bind_password_file.clone().or(file.bind_password_file) {
+        Some(path) => Some(read_secret(&path).map_err(|e| bad(&DIRECTORY_BIND_PASSWORD_FILE, e.message))?),
+        None => None,
+    };
+    let timeout = number(
+        &DIRECTORY_TIMEOUT,
+        cli.directory_timeout_seconds.as_deref(),
+        file.timeout_seconds,
+        DEFAULT_TIMEOUT_SECONDS,
+        1..=60,
+        "seconds",
+    )?;
+    let pool_size = number(
+        &DIRECTORY_POOL_SIZE,
+        cli.directory_pool_size.as_deref(),
+        file.pool_size,
+        DEFAULT_POOL_SIZE,
+        1..=64,
+        "connections",
+    )?;
+    let cache = match std::env::var(TESTING_DIRECTORY_CACHE) {
+        Err(_) => None,
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(n @ 1..=60) => Some(Duration::from_secs(n)),
+            _ => {
+                return Err(bad(
+                    &DIRECTORY_URL,
+                    format!("{TESTING_DIRECTORY_CACHE}={text:?}: a number of seconds from 1 to 60 (for tests only)"),
+                ));
+            }
+        },
+    };
+    DirectorySettings::parse(DirectoryInput {
+        url,
+        starttls: cli.directory_starttls.or(file.starttls),
+        ca_file: cli.directory_ca_file.clone().or(file.ca_file),
+        bind_dn: cli.directory_bind_dn.clone().or(file.bind_dn),
+        bind_password,
+        user_base: cli.directory_user_base.clone().or(file.user_base),
+        user_filter: cli.directory_user_filter.clone().or(file.user_filter),
+        group_base: cli.directory_group_base.clone().or(file.group_base),
+        group_filter: cli.directory_group_filter.clone().or(file.group_filter),
+        group_name_attribute: cli.directory_group_name_attribute.clone().or(file.group_name_attribute),
+        timeout_seconds: Some(timeout),
+        kind: cli.directory_kind.clone().or(file.kind),
+        pool_size: Some(pool_size),
+    })
+    .map(|parsed| {
+        parsed.map(|mut d| {
+            if let Some(window) = cache {
+                d.cache_window = window;
+            }
+            d
+        })
+    })
+    .map_err(|message| {
+        // The domain's message starts with the setting it is about.
+        let all: [&'static Setting; 13] = [
+            &DIRECTORY_URL,
+            &DIRECTORY_STARTTLS,
+            &DIRECTORY_CA_FILE,
+            &DIRECTORY_BIND_DN,
+            &DIRECTORY_BIND_PASSWORD_FILE,
+            &DIRECTORY_USER_BASE,
+            &DIRECTORY_USER_FILTER,
+            &DIRECTORY_GROUP_BASE,
+            &DIRECTORY_GROUP_FILTER,
+            &DIRECTORY_GROUP_NAME_ATTRIBUTE,
+            &DIRECTORY_TIMEOUT,
+            &DIRECTORY_KIND,
+            &DIRECTORY_POOL_SIZE,
+        ];
+        let setting = all
+            .into_iter()
+            .filter(|s| message.starts_with(s.file_key))
+            .max_by_key(|s| s.file_key.len())
+            .unwrap_or(&DIRECTORY_URL);
+        bad(setting, message)
+    })
+}
+
 pub fn missing_registry_url() -> ConfigError {
     bad(
         &REGISTRY_URL,
@@ -1113,6 +1379,11 @@ pub fn exposed_files(data_dir: &Path, store_file: &str) -> Vec<(PathBuf, u32)> {
 /// session expire after `session.idle_minutes` and `session.max_hours` without waiting hours.
 /// Regent warns at start-up whenever it is set (DEVELOPERS.md).
 pub const TESTING_SESSION_MINUTE: &str = "REGENT_TESTING_SESSION_MINUTE_SECONDS";
+
+/// For tests only: how many seconds a directory answer is reused
+/// (`REGENT_TESTING_DIRECTORY_CACHE_SECONDS`, 1–60; 60 when unset), so a test sees a change in
+/// the directory at the next token without waiting a minute. Regent warns when it is set.
+pub const TESTING_DIRECTORY_CACHE: &str = "REGENT_TESTING_DIRECTORY_CACHE_SECONDS";
 
 fn session_minute_seconds() -> Result<u64, String> {
     match std::env::var(TESTING_SESSION_MINUTE) {
@@ -1396,6 +1667,69 @@ mod tests {
         )
         .unwrap();
         assert!(!s.describe().contains("hunter2"));
+    }
+
+    #[test]
+    fn the_company_directory_comes_from_the_file_with_flags_over_it_and_its_password_hidden() {
+        let d = data_dir();
+        let secret = std::env::temp_dir().join(format!("regent-config-directory-{}", std::process::id()));
+        std::fs::write(&secret, "service-secret-42\n").unwrap();
+        let text = format!(
+            "[directory]\nurl = \"ldaps://dc1.hackershop.lan\"\nkind = \"active-directory\"\nbind_dn = \"cn=regent,dc=hackershop,dc=lan\"\n\
+             bind_password_file = \"{}\"\nuser_base = \"ou=people,dc=hackershop,dc=lan\"\ntimeout_seconds = 3\n",
+            secret.display()
+        );
+        let s = Settings::merge(
+            &cli(&[
+                "--registry-url",
+                "http://r:5000",
+                "--data-dir",
+                &d,
+                "--directory-pool-size",
+                "2",
+            ]),
+            file(&text),
+        )
+        .unwrap();
+        let directory = s.directory.clone().expect("a directory");
+        assert_eq!(directory.bind_password, "service-secret-42");
+        assert_eq!(directory.pool_size, 2);
+        assert_eq!(directory.timeout.as_secs(), 3);
+        assert_eq!(directory.user_filter.as_str(), "(sAMAccountName={username})");
+        assert!(!s.describe().contains("service-secret-42"));
+        assert!(s.describe().contains("url = \"ldaps://dc1.hackershop.lan\""));
+        let none = Settings::merge(
+            &cli(&["--registry-url", "http://r:5000", "--data-dir", &d]),
+            FileSettings::default(),
+        )
+        .unwrap();
+        assert!(none.directory.is_none());
+        let e = Settings::merge(
+            &cli(&[
+                "--registry-url",
+                "http://r:5000",
+                "--data-dir",
+                &d,
+                "--directory-url",
+                "ldap://dc1",
+            ]),
+            FileSettings::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.setting.file_key, "directory.bind_dn", "{e}");
+        let e = Settings::merge(
+            &cli(&[
+                "--registry-url",
+                "http://r:5000",
+                "--data-dir",
+                &d,
+                "--directory-kind",
+                "novell",
+            ]),
+            file(&text),
+        )
+        .unwrap_err();
+        assert_eq!(e.setting.flag, "--directory-kind", "{e}");
     }
 
     // Production (issue 19).

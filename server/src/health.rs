@@ -78,15 +78,32 @@ pub async fn readyz(
             "watches": s.caches.iter().map(|w| json!({"kind": w.kind, "listed": w.listed, "objects": w.objects, "error": w.error, "refused": w.refused})).collect::<Vec<_>>(),
         })
     });
+    let directory = match state.sign_ins.directory() {
+        None => None,
+        Some(directory) => {
+            let answered = directory.probe().await;
+            let s = directory.status();
+            Some(json!({
+                "url": s.url,
+                "reachable": answered.is_ok(),
+                "error": answered.err().map(|e| e.to_string()),
+                "last_error": s.last_error.map(|(_, message)| message),
+                "open_connections": s.open_connections,
+                "pool_size": s.pool_size,
+            }))
+        }
+    };
     match index.registry().check().await {
         Ok(_) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "registry": url, "index": index_json, "openshift": openshift})),
+            Json(
+                json!({"status": "ready", "registry": url, "index": index_json, "openshift": openshift, "directory": directory}),
+            ),
         ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(
-                json!({"status": "registry unavailable", "registry": url, "error": e.to_string(), "hint": e.hint(), "index": index_json, "openshift": openshift}),
+                json!({"status": "registry unavailable", "registry": url, "error": e.to_string(), "hint": e.hint(), "index": index_json, "openshift": openshift, "directory": directory}),
             ),
         ),
     }

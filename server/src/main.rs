@@ -126,7 +126,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
         );
     }
     prune_audit_daily(store.clone(), settings.audit_retention_days);
-    let sign_ins = Arc::new(regent_domain::access::SignIns::new(store.clone()));
+    let directory = match settings.directory.clone() {
+        Some(directory) => {
+            let directory = regent_domain::directory::Directory::new(directory)
+                .map_err(|e| format!("the company directory settings: {e}"))?;
+            tracing::info!(directory = %directory.url(), "directory users sign in with the company directory");
+            Some(Arc::new(directory))
+        }
+        None => None,
+    };
+    let sign_ins = Arc::new(regent_domain::access::SignIns::new(store.clone()).with_directory(directory));
     let tokens = Arc::new(
         TokenService::open(
             store.clone(),
@@ -315,6 +324,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
         tracing::warn!(
             "{} is set: session lengths are shortened for testing; unset it in production",
             config::TESTING_SESSION_MINUTE
+        );
+    }
+    if std::env::var_os(config::TESTING_DIRECTORY_CACHE).is_some() {
+        tracing::warn!(
+            "{} is set: directory answers are reused for less than a minute, for testing; unset it in production",
+            config::TESTING_DIRECTORY_CACHE
         );
     }
     if let Some(address) = settings.metrics_listen {

@@ -93,6 +93,7 @@ async fn answer_untimed(service: &TokenService, address: IpAddr, parsed: Result<
             error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", &e.to_string()),
             wait,
         ),
+        Err(TokenError::DirectoryDown(message)) => error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", &message),
         Err(TokenError::Internal(message)) => {
             tracing::error!(%message, "issuing a registry token failed");
             error(

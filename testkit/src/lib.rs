@@ -8,6 +8,7 @@
 //! into a registry.
 
 pub mod cluster;
+pub mod directory;
 pub mod fixture;
 pub mod image;
 pub mod openshift;
@@ -20,6 +21,7 @@ pub mod slow_proxy;
 pub mod targets;
 pub mod token_service;
 
+pub use directory::TestDirectory;
 pub use fixture::SeededRegistry;
 pub use image::{Artifact, Blob, Image, ImageIndex, Layer, single_file_image};
 pub use openshift::OpenShiftApi;

@@ -25,6 +25,8 @@ pub struct UserRow {
     pub disabled: bool,
     /// A service account (registry tokens only, no sign-in to the pages).
     pub service: bool,
+    /// Made by a sign-in with the company directory (no Regent password).
+    pub directory: bool,
     pub created: String,
     /// Groups, and whether the user owns each.
     pub groups: Vec<(String, bool)>,
@@ -33,7 +35,46 @@ pub struct UserRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UsersView {
     Denied(Denied),
-    Listed(Vec<UserRow>),
+    Listed {
+        users: Vec<UserRow>,
+        /// The company directory's state in a sentence, when there is one.
+        directory: Option<String>,
+    },
+}
+
+/// `/admin/directory`: the company directory as Regent uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DirectoryView {
+    Denied(Denied),
+    /// No `directory.url`: local users only.
+    Off,
+    Shown(DirectoryDetail),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryDetail {
+    /// The connection state in a sentence.
+    pub state: String,
+    pub reachable: Option<bool>,
+    /// The settings in effect, the password hidden.
+    pub settings: Vec<(String, String)>,
+    pub last_error: Option<String>,
+    pub user_binds: u64,
+    /// "1 open of at most 4".
+    pub connections: String,
+}
+
+/// What "check a user" found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DirectoryCheck {
+    Found {
+        name: String,
+        dn: String,
+        groups: Vec<String>,
+        disabled: bool,
+    },
+    /// Nothing found, not allowed or the directory did not answer: the sentence says which.
+    Refused(String),
 }
 
 /// A grant as the screens show it.
@@ -84,6 +125,8 @@ pub enum UserView {
 pub struct GroupRow {
     pub name: String,
     pub created: String,
+    /// Its members are what the company directory says; not editable here.
+    pub directory: bool,
     /// Members, and whether each owns the group.
     pub members: Vec<(String, bool)>,
     /// Grants made to the group.

@@ -13,10 +13,18 @@
 //! cached. Successful checks are cached for a minute at most and only while the store's
 //! generation (bumped by every committed change) is unchanged, so a new password, a disabled
 //! user or a removed grant applies to the very next attempt. Failures are never cached.
+//!
+//! With a company directory configured, a name Regent does not know, or a user made by an
+//! earlier directory sign-in, is checked with the directory (`crate::directory`) and signed in
+//! as what the directory says (`Store::sign_in_from_directory`: the user, their directory
+//! groups). Local users keep their Regent password, so a dead directory never locks out the
+//! administrator; a name that is both local and in the directory is refused until an
+//! administrator resolves it (when the directory cannot be asked, the local user signs in).
 
 use super::hashing::{HashingLimit, RETRY_AFTER};
 use super::{LoginThrottle, Name};
-use crate::store::{Actor, SignedIn, Store, StoreError};
+use crate::directory::{Directory, DirectoryError, Verdict};
+use crate::store::{AccountKind, Actor, SignedIn, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,6 +73,12 @@ pub enum Refused {
     /// A service account at the pages' door.
     #[error("{0} is a service account: it logs in to the registry with its token, not to these pages")]
     ServiceAccount(String),
+    /// The company directory could not be asked; the message names it.
+    #[error("{0}")]
+    DirectoryDown(String),
+    /// The name is both a local user and in the directory.
+    #[error("{0}")]
+    NameClash(String),
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -77,6 +91,9 @@ struct CachedCheck {
     signed_in: SignedIn,
     generation: i64,
     at: Instant,
+    /// A directory user's check lasts the directory's cache window (group changes and a
+    /// disabled account show at the next check after it).
+    ttl: Duration,
 }
 
 pub struct SignIns {
@@ -86,6 +103,8 @@ pub struct SignIns {
     /// Random per process: cached password digests are useless outside it.
     salt: [u8; 16],
     checks: Mutex<HashMap<String, CachedCheck>>,
+    /// The company directory, when configured.
+    directory: Option<Arc<Directory>>,
     /// One check at a time per user name and password (see the module header).
     turnstiles: Mutex<HashMap<(String, [u8; 32]), Turnstile>>,
 }
@@ -115,8 +134,19 @@ impl SignIns {
             hashing,
             salt,
             checks: Mutex::new(HashMap::new()),
+            directory: None,
             turnstiles: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Also signs in the company directory's users.
+    pub fn with_directory(mut self, directory: Option<Arc<Directory>>) -> Self {
+        self.directory = directory;
+        self
+    }
+
+    pub fn directory(&self) -> Option<&Arc<Directory>> {
+        self.directory.as_ref()
     }
 
     /// Who `attempt` signs in as (and the credential a session or refresh token keeps), or
@@ -174,12 +204,13 @@ impl SignIns {
         let signed_in = if user.len() > MAX_INPUT || password.len() > MAX_INPUT {
             None
         } else {
-            let Ok(_hashing) = self.hashing.turn(reserved.at_usual_address()).await else {
-                drop(reserved);
-                audit.refused("busy: too many sign-ins at once; not checked").await;
-                return Err(Refused::Busy(RETRY_AFTER));
-            };
-            self.store.verify_password(user, password).await?
+            match self.check(user, password, reserved.at_usual_address(), &audit).await {
+                Ok(checked) => checked,
+                Err(refused) => {
+                    drop(reserved);
+                    return Err(refused);
+                }
+            }
         };
         let Some(signed_in) = signed_in else {
             reserved.failed();
@@ -187,6 +218,12 @@ impl SignIns {
             return Err(Refused::WrongCredentials);
         };
         reserved.succeeded();
+        let ttl = match (&self.directory, &signed_in.viewer.user) {
+            (Some(directory), Some(name)) if self.store.account_kind(name).await? == AccountKind::FromDirectory => {
+                directory.settings().cache_window.min(CREDENTIAL_TTL)
+            }
+            _ => CREDENTIAL_TTL,
+        };
         if Name::parse(user).is_ok() {
             let mut checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
             if checks.len() >= CACHE_SIZE {
@@ -199,10 +236,110 @@ impl SignIns {
                     signed_in: signed_in.clone(),
                     generation,
                     at: Instant::now(),
+                    ttl,
                 },
             );
         }
         self.admit(door, signed_in, &audit).await
+    }
+
+    /// Who `user` and `password` are: a local user by their Regent password, anyone else by
+    /// the directory (when there is one). `None` for wrong credentials of any kind.
+    async fn check(
+        &self,
+        user: &str,
+        password: &str,
+        usual_address: bool,
+        audit: &Audit<'_>,
+    ) -> Result<Option<SignedIn>, Refused> {
+        let name = Name::parse(user).ok();
+        let (Some(directory), Some(name)) = (&self.directory, name) else {
+            return self.check_locally(user, password, usual_address, audit).await;
+        };
+        let kind = self.store.account_kind(&name).await?;
+        if kind == AccountKind::Local {
+            let Some(signed_in) = self.check_locally(user, password, usual_address, audit).await? else {
+                // The directory's password for a name that is also local: say why it fails.
+                if let Ok(Verdict::Valid(_)) = directory.authenticate(user, password).await {
+                    directory.forget(user);
+                    audit.refused("the name is also a local user").await;
+                    return Err(Refused::NameClash(crate::store::clash(&name)));
+                }
+                return Ok(None);
+            };
+            return match directory.look_up(user).await {
+                Ok(Some(_)) => {
+                    audit.refused("the name is also in the company directory").await;
+                    Err(Refused::NameClash(crate::store::clash(&name)))
+                }
+                Ok(None) => Ok(Some(signed_in)),
+                Err(DirectoryError(message)) => {
+                    tracing::warn!(user = %name, %message, "signed in a local user without asking the directory whether it has the name too");
+                    Ok(Some(signed_in))
+                }
+            };
+        }
+        let verdict = match directory.authenticate(user, password).await {
+            Ok(verdict) => verdict,
+            Err(DirectoryError(message)) => {
+                audit.refused(&format!("not checked: {message}")).await;
+                return Err(Refused::DirectoryDown(message));
+            }
+        };
+        let from_directory = Actor::new("directory", audit.actor.address.clone());
+        match verdict {
+            Verdict::Valid(account) => {
+                match self
+                    .store
+                    .sign_in_from_directory(&from_directory, &name, &account.dn, &account.groups)
+                    .await
+                {
+                    Ok(signed_in) => {
+                        self.store
+                            .record_event(&audit.actor, "directory.sign_in", &audit.target, "ok", &account.dn)
+                            .await?;
+                        Ok(Some(signed_in))
+                    }
+                    Err(StoreError::Conflict(message)) => {
+                        directory.forget(user);
+                        audit.refused("the name is also a local user").await;
+                        Err(Refused::NameClash(message))
+                    }
+                    Err(StoreError::Invalid(_)) => {
+                        directory.forget(user);
+                        Ok(None)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Verdict::WrongPassword => Ok(None),
+            Verdict::Unknown | Verdict::Disabled => {
+                let why = if verdict == Verdict::Disabled {
+                    "disabled in the company directory"
+                } else {
+                    "no longer found in the company directory"
+                };
+                if kind == AccountKind::FromDirectory {
+                    self.store.refused_by_directory(&from_directory, &name, why).await?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The Regent password check, waiting for a turn to hash.
+    async fn check_locally(
+        &self,
+        user: &str,
+        password: &str,
+        usual_address: bool,
+        audit: &Audit<'_>,
+    ) -> Result<Option<SignedIn>, Refused> {
+        let Ok(_hashing) = self.hashing.turn(usual_address).await else {
+            audit.refused("busy: too many sign-ins at once; not checked").await;
+            return Err(Refused::Busy(RETRY_AFTER));
+        };
+        Ok(self.store.verify_password(user, password).await?)
     }
 
     /// The door's own rule on a correct password, and the audit line for a page sign-in
@@ -226,7 +363,7 @@ impl SignIns {
     fn cached(&self, user: &str, digest: &[u8; 32], generation: i64) -> Option<SignedIn> {
         let checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
         let hit = checks.get(user)?;
-        (hit.generation == generation && hit.password == *digest && hit.at.elapsed() < CREDENTIAL_TTL)
+        (hit.generation == generation && hit.password == *digest && hit.at.elapsed() < hit.ttl)
             .then(|| hit.signed_in.clone())
     }
 }

@@ -33,6 +33,8 @@ pub struct UserInfo {
     /// Regent's pages.
     pub service: bool,
     pub created_at: i64,
+    /// Made by a directory sign-in: no Regent password; the directory says who they are.
+    pub directory: bool,
     /// Groups, and whether the user owns each.
     pub groups: Vec<(Name, bool)>,
 }
@@ -41,6 +43,8 @@ pub struct UserInfo {
 pub struct GroupInfo {
     pub name: Name,
     pub created_at: i64,
+    /// Its members are what the company directory says (at each member's last sign-in).
+    pub directory: bool,
     /// Members, and whether each owns the group.
     pub members: Vec<(Name, bool)>,
 }
@@ -195,6 +199,7 @@ impl Store {
             disabled: false,
             service: false,
             created_at,
+            directory: false,
             groups: vec![],
         })
     }
@@ -264,6 +269,11 @@ impl Store {
     }
 
     pub async fn set_password(&self, actor: &Actor, name: &Name, password: &str) -> Result<()> {
+        if self.account_kind(name).await? == super::AccountKind::FromDirectory {
+            return Err(StoreError::Invalid(format!(
+                "\"{name}\" signs in with the company directory and has no Regent password; change it in the directory"
+            )));
+        }
         check_password(password)?;
         let hash = hash(password).await?;
         self.update_user(actor, name, "user.password", "", false, |q| {
@@ -331,9 +341,10 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<UserInfo>> {
-        let rows = sqlx::query("SELECT id, name, admin, disabled, service, created_at FROM users ORDER BY name")
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, admin, disabled, service, created_at, directory_dn FROM users ORDER BY name")
+                .fetch_all(self.pool())
+                .await?;
         let memberships = sqlx::query(
             "SELECT m.user_id, g.name, m.owner FROM memberships m JOIN groups g ON g.id = m.group_id ORDER BY g.name",
         )
@@ -349,6 +360,7 @@ impl Store {
                     disabled: r.get("disabled"),
                     service: r.get("service"),
                     created_at: r.get("created_at"),
+                    directory: r.get::<Option<String>, _>("directory_dn").is_some(),
                     groups: memberships
                         .iter()
                         .filter(|m| m.get::<i64, _>("user_id") == id)
@@ -362,10 +374,11 @@ impl Store {
     /// One user with their groups (asked on every request of a signed-in user: two small
     /// queries, not the whole user table).
     pub async fn user(&self, name: &Name) -> Result<Option<UserInfo>> {
-        let Some(row) = sqlx::query("SELECT id, admin, disabled, service, created_at FROM users WHERE name = $1")
-            .bind(name.as_str())
-            .fetch_optional(self.pool())
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT id, admin, disabled, service, created_at, directory_dn FROM users WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional(self.pool())
+                .await?
         else {
             return Ok(None);
         };
@@ -375,6 +388,7 @@ impl Store {
             disabled: row.get("disabled"),
             service: row.get("service"),
             created_at: row.get("created_at"),
+            directory: row.get::<Option<String>, _>("directory_dn").is_some(),
             groups: self.groups_of(row.get("id")).await?,
         }))
     }
@@ -517,6 +531,7 @@ impl Store {
 
     /// Adds `user` to `group` (or changes whether they own it).
     pub async fn add_member(&self, actor: &Actor, group: &Name, user: &Name, owner: bool) -> Result<()> {
+        self.refuse_directory_group(group).await?;
         let mut tx = self.pool().begin().await?;
         let ids = sqlx::query(
             "SELECT (SELECT id FROM groups WHERE name = $1) AS g, (SELECT id FROM users WHERE name = $2) AS u",
@@ -554,6 +569,7 @@ impl Store {
     }
 
     pub async fn remove_member(&self, actor: &Actor, group: &Name, user: &Name) -> Result<()> {
+        self.refuse_directory_group(group).await?;
         let mut tx = self.pool().begin().await?;
         let gone = sqlx::query(
             "DELETE FROM memberships WHERE group_id = (SELECT id FROM groups WHERE name = $1) \
@@ -582,8 +598,22 @@ impl Store {
         Ok(())
     }
 
+    /// A directory group's members are the directory's to say.
+    async fn refuse_directory_group(&self, group: &Name) -> Result<()> {
+        let directory: Option<bool> = sqlx::query_scalar("SELECT directory FROM groups WHERE name = $1")
+            .bind(group.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        if directory == Some(true) {
+            return Err(StoreError::Invalid(format!(
+                "\"{group}\" comes from the company directory: its members are who the directory says at their sign-in; change them in the directory"
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn groups(&self) -> Result<Vec<GroupInfo>> {
-        let groups = sqlx::query("SELECT id, name, created_at FROM groups ORDER BY name")
+        let groups = sqlx::query("SELECT id, name, created_at, directory FROM groups ORDER BY name")
             .fetch_all(self.pool())
             .await?;
         let members = sqlx::query(
@@ -598,6 +628,7 @@ impl Store {
                 GroupInfo {
                     name: stored_name(g.get("name")),
                     created_at: g.get("created_at"),
+                    directory: g.get("directory"),
                     members: members
                         .iter()
                         .filter(|m| m.get::<i64, _>("group_id") == id)
@@ -625,6 +656,6 @@ async fn keep_an_admin(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, name: &Name
 }
 
 /// A name read back from the store, where only checked names are written.
-fn stored_name(s: String) -> Name {
+pub(super) fn stored_name(s: String) -> Name {
     Name::parse(&s).unwrap_or_else(|e| panic!("the store holds a name it never accepted ({e}); was it edited by hand?"))
 }

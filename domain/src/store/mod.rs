@@ -11,6 +11,7 @@
 
 mod audit;
 mod credential;
+mod directory;
 mod gc;
 mod grants;
 mod identity;
@@ -18,6 +19,7 @@ mod keys;
 
 pub use audit::{Actor, AuditEvent, AuditFilter, DEFAULT_AUDIT_RETENTION_DAYS};
 pub use credential::{Credential, SignedIn};
+pub use directory::{AccountKind, clash};
 pub use gc::UntaggedNote;
 pub use grants::CreatedRepository;
 pub use identity::{GroupInfo, MIN_PASSWORD, Removed, UserInfo};

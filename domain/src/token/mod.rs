@@ -53,6 +53,9 @@ pub enum TokenError {
     /// Too many password checks under way: retry after this long (nothing was checked).
     #[error("Regent is checking too many sign-ins at once; retry in {} seconds", .0.as_secs().max(1))]
     Busy(Duration),
+    /// The company directory did not answer (the message names it); local users still work.
+    #[error("{0}")]
+    DirectoryDown(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -198,6 +201,8 @@ impl TokenService {
                     Err(Refused::WrongCredentials | Refused::ServiceAccount(_)) => {
                         return Err(TokenError::Unauthorized("wrong user name or password".into()));
                     }
+                    Err(Refused::NameClash(message)) => return Err(TokenError::Unauthorized(message)),
+                    Err(Refused::DirectoryDown(message)) => return Err(TokenError::DirectoryDown(message)),
                     Err(Refused::Throttled(wait)) => return Err(TokenError::Throttled(wait)),
                     Err(Refused::Busy(wait)) => return Err(TokenError::Busy(wait)),
                     Err(Refused::Store(e)) => return Err(TokenError::Internal(e.to_string())),

@@ -2,7 +2,9 @@
 //!
 //! A grant to a group applies to every member; owners also administer the group's own
 //! namespace `groups/<group>/*`. Administrators manage every group; a group's owners see their
-//! groups here and add and remove members (team leads running their own team).
+//! groups here and add and remove members (team leads running their own team). Groups from
+//! the company directory show their members without the forms: the directory says who is in
+//! them (the store refuses such changes too).
 
 use super::{AdminTabs, DeniedNotice, OutcomeNotice};
 use crate::dto::{GroupRow, GroupsView, Outcome};
@@ -51,6 +53,7 @@ pub async fn groups_page() -> Result<GroupsView, ServerFnError> {
                         .count(),
                     name: g.name.to_string(),
                     created: super::guard::date(g.created_at),
+                    directory: g.directory,
                     members: g.members.into_iter().map(|(m, owner)| (m.to_string(), owner)).collect(),
                 }
             })
@@ -199,6 +202,7 @@ fn Group(group: GroupRow, change: ServerAction<ChangeGroup>, admin: bool) -> imp
     };
     let (id, namespace) = (format!("group-{name}"), format!("/admin/access?scope=groups/{name}/*"));
     let (summary, delete) = (format!("Delete {name}…"), format!("Delete {name}"));
+    let from_directory = group.directory;
     let members = group
         .members
         .into_iter()
@@ -212,12 +216,14 @@ fn Group(group: GroupRow, change: ServerAction<ChangeGroup>, admin: bool) -> imp
                         <td><a href=href>{user.clone()}</a></td>
                         <td>{if owner { "owner" } else { "member" }}</td>
                         <td>
-                            <ActionForm action=change attr:class="inline" attr:data-form="remove-member">
-                                <input type="hidden" name="op" value="remove" />
-                                <input type="hidden" name="group" value=group />
-                                <input type="hidden" name="user" value=user />
-                                <button type="submit">{label}</button>
-                            </ActionForm>
+                            {(!from_directory).then(|| view! {
+                                <ActionForm action=change attr:class="inline" attr:data-form="remove-member">
+                                    <input type="hidden" name="op" value="remove" />
+                                    <input type="hidden" name="group" value=group />
+                                    <input type="hidden" name="user" value=user />
+                                    <button type="submit">{label}</button>
+                                </ActionForm>
+                            })}
                         </td>
                     </tr>
                 }
@@ -227,7 +233,7 @@ fn Group(group: GroupRow, change: ServerAction<ChangeGroup>, admin: bool) -> imp
     let (add_to, delete_from) = (name.clone(), name.clone());
     view! {
         <section class="group" id=id data-group=name.clone()>
-            <h2>{name.clone()}</h2>
+            <h2>{name.clone()} {from_directory.then(|| view! { <span class="badge" data-directory="group">"from the directory"</span> })}</h2>
             <p class="hint">
                 {format!("Created {}; {grants}. ", group.created)}
                 <a href=namespace>"Access to its namespace"</a>
@@ -238,13 +244,21 @@ fn Group(group: GroupRow, change: ServerAction<ChangeGroup>, admin: bool) -> imp
                     {members}
                 </tbody>
             </table>
-            <ActionForm action=change attr:class="admin-form inline" attr:data-form="add-member">
-                <input type="hidden" name="op" value="add" />
-                <input type="hidden" name="group" value=add_to />
-                <label>"User" <input name="user" list="user-names" required maxlength="64" autocomplete="off" /></label>
-                <label class="check"><input type="checkbox" name="owner" value="on" /> "Owner"</label>
-                <button type="submit">"Add member"</button>
-            </ActionForm>
+            {if from_directory {
+                view! {
+                    <p class="hint" data-directory="members">"From the company directory: its members are who the directory says, as of each member's last sign-in or registry login. Change them in the directory; grants to this group work as for any group."</p>
+                }.into_any()
+            } else {
+                view! {
+                    <ActionForm action=change attr:class="admin-form inline" attr:data-form="add-member">
+                        <input type="hidden" name="op" value="add" />
+                        <input type="hidden" name="group" value=add_to />
+                        <label>"User" <input name="user" list="user-names" required maxlength="64" autocomplete="off" /></label>
+                        <label class="check"><input type="checkbox" name="owner" value="on" /> "Owner"</label>
+                        <button type="submit">"Add member"</button>
+                    </ActionForm>
+                }.into_any()
+            }}
             {admin.then(|| view! {
                 <details class="danger">
                     <summary>{summary}</summary>

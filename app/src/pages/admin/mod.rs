@@ -1,4 +1,4 @@
-//! The management screens: users, groups, access and the audit log.
+//! The management screens: users, groups, access, the audit log and the company directory.
 //!
 //! Administrators see all of them; a user who administers a scope (their own `users/<name>/*`
 //! at least) sees the access screen for their scopes. Every change is a server function that
@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod directory;
 pub mod groups;
 pub mod users;
 
@@ -20,7 +21,7 @@ pub fn AdminTabs(admin: bool) -> impl IntoView {
         <nav class="tabs" aria-label="Management">
             {admin.then(|| view! { <a href="/admin/users">"Users"</a> <a href="/admin/groups">"Groups"</a> })}
             <a href="/admin/access">"Access"</a>
-            {admin.then(|| view! { <a href="/admin/audit">"Audit log"</a> })}
+            {admin.then(|| view! { <a href="/admin/audit">"Audit log"</a> <a href="/admin/directory">"Directory"</a> })}
         </nav>
     }
 }

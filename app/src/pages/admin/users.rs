@@ -18,6 +18,7 @@ fn user_row(info: regent_domain::store::UserInfo) -> UserRow {
         admin: info.admin,
         disabled: info.disabled,
         service: info.service,
+        directory: info.directory,
         created: super::guard::date(info.created_at),
         groups: info
             .groups
@@ -35,7 +36,11 @@ pub async fn users_page() -> Result<UsersView, ServerFnError> {
         return Ok(UsersView::Denied(denied));
     }
     let users = state.store.users().await.map_err(ServerFnError::new)?;
-    Ok(UsersView::Listed(users.into_iter().map(user_row).collect()))
+    let directory = state.sign_ins.directory().map(|d| d.status().sentence());
+    Ok(UsersView::Listed {
+        users: users.into_iter().map(user_row).collect(),
+        directory,
+    })
 }
 
 #[server]
@@ -227,10 +232,16 @@ pub fn UsersPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(UsersView::Listed(users)) => view! {
+                    Ok(UsersView::Listed { users, directory }) => view! {
                         <AdminTabs admin=true />
                         <h1>"Users"</h1>
                         <OutcomeNotice value=change.value() />
+                        {directory.map(|state| view! {
+                            <p class="hint" data-directory="state">
+                                {format!("{state} Its users sign in with their directory password and appear here after their first sign-in. ")}
+                                <a href="/admin/directory">"The company directory"</a>
+                            </p>
+                        })}
                         <UserList users />
                         <h2>"Add a user"</h2>
                         <ActionForm action=change attr:class="admin-form" attr:data-form="create-user">
@@ -278,10 +289,12 @@ fn UserList(users: Vec<UserRow>) -> impl IntoView {
 }
 
 fn role(user: &UserRow) -> &'static str {
-    match (user.admin, user.service) {
-        (true, _) => "administrator",
-        (false, true) => "service account",
-        (false, false) => "user",
+    match (user.admin, user.service, user.directory) {
+        (true, _, false) => "administrator",
+        (true, _, true) => "administrator (from the directory)",
+        (false, true, _) => "service account",
+        (false, false, true) => "user (from the directory)",
+        (false, false, false) => "user",
     }
 }
 
@@ -377,7 +390,7 @@ fn UserDetailView(detail: UserDetail, change: ServerAction<ChangeUser>) -> impl 
         user.groups.len(),
         grants.len()
     );
-    let (title, password_for) = (format!("User {who}"), who.clone());
+    let (title, password_for, password_for_directory) = (format!("User {who}"), who.clone(), who.clone());
     let (can_do, can_see) = (
         format!("What can {who} do?"),
         format!("Repositories {who} can see ({repositories_total})"),
@@ -403,7 +416,11 @@ fn UserDetailView(detail: UserDetail, change: ServerAction<ChangeUser>) -> impl 
                 }}
             })}
         </div>
-        {(!user.service).then(|| view! {
+        {(user.directory).then(|| view! {
+            <h2>"Password"</h2>
+            <p class="hint" data-directory="password">{format!("{password_for_directory} signs in with the company directory and has no Regent password: change it in the directory. Their groups from the directory are updated at each sign-in.")}</p>
+        })}
+        {(!user.service && !user.directory).then(|| view! {
             <h2>"Reset password"</h2>
             <ActionForm action=change attr:class="admin-form" attr:data-form="password">
                 <input type="hidden" name="op" value="password" />
