@@ -181,10 +181,13 @@ pub fn load(path: &Path, registry: &str) -> Result<Snapshot, SnapshotError> {
 
 impl CatalogIndex {
     /// Loads the snapshot (if settings name one) into the empty index before the first crawl,
-    /// so searches answer at once. Returns the time it was taken; `None` when there was none
-    /// or it was refused (with a warning saying why; the cold crawl then fills the index).
-    pub fn restore_snapshot(&self) -> Option<SystemTime> {
-        let path = self.settings.snapshot.as_ref()?;
+    /// so searches answer at once. `Ok(Some(time taken))` when it was loaded; `Ok(None)` when
+    /// there is none; an error when it was refused, after a warning saying why (the cold crawl
+    /// then fills the index, as without a snapshot).
+    pub fn restore_snapshot(&self) -> Result<Option<SystemTime>, SnapshotError> {
+        let Some(path) = self.settings.snapshot.as_ref() else {
+            return Ok(None);
+        };
         let started = std::time::Instant::now();
         match load(path, self.registry.url().as_str()) {
             Ok(snapshot) => {
@@ -202,18 +205,18 @@ impl CatalogIndex {
                     millis = started.elapsed().as_millis() as u64,
                     "loaded the index snapshot; searches answer from it while the first crawl refreshes it"
                 );
-                Some(snapshot.taken)
+                Ok(Some(snapshot.taken))
             }
             Err(SnapshotError::Missing(_)) => {
                 tracing::info!(path = %path.display(), "no index snapshot yet; the first crawl fills the index");
-                None
+                Ok(None)
             }
             Err(error) => {
                 tracing::warn!(
                     path = %path.display(),
                     "ignoring the index snapshot: {error}; the first crawl fills the index from the registry"
                 );
-                None
+                Err(error)
             }
         }
     }
