@@ -21,6 +21,7 @@ pub fn status(index: &CatalogIndex) -> IndexStatusView {
         rate: s.rate(),
         eta_seconds: s.eta().map(|d| d.as_secs()),
         last_success: s.last_success.map(httpdate::fmt_http_date),
+        restored_from: s.restored_from.map(httpdate::fmt_http_date),
         registry_problem: s
             .registry_error
             .as_ref()

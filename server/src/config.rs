@@ -86,6 +86,11 @@ pub struct Cli {
     #[arg(long, env = "REGENT_INDEX_RECONCILE_INTERVAL_SECONDS", value_name = "SECONDS")]
     pub index_reconcile_interval_seconds: Option<String>,
 
+    /// Seconds between rewrites of the index snapshot (data_dir/index.snapshot) while
+    /// notifications change the index (10 to 86400) [default: 300].
+    #[arg(long, env = "REGENT_INDEX_SNAPSHOT_INTERVAL_SECONDS", value_name = "SECONDS")]
+    pub index_snapshot_interval_seconds: Option<String>,
+
     /// Shared secret the registry sends as `Authorization: Bearer <secret>` with its
     /// notifications to /api/registry/events (at least 16 characters). Unset: the endpoint is off.
     #[arg(
@@ -396,6 +401,7 @@ struct FileSession {
 struct FileIndex {
     crawl_concurrency: Option<u64>,
     reconcile_interval_seconds: Option<u64>,
+    snapshot_interval_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -553,6 +559,12 @@ setting!(
     "index.reconcile_interval_seconds",
     "REGENT_INDEX_RECONCILE_INTERVAL_SECONDS",
     "--index-reconcile-interval-seconds"
+);
+setting!(
+    SNAPSHOT_INTERVAL,
+    "index.snapshot_interval_seconds",
+    "REGENT_INDEX_SNAPSHOT_INTERVAL_SECONDS",
+    "--index-snapshot-interval-seconds"
 );
 setting!(
     SESSION_IDLE,
@@ -947,6 +959,14 @@ impl Settings {
             10..=86_400,
             "seconds",
         )?;
+        let snapshot_interval = number(
+            &SNAPSHOT_INTERVAL,
+            cli.index_snapshot_interval_seconds.as_deref(),
+            file.index.snapshot_interval_seconds,
+            300,
+            10..=86_400,
+            "seconds",
+        )?;
         let notifications_secret = match cli.notifications_secret.clone().or(file.notifications.secret) {
             Some(s) if s.trim().chars().count() < 16 => {
                 return Err(bad(
@@ -1016,6 +1036,8 @@ impl Settings {
         let index = IndexSettings {
             concurrency: concurrency as usize,
             reconcile_every: Duration::from_secs(reconcile),
+            snapshot: Some(data_dir.join(regent_domain::index::snapshot::SNAPSHOT_FILE)),
+            snapshot_every: Duration::from_secs(snapshot_interval),
             ..IndexSettings::default()
         };
         Ok(Self {
@@ -1049,7 +1071,7 @@ impl Settings {
         format!("shutdown_grace_seconds = {}\n", self.shutdown_grace.as_secs())
             + &format!(
                 "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\npublic_url = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
-             [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
+             [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\nsnapshot_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
              [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n[audit]\nretention_days = {}\n\
              [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n\
              [openshift]\nmode = \"{}\"\nkubeconfig = \"{}\"\ncontext = \"{}\"\nrecheck_seconds = {}\n",
@@ -1068,6 +1090,7 @@ impl Settings {
                 self.registry_timeout.as_secs(),
                 self.index.concurrency,
                 self.index.reconcile_every.as_secs(),
+                self.index.snapshot_every.as_secs(),
                 if self.notifications_secret.is_some() {
                     "(set)"
                 } else {

@@ -62,6 +62,7 @@ pub async fn readyz(
         "repositories": repositories,
         "tags": tags,
         "last_success": status.last_success.map(httpdate::fmt_http_date),
+        "restored_from": status.restored_from.map(httpdate::fmt_http_date),
         "crawl_error": status.crawl_error.as_ref().map(ToString::to_string),
     });
     let openshift = cluster.map(|c| {

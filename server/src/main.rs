@@ -189,6 +189,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         cluster::renew_registry_token(&cluster.openshift, found, &registry);
     }
     let index = CatalogIndex::new(registry.clone(), settings.index.clone());
+    // Searches answer from the last snapshot at once; the first crawl reconciles it.
+    // A refused snapshot was logged with its reason; the cold crawl fills the index then.
+    let _ = index.restore_snapshot();
     index.spawn();
     let deleter = regent_domain::deletes::Deleter::new(registry.clone(), index.clone(), store.clone())
         .with_openshift(cluster.as_ref().map(|c| c.openshift.clone()));
@@ -375,6 +378,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
         );
     } else if queued > 0 {
         tracing::info!(queued, "applied the queued registry notifications");
+    }
+    // The next start answers from this instead of waiting for a cold crawl.
+    match index.save_snapshot().await {
+        Ok(Some(bytes)) => tracing::info!(bytes, "wrote the index snapshot"),
+        Ok(None) => {}
+        Err(error) => tracing::warn!("could not write the index snapshot: {error}; the next start crawls cold"),
     }
     tracing::info!("stopped");
     Ok(())

@@ -7,6 +7,7 @@
 //! set (shared digests, shared layers, multi-arch, Docker formats, hundreds of repositories)
 //! into a registry.
 
+pub mod bulk;
 pub mod cluster;
 pub mod directory;
 pub mod fixture;

@@ -1,5 +1,6 @@
-//! Above every listing: crawl progress while the index fills, and a warning when the data
-//! is not fresh (registry down, last refresh failed), with the time of the last good data.
+//! Above every listing: crawl progress while the index fills, "as of <time>, refreshing"
+//! while a restart's snapshot is reconciled, and a warning when the data is not fresh
+//! (registry down, last refresh failed), with the time of the last good data.
 
 use crate::components::registry_problem::RegistryProblemNotice;
 use crate::dto::IndexStatusView;
@@ -7,7 +8,14 @@ use leptos::prelude::*;
 
 #[component]
 pub fn IndexStatusNotice(status: IndexStatusView) -> impl IntoView {
-    let progress = (status.crawling && !status.complete).then(|| {
+    let restored = status.restored_from.clone().map(|t| {
+        view! {
+            <div class="notice info index-restored" role="status">
+                <p>{format!("Showing the index as of {t}, refreshing: Regent restarted and is checking it against the registry.")}</p>
+            </div>
+        }
+    });
+    let progress = (status.crawling && !status.complete && status.restored_from.is_none()).then(|| {
         let eta = status.eta_seconds.map(|s| format!(", about {s} s left")).unwrap_or_default();
         view! {
             <div class="notice info index-progress" role="status">
@@ -42,5 +50,5 @@ pub fn IndexStatusNotice(status: IndexStatusView) -> impl IntoView {
             .to_owned();
         view! { <RegistryProblemNotice problem stale=true title footer /> }
     });
-    view! { {progress} {warning} }
+    view! { {restored} {progress} {warning} }
 }

@@ -112,6 +112,8 @@ pub struct IndexStatusView {
     pub rate: f64,
     pub eta_seconds: Option<u64>,
     pub last_success: Option<String>,
+    /// Loaded from the snapshot taken then; the first crawl since start is refreshing it.
+    pub restored_from: Option<String>,
     /// The registry does not answer right now.
     pub registry_problem: Option<RegistryProblem>,
     /// The last crawl failed; data is the last good one.

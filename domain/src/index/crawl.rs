@@ -52,6 +52,7 @@ impl CatalogIndex {
                 crawling: true,
                 complete: s.complete,
                 last_success: s.last_success,
+                restored_from: s.restored_from,
                 registry_error: s.registry_error.clone(),
                 crawl_error: s.crawl_error.clone(),
                 ..Default::default()
@@ -76,6 +77,7 @@ impl CatalogIndex {
             match &result {
                 Ok(()) => {
                     s.complete = true;
+                    s.restored_from = None;
                     s.last_success = Some(SystemTime::now());
                     s.crawl_error = None;
                 }
@@ -123,6 +125,14 @@ impl CatalogIndex {
 
     fn count_request(&self) {
         self.update_status(|s| s.requests += 1);
+    }
+
+    /// A GET of a manifest or config: content the index did not hold.
+    fn count_fetch(&self) {
+        self.update_status(|s| {
+            s.requests += 1;
+            s.fetches += 1;
+        });
     }
 
     /// Refreshes one repository; on failure it keeps its old data, marked stale.
@@ -220,7 +230,7 @@ impl CatalogIndex {
         }
         let raw = {
             let _p = permits.acquire().await.expect("semaphore open");
-            self.count_request();
+            self.count_fetch();
             with_retry(|| self.registry.manifest(name, &reference)).await?
         };
         let digest = raw.digest.clone();
@@ -249,7 +259,7 @@ impl CatalogIndex {
                     Some(details) => details,
                     None => {
                         let _p = permits.acquire().await.expect("semaphore open");
-                        self.count_request();
+                        self.count_fetch();
                         let c = with_retry(|| self.registry.image_config(name, &config.digest)).await?;
                         let platform = match (c.os, c.architecture) {
                             (Some(os), Some(architecture)) => Some(crate::registry::Platform {
@@ -285,7 +295,7 @@ impl CatalogIndex {
                     }
                     let child_raw = {
                         let _p = permits.acquire().await.expect("semaphore open");
-                        self.count_request();
+                        self.count_fetch();
                         let r = Reference::Digest(child.digest.clone());
                         with_retry(|| self.registry.manifest(name, &r)).await?
                     };

@@ -37,6 +37,27 @@ impl DigestTable {
         Some(id)
     }
 
+    /// Every interned digest's bytes, in id order (what the snapshot writes).
+    pub fn all_bytes(&self) -> &[[u8; 32]] {
+        &self.bytes
+    }
+
+    /// The id of a digest given as its 32 bytes, adding it if new (the snapshot's reading).
+    pub fn intern_bytes(&mut self, bytes: [u8; 32]) -> DigestId {
+        if let Some(id) = self.by_bytes.get(&bytes) {
+            return *id;
+        }
+        let id = DigestId(self.bytes.len() as u32);
+        self.bytes.push(bytes);
+        self.by_bytes.insert(bytes, id);
+        id
+    }
+
+    /// The id at position `index`, if the table is that long.
+    pub fn id_at(&self, index: u32) -> Option<DigestId> {
+        ((index as usize) < self.bytes.len()).then_some(DigestId(index))
+    }
+
     /// How many digests are interned (every id is below this).
     pub fn len(&self) -> usize {
         self.bytes.len()

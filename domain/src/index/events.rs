@@ -181,6 +181,8 @@ impl CatalogIndex {
                 data.remove_manifest_tags(repository, digest);
             }
         }
+        // After the change: a snapshot being written now clears the flag before it reads.
+        self.snapshot_dirty.store(true, Ordering::SeqCst);
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ pub mod events;
 mod idhash;
 mod names;
 pub mod search;
+pub mod snapshot;
 pub mod store;
 
 pub use search::{NameRank, RepositoryHit, SearchQuery, SearchResults, TagHit};
@@ -35,6 +36,10 @@ pub struct IndexSettings {
     pub reconcile_every: Duration,
     /// How often the registry's `/v2/` is probed so screens know it is down.
     pub probe_every: Duration,
+    /// Where the index snapshot lives (`<data_dir>/index.snapshot`); `None`: no snapshot.
+    pub snapshot: Option<std::path::PathBuf>,
+    /// How often the snapshot is rewritten while notifications change the index.
+    pub snapshot_every: Duration,
 }
 
 impl Default for IndexSettings {
@@ -43,6 +48,8 @@ impl Default for IndexSettings {
             concurrency: 8,
             reconcile_every: Duration::from_secs(900),
             probe_every: Duration::from_secs(5),
+            snapshot: None,
+            snapshot_every: Duration::from_secs(300),
         }
     }
 }
@@ -60,8 +67,14 @@ pub struct IndexStatus {
     pub manifests_known: usize,
     /// Registry requests made by the current (or last) crawl.
     pub requests: usize,
+    /// Of those, GETs of manifests and image configs: what a crawl fetches because the index
+    /// did not hold it (the rest are catalog pages, tag lists and HEADs).
+    pub fetches: usize,
     pub crawl_elapsed: Duration,
     pub last_success: Option<SystemTime>,
+    /// The index was loaded from a snapshot taken then, and no crawl since start has finished
+    /// yet: searches answer "as of" that time while the crawl refreshes it.
+    pub restored_from: Option<SystemTime>,
     /// Why the registry does not answer right now (from the periodic probe); `None` when it does.
     pub registry_error: Option<RegistryError>,
     /// Why the last crawl did not finish cleanly; its data is kept and marked stale.
@@ -96,6 +109,8 @@ pub struct CatalogIndex {
     crawl_clock: Mutex<Option<Instant>>,
     events: events::EventQueue,
     reconcile_now: tokio::sync::Notify,
+    /// Notifications changed the index since the last snapshot was written.
+    snapshot_dirty: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for CatalogIndex {
@@ -116,6 +131,7 @@ impl CatalogIndex {
             crawl_clock: Mutex::new(None),
             events: events::EventQueue::default(),
             reconcile_now: tokio::sync::Notify::new(),
+            snapshot_dirty: Default::default(),
         })
     }
 
@@ -151,13 +167,15 @@ impl CatalogIndex {
         self.reconcile_now.notify_one();
     }
 
-    /// Starts the crawl / reconcile loop, the registry probe and the event worker.
+    /// Starts the crawl / reconcile loop, the registry probe, the event worker and the
+    /// snapshot writer. Call `restore_snapshot` first to start from the last snapshot.
     pub fn spawn(self: &Arc<Self>) {
         let index = self.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = index.crawl().await {
-                    tracing::warn!(%error, "index crawl failed; keeping the last good data");
+                match index.crawl().await {
+                    Ok(()) => index.save_snapshot_or_warn().await,
+                    Err(error) => tracing::warn!(%error, "index crawl failed; keeping the last good data"),
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(index.settings.reconcile_every) => {}
@@ -185,5 +203,7 @@ impl CatalogIndex {
         });
         let index = self.clone();
         tokio::spawn(async move { index.process_events().await });
+        let index = self.clone();
+        tokio::spawn(async move { index.snapshot_periodically().await });
     }
 }

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::SystemTime;
 
 mod listing;
+pub(super) mod snapshot;
 mod usage;
 pub use listing::{TagListing, TagOrder};
 pub use usage::{LayerUsage, RepositoryUsage, StorageReport};
