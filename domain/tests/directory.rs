@@ -138,11 +138,13 @@ async fn the_pool_never_opens_more_connections_than_configured() {
         let user = users[i % users.len()];
         tokio::spawn(async move { directory.look_up(user).await })
     });
+    // All spawned before the first is awaited: 40 at once, not one after another.
+    let checks: Vec<_> = checks.collect();
     for check in checks {
         assert!(check.await.unwrap().unwrap().is_some());
     }
     let status = directory.status();
-    assert!(status.opened_connections <= 2, "{status:?}");
+    assert_eq!(status.opened_connections, 2, "the pool was used to its bound, not beyond: {status:?}");
     let accepted = slapd.connections() - before;
     assert!(accepted <= 2, "slapd accepted {accepted}");
     assert_eq!(status.reachable, Some(true));
@@ -421,6 +423,7 @@ mod signing_in {
                     .is_ok()
             })
         });
+        let asks: Vec<_> = asks.collect();
         for ask in asks {
             assert!(ask.await.unwrap());
         }
@@ -447,5 +450,39 @@ mod signing_in {
             .expect("the admin is never locked out");
         assert!(admin.viewer.admin);
         assert_eq!(c.directory.status().reachable, Some(false));
+    }
+
+    #[tokio::test]
+    async fn while_the_directory_hangs_simultaneous_sign_ins_of_one_user_each_answer_within_the_timeout() {
+        let c = company(CACHE_WINDOW_FOR_TESTS).await;
+        c.slapd.pause();
+        let started = Instant::now();
+        // Eight `docker login`s of the same user at once, the directory timeout is 2 s: each
+        // answers "did not answer" within about one timeout, not one timeout each in a queue.
+        let asks = (0..8).map(|_| {
+            let sign_ins = c.sign_ins.clone();
+            tokio::spawn(async move {
+                let password = password_of("josh");
+                let answer = sign_ins
+                    .sign_in(Attempt {
+                        door: Door::Registry,
+                        user: "josh",
+                        password: &password,
+                        address: "127.0.0.1",
+                    })
+                    .await;
+                (answer.map(|_| ()), started.elapsed())
+            })
+        });
+        let asks: Vec<_> = asks.collect();
+        for ask in asks {
+            let (answer, took) = ask.await.unwrap();
+            let Err(Refused::DirectoryDown(message)) = answer else {
+                panic!("the directory hangs: {answer:?}")
+            };
+            assert!(message.contains("local accounts still work"), "{message}");
+            assert!(took < Duration::from_millis(3500), "answered after {took:?}");
+        }
+        c.slapd.resume();
     }
 }

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startStack, launchChromium, hydrated, gotoExpectingStatus, markDocument, assertSameDocument, ARTIFACTS, ADMIN_PASSWORD } from './stack.mjs';
+import { startStack, launchChromium, hydrated, gotoExpectingStatus, markDocument, assertSameDocument, signIn as signInTo, submit, ARTIFACTS, ADMIN_PASSWORD } from './stack.mjs';
 
 const PASSWORD = 'a long enough password';
 let stack;
@@ -18,45 +18,12 @@ before(async () => {
   browser = await launchChromium();
 });
 
+const signIn = (context, user, password, next) => signInTo(context, stack.baseURL, user, password, next);
+
 after(async () => {
   await browser?.close();
   await stack?.close();
 });
-
-async function signIn(context, user, password, next) {
-  const page = await context.newPage();
-  await page.goto(`${stack.baseURL}/login?next=${next}`);
-  await hydrated(page);
-  await page.fill('input[name="username"]', user);
-  await page.fill('input[name="password"]', password);
-  await markDocument(page);
-  await page.click('form.login button[type="submit"]');
-  await page.waitForURL((url) => url.pathname === next);
-  await hydrated(page);
-  await assertSameDocument(page, `signing in as ${user}`);
-  return page;
-}
-
-/** Fills a form's fields, submits it and waits for the answer under it. */
-async function submit(page, form, fields, answer = '[role="status"], [role="alert"]') {
-  const f = page.locator(`form[data-form="${form}"]`).first();
-  for (const [name, value] of Object.entries(fields)) {
-    const field = f.locator(`[name="${name}"]`);
-    if ((await field.evaluate((e) => e.tagName)) === 'SELECT') await field.selectOption(value);
-    else await field.fill(value);
-  }
-  const before = await page.locator(answer).allTextContents();
-  await f.locator('button[type="submit"]').click();
-  await page.waitForFunction(
-    ([selector, old]) => {
-      const now = [...document.querySelectorAll(selector)].map((e) => e.textContent);
-      return now.length > 0 && JSON.stringify(now) !== JSON.stringify(old);
-    },
-    [answer, before],
-    { timeout: 10000 },
-  );
-  return (await page.locator(answer).allTextContents()).join(' ');
-}
 
 test('Sarah creates the team, the QA group and their access to skyfield', async () => {
   const context = await browser.newContext();

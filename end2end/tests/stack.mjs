@@ -79,12 +79,12 @@ async function stop(child) {
 
 /**
  * `target/<PROFILE>/regent` with its data in `dir` and `args` naming the registry (or cluster),
- * on a free port, once its first crawl is done; `everyoneReads` grants anonymous read first.
+ * on a free port, once its first crawl is done. Before it starts, `grants` ([subject, scope,
+ * level]) are added with `regent grant add`; `env` is added to its environment.
  */
-async function startRegent(dir, args, logName, everyoneReads) {
-  if (everyoneReads) {
-    execFileSync(REGENT,
-      ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', 'anonymous', '*', 'read'], { stdio: 'ignore' });
+async function startRegent(dir, args, logName, grants, env = {}) {
+  for (const grant of grants) {
+    execFileSync(REGENT, ['--data-dir', join(dir, 'regent-data'), 'grant', 'add', ...grant], { stdio: 'ignore' });
   }
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
@@ -93,6 +93,7 @@ async function startRegent(dir, args, logName, everyoneReads) {
     ['--listen', `127.0.0.1:${port}`, ...args, '--data-dir', join(dir, 'regent-data'),
       '--site-root', join(ROOT, 'target/site'), '--admin-password', ADMIN_PASSWORD],
     join(ARTIFACTS, logName),
+    env,
   );
   await waitForHttp(`${baseURL}/healthz`);
   await waitForIndex(baseURL);
@@ -100,10 +101,56 @@ async function startRegent(dir, args, logName, everyoneReads) {
 }
 
 /**
+ * `regent-sandbox <kind> --dir <dir>` (the sample cluster, the company directory): waits (at
+ * most 60 s) for the JSON line it prints, and returns it with a `close` that ends it by
+ * closing its standard input.
+ */
+async function startSandbox(kind, dir) {
+  const sandbox = spawn(join(ROOT, 'target/debug/regent-sandbox'), [kind, '--dir', dir], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const info = await new Promise((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`regent-sandbox ${kind} did not start within 60 s`)), 60000);
+    sandbox.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        ok(JSON.parse(out.split('\n')[0]));
+      }
+    });
+    sandbox.once('exit', (code) => fail(new Error(`regent-sandbox ${kind} exited with ${code}`)));
+  });
+  async function close() {
+    if (sandbox.exitCode !== null) return;
+    const exited = new Promise((r) => sandbox.once('exit', r));
+    sandbox.stdin.end();
+    const timer = setTimeout(() => sandbox.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  return { info, close };
+}
+
+/** Regent's settings for the company directory `regent-sandbox directory` printed. */
+function directoryEnv(info) {
+  return {
+    REGENT_DIRECTORY_URL: info.url,
+    REGENT_DIRECTORY_CA_FILE: info.ca_file,
+    REGENT_DIRECTORY_BIND_DN: info.bind_dn,
+    REGENT_DIRECTORY_BIND_PASSWORD_FILE: info.bind_password_file,
+    REGENT_DIRECTORY_USER_BASE: info.user_base,
+    REGENT_DIRECTORY_GROUP_BASE: info.group_base,
+  };
+}
+
+/**
  * Seeds a registry with `repos` bulk repositories plus the sample set, starts it and Regent.
  * Returns URLs and controls to stop and restart the registry on the same port and data.
+ * `everyoneReads` grants anonymous read on everything first; with `directory`, Regent signs
+ * people in with the hackershop.lan company directory (slapd, `regent-sandbox directory`).
  */
-export async function startStack({ repos = 260, everyoneReads = true, copies = [] } = {}) {
+export async function startStack({ repos = 260, everyoneReads = true, copies = [], directory = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'regent-e2e-'));
   const seeded = JSON.parse(
     execFileSync(join(ROOT, 'target/debug/regent-sandbox'), ['seed', '--dir', dir, '--repos', String(repos)], {
@@ -130,7 +177,14 @@ export async function startStack({ repos = 260, everyoneReads = true, copies = [
       `docker://${host}/${from}`, `docker://${host}/${to}`], { stdio: 'ignore' });
   }
   // Most tests are about the pages, not about access: everyone may read everything.
-  const { regent, baseURL } = await startRegent(dir, ['--registry-url', seeded.url], 'regent.log', everyoneReads);
+  const company = directory ? await startSandbox('directory', join(dir, 'directory')) : null;
+  const { regent, baseURL } = await startRegent(
+    dir,
+    ['--registry-url', seeded.url],
+    'regent.log',
+    everyoneReads ? [['anonymous', '*', 'read']] : [],
+    company ? directoryEnv(company.info) : {},
+  );
 
   return {
     baseURL,
@@ -161,6 +215,7 @@ export async function startStack({ repos = 260, everyoneReads = true, copies = [
     async close() {
       await stop(regent);
       await stopRegistry();
+      await company?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -173,23 +228,8 @@ export async function startStack({ repos = 260, everyoneReads = true, copies = [
 export async function startCluster() {
   const dir = mkdtempSync(join(tmpdir(), 'regent-e2e-cluster-'));
   mkdirSync(ARTIFACTS, { recursive: true });
-  const sandbox = spawn(join(ROOT, 'target/debug/regent-sandbox'), ['cluster', '--dir', dir], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const info = await new Promise((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error('regent-sandbox cluster did not start within 60 s')), 60000);
-    sandbox.stdout.on('data', (chunk) => {
-      out += chunk;
-      const line = out.split('\n')[0];
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        ok(JSON.parse(line));
-      }
-    });
-    sandbox.once('exit', (code) => fail(new Error(`regent-sandbox cluster exited with ${code}`)));
-  });
-  const { regent, baseURL } = await startRegent(dir, ['--openshift-kubeconfig', info.kubeconfig], 'regent-openshift.log', true);
+  const { info, close: closeSandbox } = await startSandbox('cluster', dir);
+  const { regent, baseURL } = await startRegent(dir, ['--openshift-kubeconfig', info.kubeconfig], 'regent-openshift.log', [['anonymous', '*', 'read']]);
   const deadline = Date.now() + 30000;
   let synced = false;
   while (!synced && Date.now() < deadline) {
@@ -199,7 +239,7 @@ export async function startCluster() {
   }
   if (!synced) {
     await stop(regent);
-    sandbox.kill('SIGKILL');
+    await closeSandbox();
     throw new Error('Regent did not sync with the sample cluster within 30 s (see artifacts/regent-openshift.log)');
   }
   return {
@@ -212,11 +252,7 @@ export async function startCluster() {
     },
     async close() {
       await stop(regent);
-      const exited = new Promise((r) => sandbox.once('exit', r));
-      sandbox.stdin.end();
-      const timer = setTimeout(() => sandbox.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      await closeSandbox();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -304,4 +340,43 @@ export async function markDocument(page) {
 export async function assertSameDocument(page, what) {
   const kept = await page.evaluate(() => window.__regentSameDocument === true);
   if (!kept) throw new Error(`${what}: the page was loaded again instead of navigating client-side`);
+}
+
+/**
+ * Signs `user` in through the login page with `next`, and checks the way there was one
+ * document (client-side navigation). Returns the page, at `next`, hydrated.
+ */
+export async function signIn(context, baseURL, user, password, next) {
+  const page = await context.newPage();
+  await page.goto(`${baseURL}/login?next=${next}`);
+  await hydrated(page);
+  await page.fill('input[name="username"]', user);
+  await page.fill('input[name="password"]', password);
+  await markDocument(page);
+  await page.click('form.login button[type="submit"]');
+  await page.waitForURL((url) => url.pathname === next);
+  await hydrated(page);
+  await assertSameDocument(page, `signing in as ${user}`);
+  return page;
+}
+
+/** Fills a form's fields, submits it and waits for the answer under it. */
+export async function submit(page, form, fields, answer = '[role="status"], [role="alert"]') {
+  const f = page.locator(`form[data-form="${form}"]`).first();
+  for (const [name, value] of Object.entries(fields)) {
+    const field = f.locator(`[name="${name}"]`);
+    if ((await field.evaluate((e) => e.tagName)) === 'SELECT') await field.selectOption(value);
+    else await field.fill(value);
+  }
+  const before = await page.locator(answer).allTextContents();
+  await f.locator('button[type="submit"]').click();
+  await page.waitForFunction(
+    ([selector, old]) => {
+      const now = [...document.querySelectorAll(selector)].map((e) => e.textContent);
+      return now.length > 0 && JSON.stringify(now) !== JSON.stringify(old);
+    },
+    [answer, before],
+    { timeout: 10000 },
+  );
+  return (await page.locator(answer).allTextContents()).join(' ');
 }

@@ -19,8 +19,8 @@
 use regent_domain::index::{CatalogIndex, IndexSettings};
 use regent_domain::registry::{RegistryClient, RegistryConfig};
 use regent_testkit::regent::RegentProcess;
+use regent_testkit::wrk::Wrk;
 use regent_testkit::{SeededRegistry, free_port};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,26 +30,6 @@ const SECRET: &str = "benchmark-notification-secret";
 const ACCEPT: &str = "Accept: application/vnd.docker.distribution.manifest.v2+json, \
                       application/vnd.docker.distribution.manifest.list.v2+json, \
                       application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
-
-fn wrk_rate(url: &str, connections: usize) -> f64 {
-    let out = Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), "-d10s", "-H", ACCEPT, url])
-        .output()
-        .expect("wrk is installed (apt-get install wrk)");
-    requests_per_second(&out.stdout)
-}
-
-fn requests_per_second(stdout: &[u8]) -> f64 {
-    let text = String::from_utf8_lossy(stdout);
-    assert!(
-        !text.contains("Non-2xx"),
-        "wrk got error answers; the rate would be wrong:\n{text}"
-    );
-    text.lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no rate in wrk output:\n{text}"))
-}
 
 /// Cycles through the paths in the file given after `--`, each thread from its own start.
 const REPLAY_LUA: &str = r#"
@@ -64,18 +44,6 @@ function request()
   return wrk.format("GET", paths[i])
 end
 "#;
-
-fn wrk_replay(url: &str, connections: usize, script: &std::path::Path, list: &std::path::Path) -> f64 {
-    let out = Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), "-d10s", "-H", ACCEPT, "-s"])
-        .arg(script)
-        .arg(url)
-        .arg("--")
-        .arg(list)
-        .output()
-        .expect("wrk is installed (apt-get install wrk)");
-    requests_per_second(&out.stdout)
-}
 
 /// Every request a cold crawl makes, except the catalog pages: tag lists, manifests by tag,
 /// config blobs, and the per-platform manifests of lists/indexes.
@@ -117,7 +85,11 @@ async fn main() -> std::process::ExitCode {
 
     // Baseline: the registry's own manifest-GET rate.
     let manifest = seeded.registry.url().join("v2/bulk/app-0001/manifests/v1").unwrap();
-    let wrk = wrk_rate(manifest.as_str(), CONCURRENCY);
+    let wrk = Wrk::new(manifest.as_str())
+        .connections(CONCURRENCY)
+        .header(ACCEPT)
+        .run()
+        .rate;
     println!("baseline  wrk manifest GET, {CONCURRENCY} connections: {wrk:.0} req/s");
 
     // Cold crawl, same concurrency.
@@ -155,7 +127,12 @@ async fn main() -> std::process::ExitCode {
     std::fs::write(&list, paths.join("\n")).unwrap();
     let script = dir.path().join("replay.lua");
     std::fs::write(&script, REPLAY_LUA).unwrap();
-    let replay = wrk_replay(seeded.registry.url().as_str(), CONCURRENCY, &script, &list);
+    let replay = Wrk::new(seeded.registry.url().as_str())
+        .connections(CONCURRENCY)
+        .header(ACCEPT)
+        .script(&script, &[&list])
+        .run()
+        .rate;
     println!(
         "baseline  wrk replaying the crawl's {} distinct requests, {CONCURRENCY} connections: {replay:.0} req/s",
         paths.len()

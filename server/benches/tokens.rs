@@ -19,56 +19,9 @@ use regent_domain::access::{Grant, Level, Name, Scope, Subject};
 use regent_domain::store::{Actor, Store};
 use regent_testkit::free_port;
 use regent_testkit::regent::RegentProcess;
-use std::process::Command;
+use regent_testkit::wrk::Wrk;
 
 const PASSWORD: &str = "greg's long password";
-
-struct Load {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
-fn wrk(url: &str, headers: &[String]) -> Load {
-    let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", "-c64", "-d10s", "--latency"]);
-    for h in headers {
-        cmd.args(["-H", h]);
-    }
-    let out = cmd.arg(url).output().expect("wrk is installed (apt-get install wrk)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("Non-2xx"), "wrk got error answers:\n{text}");
-    let rate = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no rate in wrk output:\n{text}"));
-    let percentile = |p: &str| {
-        text.lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix(p))
-            .map(|v| milliseconds(v.trim()))
-            .unwrap_or_else(|| panic!("no {p} latency in wrk output:\n{text}"))
-    };
-    Load {
-        rate,
-        p50_ms: percentile("50%"),
-        p99_ms: percentile("99%"),
-    }
-}
-
-/// wrk's `812.00us`, `2.31ms`, `1.02s` in milliseconds.
-fn milliseconds(value: &str) -> f64 {
-    let split = value.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let n: f64 = number.parse().unwrap_or(f64::NAN);
-    match unit {
-        "us" => n / 1000.0,
-        "ms" => n,
-        "s" => n * 1000.0,
-        _ => f64::NAN,
-    }
-}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -111,26 +64,15 @@ async fn main() -> std::process::ExitCode {
         .await;
     assert_eq!(status, 200, "{body}");
 
-    let baseline = tokio::task::spawn_blocking({
-        let url = format!("{base}/healthz");
-        move || wrk(&url, &[])
-    })
-    .await
-    .unwrap();
-    let with_password = tokio::task::spawn_blocking({
-        let url = token_url.clone();
-        move || wrk(&url, &[basic])
-    })
-    .await
-    .unwrap();
-    let anonymous = tokio::task::spawn_blocking({
-        let url = format!("{base}/auth/token?service=regent-registry&scope=repository:public/base:pull");
-        move || wrk(&url, &[])
-    })
-    .await
-    .unwrap();
+    let baseline = Wrk::new(format!("{base}/healthz")).run_blocking().await;
+    let with_password = Wrk::new(token_url.clone()).header(basic).run_blocking().await;
+    let anonymous = Wrk::new(format!(
+        "{base}/auth/token?service=regent-registry&scope=repository:public/base:pull"
+    ))
+    .run_blocking()
+    .await;
 
-    println!("wrk -t2 -c64 -d10s --latency, release regent, same run:");
+    println!("{}, release regent, same run:", Wrk::new("").describe());
     for (name, load) in [
         ("baseline GET /healthz", &baseline),
         ("token, Basic credentials (cached check)", &with_password),

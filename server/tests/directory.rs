@@ -8,6 +8,7 @@ use regent_domain::access::{Grant, Level, Scope, Subject};
 use regent_domain::store::{Actor, Store};
 use regent_testkit::directory::{GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE, password_of};
 use regent_testkit::image::{single_file_image, write_oci_layout};
+use regent_testkit::podman::podman;
 use regent_testkit::regent::RegentProcess;
 use regent_testkit::skopeo::skopeo;
 use regent_testkit::{RegistryAuth, RegistryOptions, TestDirectory, TestRegistry, free_port};
@@ -132,24 +133,6 @@ impl Company {
             .await
             .unwrap();
     }
-}
-
-/// `podman` as root with its own storage in `dir` (nothing shared with the machine's).
-fn podman(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new("podman")
-        .arg("--root")
-        .arg(dir.join("storage"))
-        .arg("--runroot")
-        .arg(dir.join("run"))
-        .args(["--storage-driver", "vfs", "--events-backend", "file"])
-        .args(args)
-        .env("REGISTRY_AUTH_FILE", dir.join("auth.json"))
-        .output()
-        .expect("podman is installed (apt-get install podman)");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
 }
 
 #[tokio::test]

@@ -12,7 +12,6 @@ use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 pub const SLAPD_BINARY: &str = "/usr/sbin/slapd";
 pub const SUFFIX: &str = "dc=hackershop,dc=lan";
@@ -255,24 +254,15 @@ impl TestDirectory {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {SLAPD_BINARY}"))?;
-        self.child = Some(child);
-        // Up to 20 s: slapd usually listens within 100 ms.
-        for _ in 0..200 {
-            if let Some(child) = self.child.as_mut()
-                && let Some(status) = child.try_wait()?
-            {
-                let log = std::fs::read_to_string(self.dir.join("slapd.log")).unwrap_or_default();
-                bail!("slapd exited with {status}:\n{log}");
-            }
-            let both = [self.ldap_port, self.ldaps_port]
+        let ports = [self.ldap_port, self.ldaps_port];
+        let child = self.child.insert(child);
+        // slapd usually listens within 100 ms.
+        crate::wait_until_serving("slapd", child, &self.dir.join("slapd.log"), || async move {
+            ports
                 .iter()
-                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok());
-            if both {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("slapd did not listen on {} within 20 s", self.ldap_url())
+                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+        })
+        .await
     }
 }
 

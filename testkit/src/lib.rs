@@ -13,6 +13,7 @@ pub mod directory;
 pub mod fixture;
 pub mod image;
 pub mod openshift;
+pub mod podman;
 pub mod push;
 pub mod regent;
 pub mod registry;
@@ -21,6 +22,7 @@ pub mod skopeo;
 pub mod slow_proxy;
 pub mod targets;
 pub mod token_service;
+pub mod wrk;
 
 pub use directory::TestDirectory;
 pub use fixture::SeededRegistry;
@@ -36,6 +38,31 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("no free loopback port")
+}
+
+/// Waits up to 20 s, asking every 100 ms, until `ready()` says the server `what` started as
+/// `child` serves. Fails at once, with the log at `log`, if the process exits first.
+pub(crate) async fn wait_until_serving<F, Fut>(
+    what: &str,
+    child: &mut std::process::Child,
+    log: &std::path::Path,
+    mut ready: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            anyhow::bail!("{what} exited with {status}:\n{log}");
+        }
+        if ready().await {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("{what} did not answer within 20 s")
 }
 
 /// Serves `app` on 127.0.0.1:<free port> on its own thread and runtime, so a test that blocks

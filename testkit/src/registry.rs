@@ -153,23 +153,16 @@ impl TestRegistry {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {REGISTRY_BINARY}"))?;
-        self.child = Some(child);
         let url = self.url().join("v2/")?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
-        // Up to 20 s: the registry usually answers within 100 ms.
-        for _ in 0..200 {
-            if let Some(child) = self.child.as_mut()
-                && let Some(status) = child.try_wait()?
-            {
-                let log = std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default();
-                bail!("docker-registry exited with {status}:\n{log}");
-            }
-            if http.get(url.clone()).send().await.is_ok() {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("docker-registry did not answer on {url} within 20 s")
+        let log = self.dir.join("registry.log");
+        let child = self.child.insert(child);
+        // The registry usually answers within 100 ms.
+        crate::wait_until_serving("docker-registry", child, &log, || {
+            let answer = http.get(url.clone()).send();
+            async move { answer.await.is_ok() }
+        })
+        .await
     }
 }
 

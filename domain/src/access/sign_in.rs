@@ -10,7 +10,10 @@
 //!
 //! A `docker pull` of many layers, or 64 CI jobs starting together, sends the same password
 //! many times at once: the first computes the hash, the others wait for it and find it
-//! cached. Successful checks are cached for a minute at most and only while the store's
+//! cached (with a directory, a check waits at most the directory's timeout for the one
+//! before it, and if the directory failed meanwhile it gets that answer at once, so a hanging
+//! directory costs every caller one timeout, not one each in a queue). Successful checks are
+//! cached for a minute at most and only while the store's
 //! generation (bumped by every committed change) is unchanged, so a new password, a disabled
 //! user or a removed grant applies to the very next attempt. Failures are never cached.
 //!
@@ -190,7 +193,18 @@ impl SignIns {
             }
             all.entry((user.to_owned(), digest)).or_default().clone()
         };
-        let _turn = turnstile.lock().await;
+        // With a directory, a check waits for the one before it at most as long as the
+        // directory may take to answer (and a second for the rest of that check), then goes
+        // ahead on its own: simultaneous sign-ins of one name while the directory hangs must
+        // not queue for a timeout each. One that waited behind a failure answers with it.
+        let asked_at = Instant::now();
+        let _turn = match &self.directory {
+            Some(directory) => {
+                let patience = directory.settings().timeout + Duration::from_secs(1);
+                tokio::time::timeout(patience, turnstile.lock()).await.ok()
+            }
+            None => Some(turnstile.lock().await),
+        };
         if let Some(signed_in) = self.cached(user, &digest, generation) {
             return self.admit(door, signed_in, &audit).await;
         }
@@ -204,7 +218,10 @@ impl SignIns {
         let signed_in = if user.len() > MAX_INPUT || password.len() > MAX_INPUT {
             None
         } else {
-            match self.check(user, password, reserved.at_usual_address(), &audit).await {
+            match self
+                .check(user, password, reserved.at_usual_address(), asked_at, &audit)
+                .await
+            {
                 Ok(checked) => checked,
                 Err(refused) => {
                     drop(reserved);
@@ -245,11 +262,14 @@ impl SignIns {
 
     /// Who `user` and `password` are: a local user by their Regent password, anyone else by
     /// the directory (when there is one). `None` for wrong credentials of any kind.
+    /// A directory user whose check waited behind one the directory failed to answer (since
+    /// `asked_at`) gets that answer at once.
     async fn check(
         &self,
         user: &str,
         password: &str,
         usual_address: bool,
+        asked_at: Instant,
         audit: &Audit<'_>,
     ) -> Result<Option<SignedIn>, Refused> {
         let name = Name::parse(user).ok();
@@ -278,6 +298,10 @@ impl SignIns {
                     Ok(Some(signed_in))
                 }
             };
+        }
+        if let Some(message) = directory.failed_since(asked_at) {
+            audit.refused(&format!("not checked: {message}")).await;
+            return Err(Refused::DirectoryDown(message));
         }
         let verdict = match directory.authenticate(user, password).await {
             Ok(verdict) => verdict,

@@ -127,6 +127,8 @@ struct Exchanges {
     last_ok: Option<i64>,
     /// Unix seconds and message of the last failure.
     last_error: Option<(i64, String)>,
+    /// When the last failure happened, for sign-ins that waited while it did.
+    failed_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -278,6 +280,7 @@ impl Directory {
             reachable,
             last_ok,
             last_error,
+            ..
         } = self.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let (open, opened) = self.pool.connections();
         DirectoryStatus {
@@ -289,6 +292,17 @@ impl Directory {
             open_connections: open,
             opened_connections: opened,
             pool_size: self.settings.pool_size,
+        }
+    }
+
+    /// The directory's failure message when an exchange failed at or after `since` and none has
+    /// worked since: a sign-in that waited behind one that failed answers with it at once
+    /// instead of waiting the timeout over again.
+    pub fn failed_since(&self, since: Instant) -> Option<String> {
+        let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        match (status.reachable, status.failed_at, &status.last_error) {
+            (Some(false), Some(at), Some((_, message))) if at >= since => Some(message.clone()),
+            _ => None,
         }
     }
 
@@ -315,6 +329,7 @@ impl Directory {
                 tracing::warn!(directory = %self.settings.url, %detail, "the company directory failed");
                 status.reachable = Some(false);
                 status.last_error = Some((unix_now(), message.clone()));
+                status.failed_at = Some(Instant::now());
                 Err(DirectoryError(message))
             }
         }

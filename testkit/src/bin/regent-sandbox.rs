@@ -9,6 +9,12 @@
 //! `regent-sandbox cluster --dir D` runs the sample OpenShift cluster (`testkit::cluster`): a
 //! local OpenShift-shaped API server and a registry joined to it, prints
 //! `{"kubeconfig","registry","api"}` as one JSON line and serves until its standard input closes.
+//!
+//! `regent-sandbox directory --dir D` runs the hackershop.lan company directory (Debian slapd,
+//! `testkit::directory`) over ldaps:// with a CA it makes, writes the service account's
+//! password to `D/directory-password`, prints the settings Regent needs as one JSON line
+//! (`{"url","ca_file","bind_dn","bind_password_file","user_base","group_base"}`) and serves
+//! until its standard input closes.
 
 use clap::Parser;
 use regent_testkit::{RegistryOptions, SeedOptions, TestRegistry, seed};
@@ -33,6 +39,11 @@ enum Cli {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Run the hackershop.lan company directory (slapd) until standard input closes.
+    Directory {
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -40,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
     let (dir, port, repos) = match Cli::parse() {
         Cli::Seed { dir, port, repos } => (dir, port, repos),
         Cli::Cluster { dir } => return cluster(&dir).await,
+        Cli::Directory { dir } => return directory(&dir).await,
     };
     let dir = std::path::absolute(&dir)?;
     let options = RegistryOptions {
@@ -87,12 +99,38 @@ async fn cluster(dir: &std::path::Path) -> anyhow::Result<()> {
             "public_host": cluster.public_host(),
         })
     );
-    // Serve until the caller closes our standard input (or goes away).
+    until_stdin_closes().await;
+    drop(cluster);
+    Ok(())
+}
+
+async fn directory(dir: &std::path::Path) -> anyhow::Result<()> {
+    use regent_testkit::directory::{GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE};
+    std::fs::create_dir_all(dir)?;
+    let directory = regent_testkit::TestDirectory::start().await?;
+    let password_file = std::path::absolute(dir.join("directory-password"))?;
+    std::fs::write(&password_file, SERVICE_PASSWORD)?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "url": directory.ldaps_url(),
+            "ca_file": directory.ca_file(),
+            "bind_dn": SERVICE_DN,
+            "bind_password_file": password_file,
+            "user_base": USER_BASE,
+            "group_base": GROUP_BASE,
+        })
+    );
+    until_stdin_closes().await;
+    drop(directory);
+    Ok(())
+}
+
+/// Serves until the caller closes our standard input (or goes away).
+async fn until_stdin_closes() {
     let _ = tokio::task::spawn_blocking(|| {
         use std::io::Read;
         std::io::stdin().read_to_end(&mut Vec::new())
     })
     .await;
-    drop(cluster);
-    Ok(())
 }
