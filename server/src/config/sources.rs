@@ -146,6 +146,22 @@ fn keys(section: Option<&str>) -> impl Iterator<Item = (&'static str, Option<&'s
         })
 }
 
+/// A key of the table `.0`, refused while it is read when unknown, so toml points at it.
+struct Key<'a>(Option<&'a str>);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = (&'static str, Option<&'static Setting>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        let name = <String as serde::Deserialize>::deserialize(deserializer)?;
+        keys(self.0).find(|(key, _)| *key == name).ok_or_else(|| {
+            let mut expected: Vec<&'static str> = keys(self.0).map(|(key, _)| key).collect();
+            expected.dedup();
+            de::Error::unknown_field(&name, expected.leak())
+        })
+    }
+}
+
 impl<'de> DeserializeSeed<'de> for Table<'_> {
     type Value = ();
 
@@ -162,15 +178,10 @@ impl<'de> Visitor<'de> for Table<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(name) = map.next_key::<String>()? {
-            let Some((_, found)) = keys(self.section).find(|(key, _)| *key == name) else {
-                let mut expected: Vec<&'static str> = keys(self.section).map(|(key, _)| key).collect();
-                expected.dedup();
-                return Err(de::Error::unknown_field(&name, expected.leak()));
-            };
+        while let Some((name, found)) = map.next_key_seed(Key(self.section))? {
             let Some(s) = found else {
                 map.next_value_seed(Table {
-                    section: Some(&name),
+                    section: Some(name),
                     values: &mut *self.values,
                 })?;
                 continue;
