@@ -155,8 +155,12 @@ impl<'de> DeserializeSeed<'de> for Key<'_> {
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         let name = <String as serde::Deserialize>::deserialize(deserializer)?;
         keys(self.0).find(|(key, _)| *key == name).ok_or_else(|| {
-            let mut expected: Vec<&'static str> = keys(self.0).map(|(key, _)| key).collect();
-            expected.dedup();
+            let mut expected: Vec<&'static str> = Vec::new();
+            for (key, _) in keys(self.0) {
+                if !expected.contains(&key) {
+                    expected.push(key);
+                }
+            }
             de::Error::unknown_field(&name, expected.leak())
         })
     }

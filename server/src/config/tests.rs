@@ -53,14 +53,42 @@ fn the_readme_settings_table_lists_exactly_the_settings_regent_defines() {
 }
 
 #[test]
-fn the_readme_settings_table_gives_each_number_its_default() {
+fn the_readme_settings_table_gives_each_file_key_and_number_default() {
     let readme = include_str!("../../../README.md");
     for s in SETTINGS {
-        let Kind::Number { default, .. } = s.kind else { continue };
         let row = readme.lines().find(|l| l.contains(&format!("| `{}` |", s.env())));
         let cells: Vec<&str> = row.expect("a README row").split('|').map(str::trim).collect();
-        assert_eq!(cells[4], format!("`{default}`"), "{}", s.key);
+        let file_key = s.not_in_file.map_or(format!("`{}`", s.key), |_| "—".to_owned());
+        assert_eq!(cells[1], file_key, "the file key of {}", s.env());
+        if let Kind::Number { default, .. } = s.kind {
+            assert_eq!(cells[4], format!("`{default}`"), "{}", s.key);
+        }
     }
+}
+
+/// Settings are named by their file key in the code; a misspelt one would panic when used.
+#[test]
+fn every_setting_the_code_names_is_defined() {
+    let code = [include_str!("../config.rs"), include_str!("checks.rs")].concat();
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut named = 0;
+    for call in [
+        "bad(\"",
+        "v.text(\"",
+        "v.path(\"",
+        "v.bool(\"",
+        "v.list(\"",
+        "v.number(\"",
+        "setting(\"",
+        "&path,\"",
+    ] {
+        for (at, _) in code.match_indices(call) {
+            let key = code[at + call.len()..].split('"').next().unwrap();
+            assert!(SETTINGS.iter().any(|s| s.key == key), "{call}{key}\" names no setting");
+            named += 1;
+        }
+    }
+    assert!(named > 50, "found only {named}");
 }
 
 #[test]
