@@ -14,7 +14,7 @@ mod tests;
 
 pub use crate::commands::Command;
 pub use checks::{TESTING_DIRECTORY_CACHE, TESTING_SESSION_MINUTE, exposed_files, missing_registry_url};
-use checks::{default_pull_host, parse_pull_host, parse_registry_url, prepare_data_dir, read_secret};
+use checks::{default_pull_host, parse_pull_host, parse_registry_url, prepare_data_dir};
 use clap::Parser;
 use regent_domain::index::IndexSettings;
 use regent_domain::openshift::{Mode as OpenShiftMode, OpenShiftSettings};
@@ -332,79 +332,12 @@ impl Settings {
         let listen = address("listen", "127.0.0.1:8080 or 0.0.0.0:8080")?.expect("listen has a default");
         let registry_url = v.text("registry.url").map(|t| parse_registry_url(&t)).transpose()?;
         let pull_host = v.text("registry.pull_host").map(|t| parse_pull_host(&t)).transpose()?;
-        let mode = v.text("openshift.mode").unwrap_or_default();
-        let openshift_mode = match mode.trim().to_ascii_lowercase().as_str() {
-            "auto" => OpenShiftMode::Auto,
-            "off" => OpenShiftMode::Off,
-            "required" => OpenShiftMode::Required,
-            _ => {
-                let message = format!("\"{mode}\" is not a mode; use auto, off or required");
-                return Err(bad("openshift.mode", message));
-            }
-        };
-        let kubeconfig = v.path("openshift.kubeconfig");
-        if let Some(path) = &kubeconfig
-            && !path.is_file()
-        {
-            return Err(bad(
-                "openshift.kubeconfig",
-                format!(
-                    "{} is not a readable file; give the path of a kubeconfig (what `oc login` writes)",
-                    path.display()
-                ),
-            ));
-        }
-        let openshift = OpenShiftSettings {
-            mode: openshift_mode,
-            kubeconfig,
-            context: v
-                .text("openshift.context")
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty()),
-            recheck_every: Duration::from_secs(v.number("openshift.recheck_seconds")?),
-            ..OpenShiftSettings::default()
-        };
-        if registry_url.is_none() && openshift_mode == OpenShiftMode::Off {
+        let openshift = checks::openshift(&v)?;
+        if registry_url.is_none() && openshift.mode == OpenShiftMode::Off {
             return Err(missing_registry_url());
         }
 
-        let username = v.text("registry.username");
-        let password = match (v.text("registry.password"), v.path("registry.password_file")) {
-            (Some(p), _) => Some(p),
-            (None, Some(path)) => Some(read_secret(&path, "registry.password_file")?),
-            (None, None) => None,
-        };
-        let credentials = match (username, password, v.text("registry.token")) {
-            (None, None, None) => Credentials::None,
-            (Some(u), Some(p), None) if !u.is_empty() => Credentials::Basic {
-                username: u,
-                password: p,
-            },
-            (Some(_), None, None) => {
-                return Err(bad(
-                    "registry.password",
-                    "a registry username is set but no password; set the password or its file",
-                ));
-            }
-            (None, Some(_), None) => {
-                return Err(bad(
-                    "registry.username",
-                    "a registry password is set but no username; set the username too",
-                ));
-            }
-            (Some(_), Some(_), None) => return Err(bad("registry.username", "is empty; set the registry username")),
-            (None, None, Some(t)) if !t.trim().is_empty() => Credentials::Bearer {
-                token: t.trim().to_owned(),
-            },
-            (None, None, Some(_)) => return Err(bad("registry.token", "is empty; set a token or leave it out")),
-            (_, _, Some(_)) => {
-                return Err(bad(
-                    "registry.token",
-                    "is set together with a username/password; use either a token or a username and password",
-                ));
-            }
-        };
-
+        let credentials = checks::registry_credentials(&v)?;
         let registry_timeout = Duration::from_secs(v.number("registry.timeout_seconds")?);
         let session_idle = v.number("session.idle_minutes")?;
         let session_max = v.number("session.max_hours")?;
@@ -501,74 +434,83 @@ impl Settings {
             directory,
         })
     }
+
     /// The settings as TOML-ish text with secrets replaced, for `--print-config` and logs.
     pub fn describe(&self) -> String {
-        // Production (issue 19): a top-level key first, its [metrics] table last.
-        format!("shutdown_grace_seconds = {}\n", self.shutdown_grace.as_secs())
-            + &format!(
-                "listen = \"{}\"\ndata_dir = \"{}\"\nsite_root = \"{}\"\ntrusted_proxies = {:?}\npublic_url = \"{}\"\n[registry]\nurl = \"{}\"\npull_host = \"{}\"\ncredentials = \"{}\"\ntimeout_seconds = {}\n\
-             [index]\ncrawl_concurrency = {}\nreconcile_interval_seconds = {}\nsnapshot_interval_seconds = {}\n[notifications]\nsecret = \"{}\"\n\
-             [session]\nidle_minutes = {}\nmax_hours = {}\nsecure_cookie = {}\n[audit]\nretention_days = {}\n\
-             [token]\nservice = \"{}\"\nissuer = \"{}\"\nlifetime_minutes = {}\n\
-             [openshift]\nmode = \"{}\"\nkubeconfig = \"{}\"\ncontext = \"{}\"\nrecheck_seconds = {}\n",
-                self.listen,
-                self.data_dir.display(),
-                self.site_root.display(),
-                self.trusted_proxies.to_strings(),
-                self.public_url
-                    .as_ref()
-                    .map_or_else(|| "(not set)".to_owned(), Url::to_string),
-                self.registry_url
-                    .as_ref()
-                    .map_or_else(|| "(found on the OpenShift cluster)".to_owned(), Url::to_string),
-                self.pull_host.as_deref().unwrap_or("(the registry's host)"),
-                self.registry_credentials.describe(),
-                self.registry_timeout.as_secs(),
-                self.index.concurrency,
-                self.index.reconcile_every.as_secs(),
-                self.index.snapshot_every.as_secs(),
-                if self.notifications_secret.is_some() {
-                    "(set)"
-                } else {
-                    "(not set: endpoint off)"
-                },
-                self.session_idle.as_secs() / 60,
-                self.session_max_age.as_secs() / 3600,
-                self.session_secure_cookie,
-                self.audit_retention_days,
-                self.token.service,
-                self.token.issuer,
-                self.token.lifetime.as_secs() / 60,
-                match self.openshift.mode {
-                    OpenShiftMode::Auto => "auto",
-                    OpenShiftMode::Off => "off",
-                    OpenShiftMode::Required => "required",
-                },
-                self.openshift.kubeconfig.as_ref().map_or_else(
-                    || "(KUBECONFIG, ~/.kube/config or in-cluster)".to_owned(),
-                    |p| p.display().to_string()
-                ),
-                self.openshift.context.as_deref().unwrap_or("(current)"),
-                self.openshift.recheck_every.as_secs(),
-            )
-            + &self.describe_directory()
-            + &format!(
-                "[metrics]\nlisten = \"{}\"\n",
-                self.metrics_listen.map_or_else(
-                    || "(not set: /metrics on the main address)".to_owned(),
-                    |a| a.to_string()
-                ),
-            )
-    }
-
-    /// The `[directory]` table of [`Settings::describe`], the password hidden.
-    fn describe_directory(&self) -> String {
-        let Some(directory) = &self.directory else {
-            return "[directory]\nurl = \"(not set: local users only)\"\n".to_owned();
-        };
-        let mut out = "[directory]\n".to_owned();
-        for (key, value) in directory.describe() {
-            out.push_str(&format!("{} = \"{value}\"\n", key.trim_start_matches("directory.")));
+        let q = |value: &dyn std::fmt::Display| format!("\"{value}\"");
+        let or = |value: Option<&Url>, unset: &str| value.map_or_else(|| unset.to_owned(), Url::to_string);
+        let seconds = |d: Duration| d.as_secs().to_string();
+        let mode = checks::OPENSHIFT_MODES
+            .iter()
+            .find(|(_, m)| *m == self.openshift.mode)
+            .map_or("", |(name, _)| name);
+        let kubeconfig = self.openshift.kubeconfig.as_ref().map(|p| p.display().to_string());
+        let mut lines: Vec<(&str, String)> = vec![
+            ("shutdown_grace_seconds", seconds(self.shutdown_grace)),
+            ("listen", q(&self.listen)),
+            ("data_dir", q(&self.data_dir.display())),
+            ("site_root", q(&self.site_root.display())),
+            ("trusted_proxies", format!("{:?}", self.trusted_proxies.to_strings())),
+            ("public_url", q(&or(self.public_url.as_ref(), "(not set)"))),
+            (
+                "registry.url",
+                q(&or(self.registry_url.as_ref(), "(found on the OpenShift cluster)")),
+            ),
+            (
+                "registry.pull_host",
+                q(&self.pull_host.as_deref().unwrap_or("(the registry's host)")),
+            ),
+            ("registry.credentials", q(&self.registry_credentials.describe())),
+            ("registry.timeout_seconds", seconds(self.registry_timeout)),
+            ("index.crawl_concurrency", self.index.concurrency.to_string()),
+            ("index.reconcile_interval_seconds", seconds(self.index.reconcile_every)),
+            ("index.snapshot_interval_seconds", seconds(self.index.snapshot_every)),
+            (
+                "notifications.secret",
+                q(&["(not set: endpoint off)", "(set)"][usize::from(self.notifications_secret.is_some())]),
+            ),
+            ("session.idle_minutes", (self.session_idle.as_secs() / 60).to_string()),
+            ("session.max_hours", (self.session_max_age.as_secs() / 3600).to_string()),
+            ("session.secure_cookie", self.session_secure_cookie.to_string()),
+            ("audit.retention_days", self.audit_retention_days.to_string()),
+            ("token.service", q(&self.token.service)),
+            ("token.issuer", q(&self.token.issuer)),
+            (
+                "token.lifetime_minutes",
+                (self.token.lifetime.as_secs() / 60).to_string(),
+            ),
+            ("openshift.mode", q(&mode)),
+            (
+                "openshift.kubeconfig",
+                q(&kubeconfig
+                    .as_deref()
+                    .unwrap_or("(KUBECONFIG, ~/.kube/config or in-cluster)")),
+            ),
+            (
+                "openshift.context",
+                q(&self.openshift.context.as_deref().unwrap_or("(current)")),
+            ),
+            ("openshift.recheck_seconds", seconds(self.openshift.recheck_every)),
+        ];
+        match &self.directory {
+            None => lines.push(("directory.url", q(&"(not set: local users only)"))),
+            Some(directory) => lines.extend(directory.describe().into_iter().map(|(key, value)| (key, q(&value)))),
+        }
+        let metrics = self.metrics_listen.map(|a| a.to_string());
+        lines.push((
+            "metrics.listen",
+            q(&metrics.as_deref().unwrap_or("(not set: /metrics on the main address)")),
+        ));
+        // Top-level keys first, then each [section] once, as in the file.
+        let mut out = String::new();
+        let mut section = "";
+        for (key, value) in lines {
+            let (table, name) = key.split_once('.').unwrap_or(("", key));
+            if table != section {
+                out.push_str(&format!("[{table}]\n"));
+                section = table;
+            }
+            out.push_str(&format!("{name} = {value}\n"));
         }
         out
     }

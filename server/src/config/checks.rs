@@ -1,8 +1,11 @@
-//! The checks of settings that need more than a type and a range: URLs, hosts, secrets read
-//! from files, the data directory, the company directory, and the testing-only variables.
+//! The checks of settings that need more than a type and a range: URLs, hosts, credentials, the
+//! cluster, secrets read from files, the data directory, the company directory, and the
+//! testing-only variables.
 
 use super::sources::Layers;
 use super::{ConfigError, SETTINGS, bad};
+use regent_domain::openshift::{Mode as OpenShiftMode, OpenShiftSettings};
+use regent_domain::registry::Credentials;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;
@@ -14,6 +17,87 @@ pub fn missing_registry_url() -> ConfigError {
         "is required: the base URL of the registry to administer, e.g. http://127.0.0.1:5000 \
          (on OpenShift Regent finds the integrated registry itself when it can reach the cluster)",
     )
+}
+
+/// `openshift.mode`'s values.
+pub(super) const OPENSHIFT_MODES: [(&str, OpenShiftMode); 3] = [
+    ("auto", OpenShiftMode::Auto),
+    ("off", OpenShiftMode::Off),
+    ("required", OpenShiftMode::Required),
+];
+
+/// The `openshift.*` settings.
+pub(super) fn openshift(v: &Layers) -> Result<OpenShiftSettings, ConfigError> {
+    let mode = v.text("openshift.mode").unwrap_or_default();
+    let Some(&(_, chosen)) = OPENSHIFT_MODES
+        .iter()
+        .find(|(name, _)| mode.trim().eq_ignore_ascii_case(name))
+    else {
+        let message = format!("\"{mode}\" is not a mode; use auto, off or required");
+        return Err(bad("openshift.mode", message));
+    };
+    let kubeconfig = v.path("openshift.kubeconfig");
+    if let Some(path) = &kubeconfig
+        && !path.is_file()
+    {
+        return Err(bad(
+            "openshift.kubeconfig",
+            format!(
+                "{} is not a readable file; give the path of a kubeconfig (what `oc login` writes)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(OpenShiftSettings {
+        mode: chosen,
+        kubeconfig,
+        context: v
+            .text("openshift.context")
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
+        recheck_every: Duration::from_secs(v.number("openshift.recheck_seconds")?),
+        ..OpenShiftSettings::default()
+    })
+}
+
+/// The registry credentials: none, a username and password, or a token.
+pub(super) fn registry_credentials(v: &Layers) -> Result<Credentials, ConfigError> {
+    let username = v.text("registry.username");
+    let password = match (v.text("registry.password"), v.path("registry.password_file")) {
+        (Some(p), _) => Some(p),
+        (None, Some(path)) => Some(read_secret(&path, "registry.password_file")?),
+        (None, None) => None,
+    };
+    Ok(match (username, password, v.text("registry.token")) {
+        (None, None, None) => Credentials::None,
+        (Some(u), Some(p), None) if !u.is_empty() => Credentials::Basic {
+            username: u,
+            password: p,
+        },
+        (Some(_), None, None) => {
+            return Err(bad(
+                "registry.password",
+                "a registry username is set but no password; set the password or its file",
+            ));
+        }
+        (None, Some(_), None) => {
+            return Err(bad(
+                "registry.username",
+                "a registry password is set but no username; set the username too",
+            ));
+        }
+        (Some(_), Some(_), None) => return Err(bad("registry.username", "is empty; set the registry username")),
+        (None, None, Some(t)) if !t.trim().is_empty() => Credentials::Bearer {
+            token: t.trim().to_owned(),
+        },
+        (None, None, Some(_)) => return Err(bad("registry.token", "is empty; set a token or leave it out")),
+        (_, _, Some(_)) => {
+            return Err(bad(
+                "registry.token",
+                "is set together with a username/password; use either a token or a username and password",
+            ));
+        }
+    })
 }
 
 /// The `directory.*` settings, checked by the domain (which names the setting at fault).
@@ -136,7 +220,7 @@ pub(super) fn parse_registry_url(text: &str) -> Result<Url, ConfigError> {
 }
 
 /// The secret in the file at `path` (trailing newline ignored), for the setting `key`.
-pub(super) fn read_secret(path: &Path, key: &str) -> Result<String, ConfigError> {
+fn read_secret(path: &Path, key: &str) -> Result<String, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| bad(key, format!("cannot read {}: {e}", path.display())))?;
     let secret = text.trim_end_matches(['\n', '\r']).to_owned();
     if secret.is_empty() {
