@@ -3,9 +3,10 @@
 //!
 //! Each setting is defined once, in [`SETTINGS`]: its file key (`registry.url`), from which its
 //! environment variable (`REGENT_REGISTRY_URL`) and flag (`--registry-url`) are spelled, its
-//! type, default, range and help. Everything is checked here, before anything starts: a bad
-//! value stops start-up with a message naming the setting in all three spellings and saying
-//! what a good value looks like.
+//! type, default, range and help. Everything is checked before anything starts: a bad value
+//! stops start-up with a message naming the setting in all three spellings and saying what a
+//! good value looks like (`sources` reads the three sources, `checks` the values that need more
+//! than a type and a range).
 
 mod checks;
 mod sources;
@@ -95,6 +96,8 @@ impl Setting {
     };
 }
 
+/// Each row: its help (the doc lines), the file key, the value's name in `--help`, the kind
+/// (with a number's default, range and unit), then any other [`Setting`] field.
 macro_rules! settings {
     ($($(#[doc = $doc:literal])+ $key:literal $value_name:literal $kind:ident $({ $($kf:ident: $kv:expr),+ })?
         $(, $field:ident = $value:expr)*;)+) => {
