@@ -3,11 +3,74 @@
 //! sample data public, key rotation, or scripts. Passwords come from standard input so they
 //! never show in the process list or the shell history.
 
-use crate::config::{GrantCommand, TokenCommand, UserCommand};
 use regent_domain::access::{Grant, Level, Name, Scope, Subject};
 use regent_domain::store::{Actor, Store};
 use std::io::BufRead;
 use std::path::Path;
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Manage Regent's users from the shell (works without the registry).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage grants from the shell: who may read, write, delete or administer what.
+    #[command(subcommand)]
+    Grant(GrantCommand),
+    /// Rotate the key that signs registry tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Step 1 of a rotation: add a new signing key. It is published in /auth/certs.pem but does
+    /// not sign yet; give the registry the new bundle and restart it before step 2.
+    NewKey,
+    /// Step 2: sign with the newest added key. The old key stays published until its tokens
+    /// have expired (refresh tokens it signed end: users log in again).
+    UseNewKey,
+    /// List the signing keys: id, state, key id (kid), created.
+    Keys,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum GrantCommand {
+    /// Give a subject a level on a scope (replacing its earlier level there), e.g.
+    /// `regent grant add group:qa skyfield read` or `regent grant add anonymous 'public/*' read`.
+    Add {
+        /// user:<name>, group:<name>, anonymous or authenticated
+        subject: String,
+        /// a repository, a namespace `team/*`, or `*` for everything
+        scope: String,
+        /// read, write, delete or admin
+        level: String,
+    },
+    /// Remove a subject's grant on a scope.
+    Remove { subject: String, scope: String },
+    /// List every grant: scope, subject, level.
+    List,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (one line).
+    Add {
+        name: String,
+        /// Make the user a global admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a user's password, read from standard input (one line).
+    Password { name: String },
+    /// Make a user a global admin (or, with --revoke, no longer one).
+    Admin {
+        name: String,
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// List users with their groups.
+    List,
+}
 
 /// The file in the data directory that holds Regent's store.
 pub const STORE_FILE: &str = "regent.db";
