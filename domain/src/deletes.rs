@@ -519,9 +519,7 @@ impl Deleter {
     ) -> Result<LayerDeletion, DeleteError> {
         let target = format!("layer {layer}");
         let hits = {
-            let query = crate::index::SearchQuery::parse(&format!("layer:{layer}"))
-                .map_err(DeleteError::Refused)?
-                .ok_or_else(|| DeleteError::Refused("no layer digest given".into()))?;
+            let query = crate::index::SearchQuery::layer(layer);
             match self.index.read().search(&query, &|_| true, 0, usize::MAX) {
                 crate::index::SearchResults::Tags { hits, .. } => hits,
                 crate::index::SearchResults::Repositories { .. } => Vec::new(),

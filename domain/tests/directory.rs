@@ -144,7 +144,10 @@ async fn the_pool_never_opens_more_connections_than_configured() {
         assert!(check.await.unwrap().unwrap().is_some());
     }
     let status = directory.status();
-    assert_eq!(status.opened_connections, 2, "the pool was used to its bound, not beyond: {status:?}");
+    assert_eq!(
+        status.opened_connections, 2,
+        "the pool was used to its bound, not beyond: {status:?}"
+    );
     let accepted = slapd.connections() - before;
     assert!(accepted <= 2, "slapd accepted {accepted}");
     assert_eq!(status.reachable, Some(true));

@@ -1,5 +1,5 @@
-//! The container image an operator deploys: `scripts/image --no-build` packs the musl release
-//! binary and the built site into an image FROM scratch with podman; skopeo pushes it into a
+//! The container image an operator deploys: `scripts/image --no-build` packs the musl binary
+//! (the `image` profile) and the built site into an image FROM scratch with podman; skopeo pushes it into a
 //! real registry; the image runs (`podman run --network host`, read-only, a data volume)
 //! against that registry, answers `/healthz` and `/readyz`, finds itself by search, shows its
 //! own image, and runs as UID 10001, not root. Where podman cannot start containers (some
@@ -58,7 +58,7 @@ async fn the_image_runs_as_non_root_against_a_registry_and_shows_itself() {
         return skip("podman is not installed (apt-get install podman; scripts/setup does)");
     }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), PathBuf::from);
-    let binary = target.join("x86_64-unknown-linux-musl/release/regent");
+    let binary = target.join("x86_64-unknown-linux-musl/image/regent");
     if !binary.exists() || !target.join("site/pkg/regent.wasm").exists() {
         return skip(&format!(
             "{} or the site is not built; run scripts/image first",

@@ -37,10 +37,7 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
             status,
         });
     };
-    let query = SearchQuery::parse(&format!("layer:{digest}"))
-        .ok()
-        .flatten()
-        .ok_or_else(|| ServerFnError::new("a full digest is always a valid layer search"))?;
+    let query = SearchQuery::layer(&digest);
     let (total, mut rows): (usize, Vec<crate::dto::TagRow>) =
         match data.search(&query, &visible, paging.offset(), paging.per_page as usize) {
             SearchResults::Tags { total, hits, .. } => (

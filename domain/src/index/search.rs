@@ -81,6 +81,17 @@ impl SearchQuery {
     }
 }
 
+impl SearchQuery {
+    /// Tags whose image contains the layer `digest`: what the layer page and a layer delete
+    /// look for, built from the digest itself, not from text a user would type.
+    pub fn layer(digest: &Digest) -> Self {
+        SearchQuery::Digest {
+            prefix: digest.encoded().to_ascii_lowercase(),
+            roles: vec![DigestMatch::Layer],
+        }
+    }
+}
+
 fn digest_prefix(text: &str) -> Result<String, String> {
     let hex = text.trim().strip_prefix("sha256:").unwrap_or(text.trim());
     if let Some(c) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
@@ -538,6 +549,11 @@ mod tests {
         }
         expected.sort();
         let q = SearchQuery::parse(&format!("layer:{}", d("base"))).unwrap().unwrap();
+        assert_eq!(
+            q,
+            SearchQuery::layer(&d("base")),
+            "typed and built layer searches agree"
+        );
         for per_page in [1, 3, 7, 100] {
             let mut seen = Vec::new();
             for page in 0..expected.len().div_ceil(per_page) {
