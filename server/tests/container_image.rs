@@ -167,10 +167,12 @@ async fn the_image_runs_as_non_root_against_a_registry_and_shows_itself() {
     assert!(ready.contains("\"status\":\"ready\""), "{ready}\n{}", running.logs());
     assert!(ready.contains("\"tags\":1"), "{ready}");
 
+    // A search for an exact repository name goes straight to its page, which lists the tag.
     let search = reqwest::get(format!("{base}/images?q=regent")).await.unwrap();
     assert_eq!(search.status(), 200);
+    assert_eq!(search.url().path(), "/images/regent");
     let page = search.text().await.unwrap();
-    assert!(page.contains("href=\"/images/regent\""), "{page}");
+    assert!(page.contains("href=\"/images/regent/tags/test\""), "{page}");
     let digest = skopeo(&[
         "inspect",
         "--tls-verify=false",

@@ -10,6 +10,13 @@ fn file(text: &str) -> FileSettings {
     toml::from_str(text).unwrap()
 }
 
+/// Why these flags (and no file) are refused.
+fn refusal(args: &[&str]) -> String {
+    Settings::merge(&cli(args), FileSettings::default())
+        .unwrap_err()
+        .to_string()
+}
+
 /// A data directory of its own for each test (tests run in parallel).
 fn data_dir() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -123,9 +130,7 @@ fn audit_retention_defaults_to_400_days_and_out_of_range_values_are_refused() {
     ] {
         let mut args = base.to_vec();
         args.extend(["--audit-retention-days", value]);
-        let e = Settings::merge(&cli(&args), FileSettings::default())
-            .unwrap_err()
-            .to_string();
+        let e = refusal(&args);
         assert!(e.contains(says), "{value}: {e}");
     }
 }
@@ -158,9 +163,7 @@ fn session_lifetimes_come_from_file_or_flags_and_out_of_range_values_are_refused
     ] {
         let mut args = base.to_vec();
         args.extend([flag, value]);
-        let e = Settings::merge(&cli(&args), FileSettings::default())
-            .unwrap_err()
-            .to_string();
+        let e = refusal(&args);
         assert!(e.contains(says), "{flag} {value}: {e}");
     }
 }
@@ -396,9 +399,7 @@ fn metrics_listen_and_shutdown_grace_come_from_file_or_flags() {
     ] {
         let mut args = base.to_vec();
         args.extend([flag, value]);
-        let e = Settings::merge(&cli(&args), FileSettings::default())
-            .unwrap_err()
-            .to_string();
+        let e = refusal(&args);
         assert!(e.contains(says), "{value}: {e}");
     }
 }
