@@ -13,7 +13,6 @@ use leptos_router::hooks::use_query_map;
 
 #[server]
 pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView, ServerFnError> {
-    use regent_domain::index::{SearchQuery, SearchResults};
     use regent_domain::reference::Digest;
     let state = crate::state::AppState::get()?;
     let status = crate::convert::status(&state.index);
@@ -37,25 +36,25 @@ pub async fn layer(digest: String, page: u32, per_page: u32) -> Result<LayerView
             status,
         });
     };
-    let query = SearchQuery::layer(&digest);
-    let (total, mut rows): (usize, Vec<crate::dto::TagRow>) =
-        match data.search(&query, &visible, paging.offset(), paging.per_page as usize) {
-            SearchResults::Tags { total, hits, .. } => (
-                total,
-                hits.into_iter().map(|h| crate::convert::tag_row(h.info)).collect(),
-            ),
-            SearchResults::Repositories { .. } => (0, Vec::new()),
-        };
-    let running = match state.openshift() {
-        Some(openshift) => match data.search(&query, &visible, 0, usize::MAX) {
-            SearchResults::Tags { hits, .. } => {
-                let digests: Vec<String> = hits.iter().map(|h| h.info.digest.to_string()).collect();
-                crate::convert::visible_workloads(openshift, &access, digests.iter().map(String::as_str))
-            }
-            SearchResults::Repositories { .. } => Default::default(),
-        },
+    let openshift = state.openshift();
+    let tags = data.tags_with_layer(
+        &digest,
+        &visible,
+        paging.offset(),
+        paging.per_page as usize,
+        openshift.is_some(),
+    );
+    let running = match openshift {
+        Some(openshift) => {
+            let digests: Vec<String> = tags.manifests.iter().map(ToString::to_string).collect();
+            crate::convert::visible_workloads(openshift, &access, digests.iter().map(String::as_str))
+        }
         None => Default::default(),
     };
+    let (total, mut rows): (usize, Vec<crate::dto::TagRow>) = (
+        tags.total,
+        tags.page.into_iter().map(|h| crate::convert::tag_row(h.info)).collect(),
+    );
     drop(data);
     crate::convert::on_cluster(&state, &access, &mut rows);
     let deletable = usage

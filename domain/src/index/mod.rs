@@ -17,7 +17,7 @@ pub mod search;
 pub mod snapshot;
 pub mod store;
 
-pub use search::{NameRank, RepositoryHit, SearchQuery, SearchResults, TagHit};
+pub use search::{LayerTags, NameRank, RepositoryHit, SearchQuery, SearchResults, TagHit};
 pub use store::{
     ChildInfo, DigestMatch, IndexData, IndexedLayer, IndexedManifest, LayerUsage, RepositoryUsage, StorageReport,
     TagInfo, TagListing, TagOrder,

@@ -212,7 +212,56 @@ pub enum SearchResults {
 
 const MAX_AMBIGUOUS_SHOWN: usize = 20;
 
+/// The tags whose image contains one layer (the layer page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerTags {
+    pub total: usize,
+    /// The page asked for.
+    pub page: Vec<TagHit>,
+    /// With `every_manifest`: the manifest digests of all of them, not only the page's.
+    pub manifests: Vec<Digest>,
+}
+
 impl IndexData {
+    /// Tags `offset..offset + limit` of those whose image contains `layer`, in one search; with
+    /// `every_manifest` also the manifest digests of all of them (to find the workloads running
+    /// any image with the layer), which costs building every hit instead of one page.
+    pub fn tags_with_layer(
+        &self,
+        layer: &Digest,
+        visible: &dyn Fn(&RepositoryName) -> bool,
+        offset: usize,
+        limit: usize,
+        every_manifest: bool,
+    ) -> LayerTags {
+        let (from, count) = if every_manifest {
+            (0, usize::MAX)
+        } else {
+            (offset, limit)
+        };
+        let SearchResults::Tags { total, hits, .. } = self.search(&SearchQuery::layer(layer), visible, from, count)
+        else {
+            return LayerTags {
+                total: 0,
+                page: Vec::new(),
+                manifests: Vec::new(),
+            };
+        };
+        if !every_manifest {
+            return LayerTags {
+                total,
+                page: hits,
+                manifests: Vec::new(),
+            };
+        }
+        let manifests = hits.iter().map(|h| h.info.digest.clone()).collect();
+        LayerTags {
+            total,
+            page: hits.into_iter().skip(offset).take(limit).collect(),
+            manifests,
+        }
+    }
+
     /// Runs `query`, returning hits `offset..offset + limit` and the total.
     pub fn search(
         &self,
@@ -561,6 +610,16 @@ mod tests {
                     panic!()
                 };
                 assert_eq!(total, expected.len());
+                for every_manifest in [false, true] {
+                    let layer = x.tags_with_layer(&d("base"), &|_| true, page * per_page, per_page, every_manifest);
+                    assert_eq!(
+                        (layer.total, &layer.page),
+                        (total, &hits),
+                        "the layer page is the search's page"
+                    );
+                    let manifests = if every_manifest { expected.len() } else { 0 };
+                    assert_eq!(layer.manifests.len(), manifests);
+                }
                 seen.extend(hits.iter().map(|h| format!("{}:{}", h.info.repository, h.info.tag)));
             }
             assert_eq!(seen, expected, "{per_page} per page");
