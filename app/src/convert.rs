@@ -285,7 +285,7 @@ pub async fn repository_on_cluster(
 ) -> Option<Box<crate::dto::RepositoryOnCluster>> {
     use regent_domain::openshift::drift;
     let openshift = state.openshift()?;
-    let (namespace, stream) = name.as_str().split_once('/').unwrap_or((name.as_str(), ""));
+    let (namespace, stream) = name.image_stream().unwrap_or((name.as_str(), ""));
     let join = openshift.join();
     let here: std::collections::HashSet<String> = state
         .index

@@ -668,7 +668,7 @@ impl Deleter {
         let Some(openshift) = self.openshift.as_ref().filter(|o| o.active()) else {
             return String::new();
         };
-        let Some((namespace, stream)) = repository.as_str().split_once('/') else {
+        let Some((namespace, stream)) = repository.image_stream() else {
             return String::new();
         };
         match openshift.join().tag(namespace, stream, tag.as_str()) {

@@ -289,7 +289,7 @@ impl Deleter {
         let mut stored = Vec::new();
         for m in &plan.manifests {
             let blobs = blobs_of(&data, openshift, &m.digest);
-            let (namespace, stream) = m.repository.as_str().split_once('/').unwrap_or(("", ""));
+            let (namespace, stream) = m.repository.image_stream().unwrap_or(("", ""));
             let held_here: Vec<Arc<Image>> = join
                 .held_in(namespace, stream)
                 .into_iter()
@@ -356,7 +356,7 @@ impl Deleter {
                 })
                 .collect();
         }
-        let held: Vec<Arc<Image>> = match (cluster, repository.as_str().split_once('/')) {
+        let held: Vec<Arc<Image>> = match (cluster, repository.image_stream()) {
             (Some(o), Some((namespace, stream))) => o
                 .join()
                 .held_in(namespace, stream)

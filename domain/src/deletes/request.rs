@@ -114,7 +114,7 @@ impl DeleteRequest {
             },
             DeleteKind::StreamTag => {
                 let repository = repository()?;
-                let Some((namespace, stream)) = repository.as_str().split_once('/') else {
+                let Some((namespace, stream)) = repository.image_stream() else {
                     return Err(DeleteError::BadInput(format!(
                         "{repository} is not an image stream: on OpenShift repositories are <project>/<stream>."
                     )));

@@ -107,7 +107,7 @@ impl WorkloadIndex {
                 if let Ok(pull) = ImageReference::parse(image)
                     && let Reference::Tag(tag) = &pull.reference
                     && hosts.contains(&pull.registry)
-                    && let Some((ns, stream)) = pull.repository.as_str().split_once('/')
+                    && let Some((ns, stream)) = pull.repository.image_stream()
                     && let Some(d) = streams.tag(ns, stream, tag.as_str()).and_then(|t| t.current.clone())
                 {
                     digests.insert(d);

@@ -34,6 +34,13 @@ impl RepositoryName {
         }
         Ok(Self(input.to_owned()))
     }
+
+    /// `(project, stream)` when this is how OpenShift's integrated registry names an image
+    /// stream's repository, `<project>/<stream>` (docs/openshift-image-streams.md); `None` for
+    /// a name of one component or more than two, which no image stream has.
+    pub fn image_stream(&self) -> Option<(&str, &str)> {
+        self.0.split_once('/').filter(|(_, stream)| !stream.contains('/'))
+    }
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
@@ -74,6 +81,14 @@ fn is_component(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_project_slash_stream_names_an_image_stream() {
+        let name = |s: &str| RepositoryName::parse(s).unwrap();
+        assert_eq!(name("team-a/app").image_stream(), Some(("team-a", "app")));
+        assert_eq!(name("skyfield").image_stream(), None);
+        assert_eq!(name("a/b/c").image_stream(), None);
+    }
 
     #[test]
     fn names_people_push_to_are_accepted() {
