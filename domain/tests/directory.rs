@@ -486,6 +486,11 @@ mod signing_in {
             assert!(message.contains("local accounts still work"), "{message}");
             assert!(took < Duration::from_millis(3500), "answered after {took:?}");
         }
+        assert_eq!(
+            c.directory.status().failures,
+            1,
+            "one ask of the directory answered all eight"
+        );
         c.slapd.resume();
     }
 }

@@ -62,6 +62,10 @@ test('a wrong directory password is refused on the login page and nobody is sign
   await page.locator('[role="alert"]').waitFor();
   assert.match(await page.locator('[role="alert"]').textContent(), /wrong user name or password/i);
   assert.equal(new URL(page.url()).pathname, '/login');
+  await page.goto(`${stack.baseURL}/images`);
+  await hydrated(page);
+  await page.locator('.sign-in-hint').waitFor();
+  assert.equal(await page.locator('.signed-in').count(), 0, 'nobody is signed in');
   await context.close();
 });
 

@@ -109,9 +109,17 @@ async function startSandbox(kind, dir) {
   const sandbox = spawn(join(ROOT, 'target/debug/regent-sandbox'), [kind, '--dir', dir], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const ended = () => sandbox.exitCode !== null || sandbox.signalCode !== null;
   const info = await new Promise((ok, fail) => {
     let out = '';
-    const timer = setTimeout(() => fail(new Error(`regent-sandbox ${kind} did not start within 60 s`)), 60000);
+    const timer = setTimeout(() => {
+      sandbox.kill('SIGKILL');
+      fail(new Error(`regent-sandbox ${kind} did not start within 60 s`));
+    }, 60000);
+    sandbox.once('error', (error) => {
+      clearTimeout(timer);
+      fail(new Error(`regent-sandbox ${kind} could not run (cargo build -p regent-testkit --bin regent-sandbox): ${error.message}`));
+    });
     sandbox.stdout.on('data', (chunk) => {
       out += chunk;
       if (out.includes('\n')) {
@@ -119,10 +127,13 @@ async function startSandbox(kind, dir) {
         ok(JSON.parse(out.split('\n')[0]));
       }
     });
-    sandbox.once('exit', (code) => fail(new Error(`regent-sandbox ${kind} exited with ${code}`)));
+    sandbox.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      fail(new Error(`regent-sandbox ${kind} exited with ${code ?? signal}`));
+    });
   });
   async function close() {
-    if (sandbox.exitCode !== null) return;
+    if (ended()) return;
     const exited = new Promise((r) => sandbox.once('exit', r));
     sandbox.stdin.end();
     const timer = setTimeout(() => sandbox.kill('SIGKILL'), 5000);
@@ -176,15 +187,23 @@ export async function startStack({ repos = 260, everyoneReads = true, copies = [
     execFileSync('skopeo', ['copy', '--src-tls-verify=false', '--dest-tls-verify=false',
       `docker://${host}/${from}`, `docker://${host}/${to}`], { stdio: 'ignore' });
   }
-  // Most tests are about the pages, not about access: everyone may read everything.
   const company = directory ? await startSandbox('directory', join(dir, 'directory')) : null;
-  const { regent, baseURL } = await startRegent(
-    dir,
-    ['--registry-url', seeded.url],
-    'regent.log',
-    everyoneReads ? [['anonymous', '*', 'read']] : [],
-    company ? directoryEnv(company.info) : {},
-  );
+  let started;
+  try {
+    // Most tests are about the pages, not about access: by default everyone may read everything.
+    started = await startRegent(
+      dir,
+      ['--registry-url', seeded.url],
+      'regent.log',
+      everyoneReads ? [['anonymous', '*', 'read']] : [],
+      company ? directoryEnv(company.info) : {},
+    );
+  } catch (error) {
+    await stopRegistry();
+    await company?.close();
+    throw error;
+  }
+  const { regent, baseURL } = started;
 
   return {
     baseURL,

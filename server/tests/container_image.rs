@@ -37,7 +37,8 @@ fn podman(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// Removes the container and the image however the test ends.
+/// Removes the containers (the running one, the one exported) and the image however the test
+/// ends.
 struct Cleanup {
     container: String,
     image: String,
@@ -45,8 +46,9 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
+        let exported = format!("{}-export", self.container);
         let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", &self.container])
+            .args(["rm", "-f", "-t", "0", &self.container, &exported])
             .output();
         let _ = Command::new("podman").args(["rmi", "-f", &self.image]).output();
     }
@@ -135,7 +137,7 @@ async fn the_image_runs_as_non_root_against_a_registry_and_shows_itself() {
             "container image test: podman cannot run containers here ({}); running the image's filesystem and config under chroot",
             refused.trim()
         );
-        Running::unpacked(&image, config, &overrides)
+        Running::unpacked(&image, &format!("{name}-export"), config, &overrides)
     } else {
         assert!(probe.status.success(), "the image's regent --help: {refused}");
         Running::container(&image, &name, &overrides)
@@ -267,15 +269,17 @@ impl Running {
         }
     }
 
-    /// `podman create` + `podman export` of the image, unpacked with its owners and modes,
-    /// then the image's entrypoint with exactly the image's environment (plus `overrides`)
-    /// as the image's user, chrooted into it.
-    fn unpacked(image: &str, config: &serde_json::Value, overrides: &[(&str, String)]) -> Self {
+    /// `podman create` + `podman export` of the image (as `container`), unpacked with its
+    /// owners and modes, then the image's entrypoint with exactly the image's environment
+    /// (plus `overrides`) as the image's user, chrooted into it. The user comes from the
+    /// image's config, so the UID check after it proves the config's `User`, not a runtime's
+    /// enforcement of it.
+    fn unpacked(image: &str, container: &str, config: &serde_json::Value, overrides: &[(&str, String)]) -> Self {
         let root = tempfile::tempdir().unwrap();
-        let container = podman(&["create", image]);
+        podman(&["create", "--name", container, image]);
         let tar = root.path().join("rootfs.tar");
-        podman(&["export", "-o", tar.to_str().unwrap(), &container]);
-        podman(&["rm", &container]);
+        podman(&["export", "-o", tar.to_str().unwrap(), container]);
+        podman(&["rm", container]);
         let fs = root.path().join("rootfs");
         std::fs::create_dir(&fs).unwrap();
         let untar = Command::new("tar")

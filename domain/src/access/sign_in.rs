@@ -11,8 +11,8 @@
 //! A `docker pull` of many layers, or 64 CI jobs starting together, sends the same password
 //! many times at once: the first computes the hash, the others wait for it and find it
 //! cached (with a directory, a check waits at most the directory's timeout for the one
-//! before it, and if the directory failed meanwhile it gets that answer at once, so a hanging
-//! directory costs every caller one timeout, not one each in a queue). Successful checks are
+//! before it, and if the directory did not answer that one it gets the same answer at once,
+//! so a hanging directory costs every caller one timeout, not one each in a queue). Successful checks are
 //! cached for a minute at most and only while the store's
 //! generation (bumped by every committed change) is unchanged, so a new password, a disabled
 //! user or a removed grant applies to the very next attempt. Failures are never cached.
@@ -86,8 +86,9 @@ pub enum Refused {
     Store(#[from] StoreError),
 }
 
-/// Checks of one user name and password wait here for each other.
-type Turnstile = Arc<tokio::sync::Mutex<()>>;
+/// Checks of one user name and password wait here for each other. It keeps when and why the
+/// last check through it found the directory not answering, for the ones that waited.
+type Turnstile = Arc<tokio::sync::Mutex<Option<(Instant, String)>>>;
 
 struct CachedCheck {
     password: [u8; 32],
@@ -196,15 +197,23 @@ impl SignIns {
         // With a directory, a check waits for the one before it at most as long as the
         // directory may take to answer (and a second for the rest of that check), then goes
         // ahead on its own: simultaneous sign-ins of one name while the directory hangs must
-        // not queue for a timeout each. One that waited behind a failure answers with it.
+        // not queue for a timeout each. One that waited behind a check the directory did not
+        // answer gets that answer at once.
         let asked_at = Instant::now();
-        let _turn = match &self.directory {
+        let mut turn = match &self.directory {
             Some(directory) => {
                 let patience = directory.settings().timeout + Duration::from_secs(1);
                 tokio::time::timeout(patience, turnstile.lock()).await.ok()
             }
             None => Some(turnstile.lock().await),
         };
+        if let Some(Some((at, message))) = turn.as_deref()
+            && *at >= asked_at
+        {
+            let message = message.clone();
+            audit.refused(&format!("not checked: {message}")).await;
+            return Err(Refused::DirectoryDown(message));
+        }
         if let Some(signed_in) = self.cached(user, &digest, generation) {
             return self.admit(door, signed_in, &audit).await;
         }
@@ -218,13 +227,13 @@ impl SignIns {
         let signed_in = if user.len() > MAX_INPUT || password.len() > MAX_INPUT {
             None
         } else {
-            match self
-                .check(user, password, reserved.at_usual_address(), asked_at, &audit)
-                .await
-            {
+            match self.check(user, password, reserved.at_usual_address(), &audit).await {
                 Ok(checked) => checked,
                 Err(refused) => {
                     drop(reserved);
+                    if let (Refused::DirectoryDown(message), Some(turn)) = (&refused, turn.as_mut()) {
+                        **turn = Some((Instant::now(), message.clone()));
+                    }
                     return Err(refused);
                 }
             }
@@ -262,14 +271,11 @@ impl SignIns {
 
     /// Who `user` and `password` are: a local user by their Regent password, anyone else by
     /// the directory (when there is one). `None` for wrong credentials of any kind.
-    /// A directory user whose check waited behind one the directory failed to answer (since
-    /// `asked_at`) gets that answer at once.
     async fn check(
         &self,
         user: &str,
         password: &str,
         usual_address: bool,
-        asked_at: Instant,
         audit: &Audit<'_>,
     ) -> Result<Option<SignedIn>, Refused> {
         let name = Name::parse(user).ok();
@@ -298,10 +304,6 @@ impl SignIns {
                     Ok(Some(signed_in))
                 }
             };
-        }
-        if let Some(message) = directory.failed_since(asked_at) {
-            audit.refused(&format!("not checked: {message}")).await;
-            return Err(Refused::DirectoryDown(message));
         }
         let verdict = match directory.authenticate(user, password).await {
             Ok(verdict) => verdict,

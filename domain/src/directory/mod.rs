@@ -79,6 +79,8 @@ pub struct DirectoryStatus {
     pub last_error: Option<(i64, String)>,
     /// Binds as users since start (the service account's are not counted).
     pub user_binds: u64,
+    /// Exchanges that failed (no answer, refused, broken) since start.
+    pub failures: u64,
     pub open_connections: usize,
     pub opened_connections: usize,
     pub pool_size: usize,
@@ -127,8 +129,8 @@ struct Exchanges {
     last_ok: Option<i64>,
     /// Unix seconds and message of the last failure.
     last_error: Option<(i64, String)>,
-    /// When the last failure happened, for sign-ins that waited while it did.
-    failed_at: Option<Instant>,
+    /// Exchanges that failed since start.
+    failures: u64,
 }
 
 impl std::fmt::Debug for Directory {
@@ -280,7 +282,7 @@ impl Directory {
             reachable,
             last_ok,
             last_error,
-            ..
+            failures,
         } = self.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let (open, opened) = self.pool.connections();
         DirectoryStatus {
@@ -289,20 +291,10 @@ impl Directory {
             last_ok,
             last_error,
             user_binds: self.user_binds.load(Ordering::SeqCst),
+            failures,
             open_connections: open,
             opened_connections: opened,
             pool_size: self.settings.pool_size,
-        }
-    }
-
-    /// The directory's failure message when an exchange failed at or after `since` and none has
-    /// worked since: a sign-in that waited behind one that failed answers with it at once
-    /// instead of waiting the timeout over again.
-    pub fn failed_since(&self, since: Instant) -> Option<String> {
-        let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        match (status.reachable, status.failed_at, &status.last_error) {
-            (Some(false), Some(at), Some((_, message))) if at >= since => Some(message.clone()),
-            _ => None,
         }
     }
 
@@ -329,7 +321,7 @@ impl Directory {
                 tracing::warn!(directory = %self.settings.url, %detail, "the company directory failed");
                 status.reachable = Some(false);
                 status.last_error = Some((unix_now(), message.clone()));
-                status.failed_at = Some(Instant::now());
+                status.failures += 1;
                 Err(DirectoryError(message))
             }
         }

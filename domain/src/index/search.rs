@@ -79,9 +79,7 @@ impl SearchQuery {
         }
         name_text(&lower).map(|n| Some(SearchQuery::Name(n)))
     }
-}
 
-impl SearchQuery {
     /// Tags whose image contains the layer `digest`: what the layer page and a layer delete
     /// look for, built from the digest itself, not from text a user would type.
     pub fn layer(digest: &Digest) -> Self {
