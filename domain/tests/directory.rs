@@ -493,4 +493,42 @@ mod signing_in {
         );
         c.slapd.resume();
     }
+
+    #[tokio::test]
+    async fn forty_directory_users_signing_in_for_the_first_time_at_once_all_get_in() {
+        let c = company(CACHE_WINDOW_FOR_TESTS).await;
+        let testers = c.slapd.add_users("tester", 40, "qa").expect("40 more QA users");
+        // Each makes its Regent user and joins qa in one write: the writes queue for SQLite's
+        // lock instead of failing with "database is locked".
+        let asks: Vec<_> = testers
+            .iter()
+            .enumerate()
+            .map(|(i, user)| {
+                let (sign_ins, user) = (c.sign_ins.clone(), user.clone());
+                tokio::spawn(async move {
+                    let password = password_of(&user);
+                    let address = format!("127.0.0.{}", 2 + i);
+                    let answer = sign_ins
+                        .sign_in(Attempt {
+                            door: Door::Registry,
+                            user: &user,
+                            password: &password,
+                            address: &address,
+                        })
+                        .await;
+                    (user, answer.map(|_| ()))
+                })
+            })
+            .collect();
+        for ask in asks {
+            let (user, answer) = ask.await.unwrap();
+            assert_eq!(answer, Ok(()), "{user}");
+        }
+        let members = c.store.groups().await.unwrap();
+        let qa = members.iter().find(|g| g.name.as_str() == "qa").unwrap();
+        assert!(qa.directory);
+        for user in &testers {
+            assert!(c.store.user(&n(user)).await.unwrap().is_some(), "{user}");
+        }
+    }
 }

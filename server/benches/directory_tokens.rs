@@ -7,8 +7,8 @@
 //! 1. the baseline, `GET /healthz` with `wrk` (64 connections, 2 threads, 10 s, `--latency`);
 //! 2. warm: `GET /auth/token` with Greg's directory credentials on every request (the check
 //!    comes from the credential cache), the same `wrk` run;
-//! 3. cold: one token each for 200 users never seen before, 64 at a time, each request's own
-//!    latency;
+//! 3. cold: one token each for 200 users never seen before, 64 at a time, each from its own
+//!    loopback address, each request's own latency;
 //!
 //! and counts what slapd saw: Greg's binds during the warm run (at most one per cache window
 //! however many tokens) and the connections Regent opened (never more than the pool).
@@ -99,13 +99,23 @@ async fn main() -> std::process::ExitCode {
     let warm = Wrk::new(token_url.clone()).header(basic).run_blocking().await;
     let warm_binds = slapd.binds_as(&greg_dn) - binds_before;
 
+    // 200 people at their own machines: each cold user asks from its own loopback address
+    // (127.0.0.2 on), as the per-address sign-in throttle would refuse 64 new accounts at once
+    // from one address.
+    let machines: Vec<reqwest::Client> = (0..cold_users.len())
+        .map(|i| {
+            let address: std::net::IpAddr = format!("127.0.0.{}", 2 + i % 249).parse().unwrap();
+            reqwest::Client::builder().local_address(address).build().unwrap()
+        })
+        .collect();
     let mut latencies = Vec::new();
     let started = Instant::now();
-    for chunk in cold_users.chunks(64) {
+    for (chunk, machines) in cold_users.chunks(64).zip(machines.chunks(64)) {
         // Spawned together (collected before the first await): 64 asking at once.
         let asks: Vec<_> = chunk
             .iter()
-            .map(|user| {
+            .zip(machines)
+            .map(|(user, http)| {
                 let (http, url, user) = (http.clone(), token_url.clone(), user.clone());
                 tokio::spawn(async move {
                     let at = Instant::now();
@@ -115,7 +125,8 @@ async fn main() -> std::process::ExitCode {
                         .send()
                         .await
                         .unwrap();
-                    assert_eq!(r.status(), 200, "{user}");
+                    let status = r.status();
+                    assert_eq!(status, 200, "{user}: {}", r.text().await.unwrap_or_default());
                     at.elapsed()
                 })
             })

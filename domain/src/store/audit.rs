@@ -125,7 +125,7 @@ impl Store {
         detail: &str,
     ) -> Result<()> {
         if outcome != "refused" {
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.write().await?;
             record(&mut tx, actor, action, target, outcome, detail).await?;
             tx.commit().await?;
             return Ok(());

@@ -64,7 +64,7 @@ impl Store {
             })
             .collect();
         let target = format!("user:{name}");
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let mut changed = false;
         let row = sqlx::query("SELECT id, directory_dn, disabled FROM users WHERE name = $1")
             .bind(name.as_str())
@@ -219,7 +219,7 @@ impl Store {
     /// and refresh tokens end; the user, their grants and history stay. Nothing for a name
     /// that is not a directory user.
     pub async fn refused_by_directory(&self, actor: &Actor, name: &Name, why: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let changed = sqlx::query(
             "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE name = $1 AND directory_dn IS NOT NULL",
         )

@@ -21,7 +21,7 @@ pub struct UntaggedNote {
 impl Store {
     /// Blobs that may have lost their last manifest.
     pub async fn note_gc_candidates(&self, blobs: &[(Digest, u64)]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         for (digest, size) in blobs {
             sqlx::query(
                 "INSERT INTO gc_candidates (digest, size, noted_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING",
@@ -97,7 +97,7 @@ impl Store {
 
     /// The operator ran the registry's garbage collection: start the notes afresh.
     pub async fn clear_gc_notes(&self, actor: &Actor) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM gc_candidates").execute(&mut *tx).await?;
         sqlx::query("DELETE FROM gc_untagged").execute(&mut *tx).await?;
         record(

@@ -21,7 +21,7 @@ pub struct CreatedRepository {
 impl Store {
     /// Sets `subject`'s level on `scope`, replacing an earlier level for the same pair.
     pub async fn put_grant(&self, actor: &Actor, grant: &Grant) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let (table, name) = match &grant.subject {
             Subject::User(n) => ("users", Some(n)),
             Subject::Group(n) => ("groups", Some(n)),
@@ -66,7 +66,7 @@ impl Store {
     }
 
     pub async fn remove_grant(&self, actor: &Actor, subject: &Subject, scope: &Scope) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let gone = sqlx::query("DELETE FROM grants WHERE subject = $1 AND scope = $2")
             .bind(subject.to_string())
             .bind(scope.to_string())
@@ -115,7 +115,7 @@ impl Store {
 
     /// Creates a repository in Regent before anything is pushed to it.
     pub async fn create_repository(&self, actor: &Actor, name: &RepositoryName) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("INSERT INTO repositories (name, created_by, created_at) VALUES ($1, $2, $3)")
             .bind(name.as_str())
             .bind(&actor.name)

@@ -179,7 +179,7 @@ impl Store {
         check_password(password)?;
         let hash = hash(password).await?;
         let created_at = now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO users (name, password_hash, admin, disabled, created_at) VALUES ($1, $2, $3, FALSE, $4)",
         )
@@ -209,7 +209,7 @@ impl Store {
     pub async fn create_service_account(&self, actor: &Actor, name: &Name) -> Result<String> {
         let secret = service_token();
         let hash = hash(&secret).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO users (name, password_hash, admin, disabled, service, created_at) \
              VALUES ($1, $2, FALSE, FALSE, TRUE, $3)",
@@ -241,7 +241,7 @@ impl Store {
     pub async fn new_service_token(&self, actor: &Actor, name: &Name) -> Result<String> {
         let secret = service_token();
         let hash = hash(&secret).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let changed = sqlx::query(
             "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1 WHERE name = $2 AND service",
         )
@@ -322,7 +322,7 @@ impl Store {
     where
         F: FnOnce(&'q str) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let changed = query(name.as_str()).execute(&mut *tx).await?.rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound(format!("there is no user named \"{name}\"")));
@@ -452,7 +452,7 @@ impl Store {
     }
 
     pub async fn create_group(&self, actor: &Actor, name: &Name) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("INSERT INTO groups (name, created_at) VALUES ($1, $2)")
             .bind(name.as_str())
             .bind(now())
@@ -478,7 +478,7 @@ impl Store {
             Kind::User => crate::access::Subject::User(name.clone()),
             Kind::Group => crate::access::Subject::Group(name.clone()),
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let memberships = sqlx::query(&format!(
             "DELETE FROM memberships WHERE {column} = (SELECT id FROM {table} WHERE name = $1)"
         ))
@@ -532,7 +532,7 @@ impl Store {
     /// Adds `user` to `group` (or changes whether they own it).
     pub async fn add_member(&self, actor: &Actor, group: &Name, user: &Name, owner: bool) -> Result<()> {
         self.refuse_directory_group(group).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let ids = sqlx::query(
             "SELECT (SELECT id FROM groups WHERE name = $1) AS g, (SELECT id FROM users WHERE name = $2) AS u",
         )
@@ -570,7 +570,7 @@ impl Store {
 
     pub async fn remove_member(&self, actor: &Actor, group: &Name, user: &Name) -> Result<()> {
         self.refuse_directory_group(group).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let gone = sqlx::query(
             "DELETE FROM memberships WHERE group_id = (SELECT id FROM groups WHERE name = $1) \
              AND user_id = (SELECT id FROM users WHERE name = $2)",

@@ -69,7 +69,7 @@ impl Store {
 
     /// Stores a key: `Active` for the first one, `Pending` for the next (see the module).
     pub async fn add_signing_key(&self, actor: &Actor, material: &KeyMaterial, state: KeyState) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("INSERT INTO signing_keys (key_pem, cert_pem, state, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&material.key_pem)
             .bind(&material.cert_pem)
@@ -84,7 +84,7 @@ impl Store {
 
     /// Makes the newest pending key the signing one and retires the one it replaces.
     pub async fn activate_pending_key(&self, actor: &Actor) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let pending: Option<i64> =
             sqlx::query("SELECT id FROM signing_keys WHERE state = 'pending' ORDER BY id DESC LIMIT 1")
                 .fetch_optional(&mut *tx)

@@ -182,6 +182,15 @@ impl Store {
         &self.pool
     }
 
+    /// A write transaction, holding SQLite's write lock from its first statement
+    /// (`BEGIN IMMEDIATE`). A plain `BEGIN` reads first and asks for the lock at its first
+    /// write; when another connection committed in between, SQLite refuses at once with
+    /// "database is locked" (`SQLITE_BUSY_SNAPSHOT`) instead of waiting (docs/sqlite.md):
+    /// simultaneous first sign-ins of directory users failed that way.
+    pub(crate) async fn write(&self) -> std::result::Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// The connection pool, for the web sessions kept in the same database.
     pub fn sqlite_pool(&self) -> SqlitePool {
         self.pool.clone()
