@@ -317,15 +317,10 @@ impl SignIns {
             Verdict::Valid(account) => {
                 match self
                     .store
-                    .sign_in_from_directory(&from_directory, &name, &account.dn, &account.groups)
+                    .sign_in_from_directory(&from_directory, &audit.actor, &name, &account.dn, &account.groups)
                     .await
                 {
-                    Ok(signed_in) => {
-                        self.store
-                            .record_event(&audit.actor, "directory.sign_in", &audit.target, "ok", &account.dn)
-                            .await?;
-                        Ok(Some(signed_in))
-                    }
+                    Ok(signed_in) => Ok(Some(signed_in)),
                     Err(StoreError::Conflict(message)) => {
                         directory.forget(user);
                         audit.refused("the name is also a local user").await;

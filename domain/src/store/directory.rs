@@ -45,10 +45,13 @@ impl Store {
 
     /// Signs in `name`, whom the directory knows as `dn` in `groups` (names as the directory
     /// spells them; lowercased, and skipped when not a valid Regent name). Refuses a local
-    /// user of the same name, and a directory user an administrator disabled in Regent.
+    /// user of the same name, and a directory user an administrator disabled in Regent. The
+    /// sign-in itself is recorded (`directory.sign_in` by `signing_in`) in the same
+    /// transaction as what it changed: one commit, one sync to disk, per directory check.
     pub async fn sign_in_from_directory(
         &self,
         actor: &Actor,
+        signing_in: &Actor,
         name: &Name,
         dn: &str,
         groups: &[String],
@@ -200,10 +203,11 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let (epoch, admin): (i64, bool) = (row.get("credential_epoch"), row.get("admin"));
+        record(&mut tx, signing_in, "directory.sign_in", &target, "ok", dn).await?;
         if changed {
             self.commit(tx).await?;
         } else {
-            tx.rollback().await?;
+            tx.commit().await?;
         }
         Ok(SignedIn {
             viewer: Viewer {
