@@ -10,11 +10,17 @@ fn file(text: &str) -> FileSettings {
     toml::from_str(text).unwrap()
 }
 
-/// Why these flags (and no file) are refused.
-fn refusal(args: &[&str]) -> String {
-    Settings::merge(&cli(args), FileSettings::default())
-        .unwrap_err()
-        .to_string()
+/// Each `(flag, value, says)` after `base` (and no file) is refused with a message that
+/// contains `says`.
+fn assert_refused(base: &[&str], cases: &[(&str, &str, &str)]) {
+    for (flag, value, says) in cases {
+        let mut args = base.to_vec();
+        args.extend([*flag, *value]);
+        let e = Settings::merge(&cli(&args), FileSettings::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says), "{flag} {value}: {e}");
+    }
 }
 
 /// A data directory of its own for each test (tests run in parallel).
@@ -123,16 +129,14 @@ fn audit_retention_defaults_to_400_days_and_out_of_range_values_are_refused() {
     flags.extend(["--audit-retention-days", "90"]);
     let overridden = Settings::merge(&cli(&flags), file("[audit]\nretention_days = 30\n")).unwrap();
     assert_eq!(overridden.audit_retention_days, 90);
-    for (value, says) in [
-        ("0", "use 1 to 36500 days"),
-        ("36501", "audit.retention_days"),
-        ("a year", "REGENT_AUDIT_RETENTION_DAYS"),
-    ] {
-        let mut args = base.to_vec();
-        args.extend(["--audit-retention-days", value]);
-        let e = refusal(&args);
-        assert!(e.contains(says), "{value}: {e}");
-    }
+    assert_refused(
+        &base,
+        &[
+            ("--audit-retention-days", "0", "use 1 to 36500 days"),
+            ("--audit-retention-days", "36501", "audit.retention_days"),
+            ("--audit-retention-days", "a year", "REGENT_AUDIT_RETENTION_DAYS"),
+        ],
+    );
 }
 
 #[test]
@@ -155,17 +159,15 @@ fn session_lifetimes_come_from_file_or_flags_and_out_of_range_values_are_refused
     flags.extend(["--session-idle-minutes", "60"]);
     let overridden = Settings::merge(&cli(&flags), file("[session]\nidle_minutes = 30\n")).unwrap();
     assert_eq!(overridden.session_idle, Duration::from_secs(3600));
-    for (flag, value, says) in [
-        ("--session-idle-minutes", "1", "session.idle_minutes"),
-        ("--session-idle-minutes", "forever", "--session-idle-minutes"),
-        ("--session-max-hours", "0", "REGENT_SESSION_MAX_HOURS"),
-        ("--session-max-hours", "721", "session.max_hours"),
-    ] {
-        let mut args = base.to_vec();
-        args.extend([flag, value]);
-        let e = refusal(&args);
-        assert!(e.contains(says), "{flag} {value}: {e}");
-    }
+    assert_refused(
+        &base,
+        &[
+            ("--session-idle-minutes", "1", "session.idle_minutes"),
+            ("--session-idle-minutes", "forever", "--session-idle-minutes"),
+            ("--session-max-hours", "0", "REGENT_SESSION_MAX_HOURS"),
+            ("--session-max-hours", "721", "session.max_hours"),
+        ],
+    );
 }
 
 #[test]
@@ -393,13 +395,11 @@ fn metrics_listen_and_shutdown_grace_come_from_file_or_flags() {
     let overridden = Settings::merge(&cli(&flags), file(text)).unwrap();
     assert_eq!(overridden.shutdown_grace, Duration::from_secs(7));
     assert_eq!(overridden.metrics_listen.unwrap().port(), 9191);
-    for (flag, value, says) in [
-        ("--shutdown-grace-seconds", "0", "use 1 to 3600 seconds"),
-        ("--metrics-listen", "9090", "metrics.listen"),
-    ] {
-        let mut args = base.to_vec();
-        args.extend([flag, value]);
-        let e = refusal(&args);
-        assert!(e.contains(says), "{value}: {e}");
-    }
+    assert_refused(
+        &base,
+        &[
+            ("--shutdown-grace-seconds", "0", "use 1 to 3600 seconds"),
+            ("--metrics-listen", "9090", "metrics.listen"),
+        ],
+    );
 }
